@@ -1,0 +1,268 @@
+/**
+ * The one typed batch configuration, shared by the CDK app (infra/), the CLI (cli/) and the local
+ * mode (local/). Validate with {@link validateBatchConfigs} before use; it throws a
+ * {@link BatchConfigError} naming the batch, the field, the value and the fix.
+ */
+
+/** What a start does when another live run of the same batch holds the lock. */
+export type OverlapPolicy = 'skip' | 'wait' | 'replace';
+
+/** How a skipped run is announced on the alert topic (SNS message attribute `severity`). */
+export type SkipNotification = 'notice' | 'alert' | 'none';
+
+/** EventBridge Scheduler cron schedule, evaluated in `timeZone` (DST handled by Scheduler). */
+export interface BatchSchedule {
+  /**
+   * Six-field Scheduler cron: `minutes hours day-of-month month day-of-week year`, e.g. `0 6 * * ? *`.
+   * @see https://docs.aws.amazon.com/scheduler/latest/UserGuide/schedule-types.html#cron-based
+   */
+  readonly cron: string;
+  /** IANA time zone, e.g. `Asia/Tokyo`. */
+  readonly timeZone: string;
+  /**
+   * Hours between two expected successful runs, for the missed-run alarm.
+   * @default 24
+   */
+  readonly expectedIntervalHours?: number;
+}
+
+/** Which operator overrides a manual start may carry. Everything else is refused. */
+export interface OverrideAllowList {
+  /**
+   * Environment variable names an operator may set on the batch container.
+   * @default - none
+   */
+  readonly environment?: readonly string[];
+  /**
+   * Whether an operator may replace the batch container's command. Off by default: with it on, anyone
+   * allowed to start the state machine can run any command with the task role.
+   * @default false
+   */
+  readonly command?: boolean;
+}
+
+/** An ECS task definition and cluster that exist already, imported by ARN. */
+export interface ImportedTask {
+  readonly kind: 'imported';
+  readonly clusterArn: string;
+  readonly taskDefinitionArn: string;
+  /** Task definition family (the running-task check lists tasks of this family). */
+  readonly family: string;
+  /** Task role and execution role ARNs, for the runner's `iam:PassRole`. */
+  readonly taskRoleArn?: string;
+  readonly executionRoleArn: string;
+  /** Log group the container logs to (awslogs driver), for links in alerts and `batch-runner logs`. */
+  readonly logGroupName: string;
+  /** awslogs stream prefix of the container. */
+  readonly logStreamPrefix: string;
+}
+
+/** A task definition the CDK app creates on the shared cluster. */
+export interface CreatedTask {
+  readonly kind: 'created';
+  /** Container image, e.g. `public.ecr.aws/docker/library/ruby:3.3`. */
+  readonly image: string;
+  /** Command of the batch container. */
+  readonly command: readonly string[];
+  /** @default 256 */
+  readonly cpu?: number;
+  /** @default 512 */
+  readonly memoryMiB?: number;
+}
+
+export interface BatchConfig {
+  /** Lower-case name, `[a-z0-9-]`, at most 40 characters: used in ARNs, execution names and the lock key. */
+  readonly name: string;
+  readonly description?: string;
+  readonly schedule: BatchSchedule;
+  /**
+   * Hard timeout of one run, in seconds (5 s to 24 h). At this deadline the runner stops the task
+   * itself (ECS StopTask on the task's own ARN) and waits until ECS reports it STOPPED.
+   */
+  readonly hardTimeoutSeconds: number;
+  /**
+   * ECS `stopTimeout` of the batch container: SIGTERM to SIGKILL grace (at most 120 s on Fargate).
+   * @default 30
+   */
+  readonly stopGraceSeconds?: number;
+  /** @default 'skip' */
+  readonly overlapPolicy?: OverlapPolicy;
+  /**
+   * For `overlapPolicy: 'wait'`: how long to wait for the lock before skipping.
+   * @default 10 minutes
+   */
+  readonly maxLockWaitMinutes?: number;
+  /** @default 'notice' */
+  readonly skipNotification?: SkipNotification;
+  /** Name of the batch container in the task definition (the one whose exit code decides the outcome). */
+  readonly containerName: string;
+  readonly overrides?: OverrideAllowList;
+  readonly task: ImportedTask | CreatedTask;
+  /**
+   * Command the local mode runs as a child process in place of the ECS task.
+   * @default - the batch cannot run in local mode
+   */
+  readonly localCommand?: readonly string[];
+}
+
+/** Thrown for a configuration that must not be deployed or run. */
+export class BatchConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'BatchConfigError';
+  }
+}
+
+export const BATCH_NAME_PATTERN = /^[a-z][a-z0-9-]{0,38}[a-z0-9]$/;
+export const ENV_NAME_PATTERN = /^[A-Z_][A-Z0-9_]{0,127}$/;
+export const CONTAINER_NAME_PATTERN = /^[a-zA-Z0-9][a-zA-Z0-9_-]{0,254}$/;
+/** Longest execution name the CLI and scheduler produce: `<prefix>-<batch>-<yyyymmddThhmmss>-<6 chars>`. */
+export const MAX_EXECUTION_NAME_LENGTH = 80;
+export const FARGATE_MAX_STOP_GRACE_SECONDS = 120;
+export const MIN_HARD_TIMEOUT_SECONDS = 5;
+export const MAX_HARD_TIMEOUT_SECONDS = 24 * 60 * 60;
+
+const fail = (batch: string, field: string, value: unknown, fix: string): never => {
+  throw new BatchConfigError(`batch "${batch}": ${field} = ${JSON.stringify(value)} is invalid: ${fix}`);
+};
+
+const CRON_FIELD_RANGES: ReadonlyArray<[string, number, number]> = [
+  ['minutes', 0, 59],
+  ['hours', 0, 23],
+  ['day-of-month', 1, 31],
+  ['month', 1, 12],
+  ['day-of-week', 1, 7],
+  ['year', 1970, 2199],
+];
+const MONTHS = ['JAN', 'FEB', 'MAR', 'APR', 'MAY', 'JUN', 'JUL', 'AUG', 'SEP', 'OCT', 'NOV', 'DEC'];
+const DAYS = ['SUN', 'MON', 'TUE', 'WED', 'THU', 'FRI', 'SAT'];
+
+/** Checks a six-field Scheduler cron expression; returns a problem description or undefined. */
+export function cronProblem(cron: string): string | undefined {
+  const fields = cron.trim().split(/\s+/);
+  if (fields.length !== 6) {
+    return `expected 6 fields "minutes hours day-of-month month day-of-week year" (e.g. "0 6 * * ? *"), got ${fields.length}`;
+  }
+  for (let i = 0; i < 6; i++) {
+    const [label, min, max] = CRON_FIELD_RANGES[i];
+    const names = i === 3 ? MONTHS : i === 4 ? DAYS : [];
+    for (const part of fields[i].split(',')) {
+      if (part === '*' || (part === '?' && (i === 2 || i === 4))) continue;
+      if (i === 2 && /^(L|LW|\d{1,2}W)$/.test(part)) continue;
+      if (i === 4 && /^([1-7]|[A-Z]{3})(L|#[1-5])$/.test(part)) continue;
+      const m = /^(\*|[0-9A-Z]+)(?:-([0-9A-Z]+))?(?:\/(\d+))?$/.exec(part.toUpperCase());
+      const toNumber = (token: string): number =>
+        names.includes(token) ? names.indexOf(token) + (i === 3 ? 1 : 1) : /^\d+$/.test(token) ? Number(token) : Number.NaN;
+      if (!m) return `${label} field "${part}" is not a number, range, list or step`;
+      for (const token of [m[1], m[2]].filter((t): t is string => t !== undefined && t !== '*')) {
+        const n = toNumber(token);
+        if (!(n >= min && n <= max)) return `${label} field "${part}": ${token} is outside ${min}-${max}`;
+      }
+    }
+  }
+  if (fields[2] !== '?' && fields[4] !== '?') {
+    return 'one of day-of-month and day-of-week must be "?" (Scheduler cron rule)';
+  }
+  return undefined;
+}
+
+export function isKnownTimeZone(timeZone: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Validates one batch; throws {@link BatchConfigError} on the first problem. */
+export function validateBatchConfig(batch: BatchConfig): void {
+  const name = typeof batch.name === 'string' ? batch.name : String(batch.name);
+  if (!BATCH_NAME_PATTERN.test(name)) {
+    fail(name, 'name', batch.name, 'use 2-40 characters of a-z, 0-9 and "-", starting with a letter (it becomes part of ARNs, execution names and the lock key).');
+  }
+  if (typeof batch.schedule?.cron !== 'string') fail(name, 'schedule.cron', batch.schedule?.cron, 'give a six-field Scheduler cron such as "0 6 * * ? *".');
+  const cron = cronProblem(batch.schedule.cron);
+  if (cron) fail(name, 'schedule.cron', batch.schedule.cron, `${cron}.`);
+  if (!isKnownTimeZone(batch.schedule.timeZone)) {
+    fail(name, 'schedule.timeZone', batch.schedule.timeZone, 'use an IANA time zone name such as "Asia/Tokyo" or "UTC".');
+  }
+  const interval = batch.schedule.expectedIntervalHours ?? 24;
+  if (!Number.isInteger(interval) || interval < 1 || interval > 24 * 31) {
+    fail(name, 'schedule.expectedIntervalHours', interval, 'use a whole number of hours between 1 and 744.');
+  }
+  const timeout = batch.hardTimeoutSeconds;
+  if (!Number.isInteger(timeout) || timeout < MIN_HARD_TIMEOUT_SECONDS || timeout > MAX_HARD_TIMEOUT_SECONDS) {
+    fail(name, 'hardTimeoutSeconds', timeout, `use a whole number of seconds between ${MIN_HARD_TIMEOUT_SECONDS} and ${MAX_HARD_TIMEOUT_SECONDS} (24 h).`);
+  }
+  const grace = batch.stopGraceSeconds ?? 30;
+  if (!Number.isInteger(grace) || grace < 1 || grace > FARGATE_MAX_STOP_GRACE_SECONDS) {
+    fail(name, 'stopGraceSeconds', grace, `use a whole number of seconds between 1 and ${FARGATE_MAX_STOP_GRACE_SECONDS} (the Fargate maximum).`);
+  }
+  if (grace >= timeout) {
+    fail(name, 'stopGraceSeconds', grace, `the stop grace must be shorter than the hard timeout (${timeout} s).`);
+  }
+  if (timeout > interval * 3600) {
+    fail(name, 'hardTimeoutSeconds', timeout, `a run may not outlast its expected interval of ${interval} h, or runs would queue up behind each other; lower the timeout or raise schedule.expectedIntervalHours.`);
+  }
+  const policy = batch.overlapPolicy ?? 'skip';
+  if (!['skip', 'wait', 'replace'].includes(policy)) fail(name, 'overlapPolicy', policy, 'use "skip", "wait" or "replace".');
+  const notify = batch.skipNotification ?? 'notice';
+  if (!['notice', 'alert', 'none'].includes(notify)) fail(name, 'skipNotification', notify, 'use "notice", "alert" or "none".');
+  const maxWait = batch.maxLockWaitMinutes ?? 10;
+  if (!Number.isInteger(maxWait) || maxWait < 1 || maxWait > 24 * 60) {
+    fail(name, 'maxLockWaitMinutes', maxWait, 'use a whole number of minutes between 1 and 1440.');
+  }
+  if (typeof batch.containerName !== 'string' || !CONTAINER_NAME_PATTERN.test(batch.containerName)) {
+    fail(name, 'containerName', batch.containerName, 'use the container name from the task definition (letters, digits, "-" and "_").');
+  }
+  for (const env of batch.overrides?.environment ?? []) {
+    if (!ENV_NAME_PATTERN.test(env)) fail(name, 'overrides.environment', env, 'environment names must match [A-Z_][A-Z0-9_]*.');
+    if (env.startsWith('AWS_') || env.startsWith('ECS_') || env.startsWith('BATCH_RUNNER_')) {
+      fail(name, 'overrides.environment', env, 'names starting with AWS_, ECS_ or BATCH_RUNNER_ are reserved; an operator must not be able to change them.');
+    }
+  }
+  if (batch.task?.kind === 'imported') {
+    const t = batch.task;
+    if (!/^arn:aws[a-z-]*:ecs:[a-z0-9-]+:\d{12}:task-definition\/[A-Za-z0-9_-]+(:\d+)?$/.test(t.taskDefinitionArn)) {
+      fail(name, 'task.taskDefinitionArn', t.taskDefinitionArn, 'give the full task definition ARN, arn:aws:ecs:<region>:<account>:task-definition/<family>[:<revision>].');
+    }
+    if (!t.taskDefinitionArn.includes(`:task-definition/${t.family}`)) {
+      fail(name, 'task.family', t.family, `the family must match the task definition ARN ${t.taskDefinitionArn}.`);
+    }
+    if (!/^arn:aws[a-z-]*:ecs:[a-z0-9-]+:\d{12}:cluster\/[A-Za-z0-9_-]+$/.test(t.clusterArn)) {
+      fail(name, 'task.clusterArn', t.clusterArn, 'give the full cluster ARN, arn:aws:ecs:<region>:<account>:cluster/<name>.');
+    }
+  } else if (batch.task?.kind === 'created') {
+    if (!Array.isArray(batch.task.command) || batch.task.command.length === 0) {
+      fail(name, 'task.command', batch.task.command, 'give the container command as a non-empty list of strings.');
+    }
+  } else {
+    fail(name, 'task', batch.task, 'use { kind: "created", image, command } or { kind: "imported", clusterArn, taskDefinitionArn, ... }.');
+  }
+  if (batch.localCommand !== undefined && (!Array.isArray(batch.localCommand) || batch.localCommand.length === 0)) {
+    fail(name, 'localCommand', batch.localCommand, 'give the local command as a non-empty list of strings, e.g. ["node", "examples/sitemap-refresh.js"].');
+  }
+}
+
+/** Validates a list of batches: each batch, plus unique names. */
+export function validateBatchConfigs(batches: readonly BatchConfig[]): void {
+  if (!Array.isArray(batches) || batches.length === 0) {
+    throw new BatchConfigError('no batches configured: declare at least one batch in config/batches.ts.');
+  }
+  const seen = new Set<string>();
+  for (const batch of batches) {
+    validateBatchConfig(batch);
+    if (seen.has(batch.name)) fail(batch.name, 'name', batch.name, 'batch names must be unique; rename one of the two.');
+    seen.add(batch.name);
+  }
+}
+
+/** Finds a batch by name, with a message listing the known ones. */
+export function findBatch(batches: readonly BatchConfig[], name: string): BatchConfig {
+  const batch = batches.find((b) => b.name === name);
+  if (!batch) {
+    throw new BatchConfigError(`unknown batch "${name}": known batches are ${batches.map((b) => b.name).join(', ')}.`);
+  }
+  return batch;
+}

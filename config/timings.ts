@@ -1,0 +1,75 @@
+import type { BatchConfig } from './batch-config';
+import { BatchConfigError } from './batch-config';
+
+/**
+ * Every duration the state machine uses, derived from one batch's config so that they cannot
+ * contradict each other (incident 3 of MISSION.md). The numbers become `${Placeholders}` of the ASL.
+ */
+export interface BatchTimings {
+  readonly hardTimeoutSeconds: number;
+  readonly stopGraceSeconds: number;
+  /** Length of one `WaitForTaskToStop` wait; each chunk end re-checks the task in case an ECS event was lost. */
+  readonly waitChunkSeconds: number;
+  /** Chunks until the hard timeout: `waitChunkCount * waitChunkSeconds >= hardTimeoutSeconds`. */
+  readonly waitChunkCount: number;
+  readonly stopConfirmIntervalSeconds: number;
+  /** Checks for STOPPED after StopTask: covers the stop grace plus 60 s for ECS to report. */
+  readonly stopConfirmAttempts: number;
+  readonly lockWaitIntervalSeconds: number;
+  readonly lockWaitAttempts: number;
+  readonly startAttempts: number;
+  readonly startBackoffSeconds: number;
+  /** Top-level TimeoutSeconds of the execution: above everything a run can legitimately take. */
+  readonly executionTimeoutSeconds: number;
+  /** Upper bound between the deadline and the StopTask call (chunk rounding + per-chunk overhead). */
+  readonly stopLatencyBoundSeconds: number;
+  /** Upper bound between the task stopping and the runner noticing, if the ECS event is lost. */
+  readonly lostEventDetectionSeconds: number;
+}
+
+/** Target wait per chunk: >= 900 s keeps waiting at <= 12 state transitions per hour (3 per chunk). */
+export const MIN_WAIT_CHUNK_SECONDS = 900;
+/** At most this many chunks, so that rounding and per-chunk overhead stay well under 60 s. */
+export const MAX_WAIT_CHUNKS = 25;
+/** Generous per-chunk overhead (3 state transitions plus a Lambda call) for the stop-latency bound. */
+export const CHUNK_OVERHEAD_SECONDS = 2;
+export const API_CALL_TIMEOUT_SECONDS = 60;
+const SAFETY_MARGIN_SECONDS = 300;
+
+export function deriveTimings(batch: BatchConfig): BatchTimings {
+  const hard = batch.hardTimeoutSeconds;
+  const grace = batch.stopGraceSeconds ?? 30;
+  const targetChunk = Math.max(MIN_WAIT_CHUNK_SECONDS, Math.ceil(hard / MAX_WAIT_CHUNKS));
+  const waitChunkCount = Math.ceil(hard / targetChunk);
+  const waitChunkSeconds = Math.ceil(hard / waitChunkCount);
+  const stopConfirmIntervalSeconds = Math.min(10, Math.max(1, Math.ceil(grace / 6)));
+  const stopConfirmAttempts = Math.ceil((grace + 60) / stopConfirmIntervalSeconds);
+  const lockWaitIntervalSeconds = 30;
+  const lockWaitAttempts = Math.ceil(((batch.maxLockWaitMinutes ?? 10) * 60) / lockWaitIntervalSeconds);
+  const startAttempts = 4;
+  const startBackoffSeconds = 10;
+  const startBudget = startBackoffSeconds * (2 ** startAttempts - 1) + startAttempts * API_CALL_TIMEOUT_SECONDS;
+  const lockBudget = batch.overlapPolicy === 'wait' ? lockWaitAttempts * lockWaitIntervalSeconds : 0;
+  const stopBudget = stopConfirmAttempts * stopConfirmIntervalSeconds + 2 * API_CALL_TIMEOUT_SECONDS;
+  const stopLatencyBoundSeconds = waitChunkCount * waitChunkSeconds - hard + waitChunkCount * CHUNK_OVERHEAD_SECONDS;
+  if (stopLatencyBoundSeconds > 60) {
+    throw new BatchConfigError(
+      `batch "${batch.name}": hardTimeoutSeconds = ${hard} gives a stop latency bound of ${stopLatencyBoundSeconds} s (over 60 s); choose a timeout that is a multiple of ${waitChunkCount} s.`,
+    );
+  }
+  return {
+    hardTimeoutSeconds: hard,
+    stopGraceSeconds: grace,
+    waitChunkSeconds,
+    waitChunkCount,
+    stopConfirmIntervalSeconds,
+    stopConfirmAttempts,
+    lockWaitIntervalSeconds,
+    lockWaitAttempts,
+    startAttempts,
+    startBackoffSeconds,
+    executionTimeoutSeconds: hard + startBudget + lockBudget + stopBudget + SAFETY_MARGIN_SECONDS,
+    stopLatencyBoundSeconds,
+    lostEventDetectionSeconds: waitChunkSeconds + CHUNK_OVERHEAD_SECONDS,
+  };
+}

@@ -1,0 +1,159 @@
+/**
+ * The manual input contract (console "Start execution", CLI `run`, hand-written JSON), validated
+ * before the lock is touched. Shared by the validator Lambda, the CLI and the local mode.
+ */
+
+/** What a batch lets an operator change; comes from the batch config through the state machine. */
+export interface OverridePolicy {
+  readonly batchName: string;
+  readonly containerName: string;
+  readonly allowedEnvironment: readonly string[];
+  readonly allowCommand: boolean;
+}
+
+/** Validated run request, in the shape the state machine carries as `$.run`. */
+export interface RunRequest {
+  readonly trigger: string;
+  readonly reason: string;
+  readonly requestedBy: string;
+  /** ECS TaskOverride (PascalCase, as Step Functions' RunTask integration takes it). */
+  readonly overrides: EcsTaskOverride;
+}
+
+export interface EcsTaskOverride {
+  readonly ContainerOverrides?: ReadonlyArray<{
+    readonly Name: string;
+    readonly Environment?: ReadonlyArray<{ readonly Name: string; readonly Value: string }>;
+    readonly Command?: readonly string[];
+  }>;
+}
+
+export interface ValidationResult {
+  readonly validation: { readonly valid: boolean; readonly message: string; readonly problems: readonly string[] };
+  readonly run: RunRequest;
+}
+
+export const MANUAL_TRIGGERS = ['console', 'cli', 'manual'] as const;
+export const MANUAL_INPUT_KEYS = ['trigger', 'reason', 'requestedBy', 'overrides'] as const;
+export const MAX_REASON_LENGTH = 500;
+export const MAX_REQUESTED_BY_LENGTH = 128;
+export const MAX_ENV_VALUE_LENGTH = 4096;
+export const MAX_COMMAND_ARGS = 64;
+export const MAX_COMMAND_ARG_LENGTH = 1024;
+/** ECS rejects overrides over 8 KiB; refuse earlier with a clear message. */
+export const MAX_OVERRIDES_BYTES = 8192;
+
+const CONTROL_CHARS = /[\u0000-\u0008\u000b-\u001f\u007f]/;
+const REQUESTED_BY = /^[\p{L}\p{N} @._+:/()-]+$/u;
+
+const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const show = (v: unknown): string => {
+  const text = JSON.stringify(v) ?? String(v);
+  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
+};
+
+/**
+ * Validates a manual input against a batch's override policy. Never throws for bad input: it
+ * returns every problem found, each naming the field, the value and the fix.
+ */
+export function validateManualInput(input: unknown, policy: OverridePolicy): ValidationResult {
+  const problems: string[] = [];
+  const obj = isPlainObject(input) ? input : undefined;
+  if (!obj) {
+    problems.push(`input must be a JSON object such as {} or {"reason": "re-run after fix"}, got ${show(input)}.`);
+  }
+  const o = obj ?? {};
+  for (const key of Object.keys(o)) {
+    if (!(MANUAL_INPUT_KEYS as readonly string[]).includes(key)) {
+      const hint = key === 'scheduledTime' ? ' (scheduledTime is only for EventBridge Scheduler inputs)' : '';
+      problems.push(`unknown key "${key}"${hint}: allowed keys are ${MANUAL_INPUT_KEYS.join(', ')}.`);
+    }
+  }
+  let trigger = 'console';
+  if (o.trigger !== undefined) {
+    if (typeof o.trigger === 'string' && (MANUAL_TRIGGERS as readonly string[]).includes(o.trigger)) trigger = o.trigger;
+    else problems.push(`trigger = ${show(o.trigger)} is not allowed for a manual start: use one of ${MANUAL_TRIGGERS.join(', ')} (or leave it out).`);
+  }
+  let reason = `manual start (${trigger})`;
+  if (o.reason !== undefined) {
+    if (typeof o.reason !== 'string' || o.reason.trim() === '') problems.push(`reason = ${show(o.reason)} must be a non-empty string.`);
+    else if (o.reason.length > MAX_REASON_LENGTH) problems.push(`reason is ${o.reason.length} characters long: keep it under ${MAX_REASON_LENGTH}.`);
+    else if (CONTROL_CHARS.test(o.reason)) problems.push(`reason = ${show(o.reason)} contains control characters: use plain text.`);
+    else reason = o.reason;
+  }
+  let requestedBy = trigger === 'console' ? 'console user (see CloudTrail StartExecution)' : 'unknown';
+  if (o.requestedBy !== undefined) {
+    if (typeof o.requestedBy !== 'string' || !REQUESTED_BY.test(o.requestedBy) || o.requestedBy.length > MAX_REQUESTED_BY_LENGTH) {
+      problems.push(`requestedBy = ${show(o.requestedBy)} must be a name or e-mail of at most ${MAX_REQUESTED_BY_LENGTH} letters, digits, spaces and @._+:/()-.`);
+    } else requestedBy = o.requestedBy;
+  }
+  const overrides = validateOverrides(o.overrides, policy, problems);
+  const valid = problems.length === 0;
+  const message = valid
+    ? 'ok'
+    : `Invalid input for batch ${policy.batchName}: ${problems.join(' ')} Nothing was started and the lock was not touched.`;
+  return { validation: { valid, message, problems }, run: { trigger, reason, requestedBy, overrides: valid ? overrides : {} } };
+}
+
+function validateOverrides(raw: unknown, policy: OverridePolicy, problems: string[]): EcsTaskOverride {
+  if (raw === undefined) return {};
+  if (!isPlainObject(raw)) {
+    problems.push(`overrides = ${show(raw)} must be an object like {"environment": {"NAME": "value"}}.`);
+    return {};
+  }
+  for (const key of Object.keys(raw)) {
+    if (key !== 'environment' && key !== 'command') problems.push(`overrides.${key} is not supported: use overrides.environment or overrides.command.`);
+  }
+  const environment: Array<{ Name: string; Value: string }> = [];
+  if (raw.environment !== undefined) {
+    if (!isPlainObject(raw.environment)) {
+      problems.push(`overrides.environment = ${show(raw.environment)} must be an object of NAME: "value" strings.`);
+    } else {
+      for (const [name, value] of Object.entries(raw.environment)) {
+        if (!policy.allowedEnvironment.includes(name)) {
+          const allowed = policy.allowedEnvironment.length > 0 ? policy.allowedEnvironment.join(', ') : 'none';
+          problems.push(`overrides.environment.${name} is not allowed for batch ${policy.batchName} (allowed: ${allowed}); add it to overrides.environment in the batch config to allow it.`);
+        } else if (typeof value !== 'string') {
+          problems.push(`overrides.environment.${name} = ${show(value)} must be a string.`);
+        } else if (value.length > MAX_ENV_VALUE_LENGTH || CONTROL_CHARS.test(value) || value.includes('\n')) {
+          problems.push(`overrides.environment.${name} must be a single line of at most ${MAX_ENV_VALUE_LENGTH} characters without control characters.`);
+        } else environment.push({ Name: name, Value: value });
+      }
+    }
+  }
+  let command: string[] | undefined;
+  if (raw.command !== undefined) {
+    if (!policy.allowCommand) {
+      problems.push(`overrides.command is not allowed for batch ${policy.batchName}: it would let anyone who can start the state machine run any command with the task role. Set overrides.command: true in the batch config only if that is intended.`);
+    } else if (!Array.isArray(raw.command) || raw.command.length === 0 || raw.command.length > MAX_COMMAND_ARGS ||
+      raw.command.some((a) => typeof a !== 'string' || a.length > MAX_COMMAND_ARG_LENGTH || CONTROL_CHARS.test(a))) {
+      problems.push(`overrides.command must be a list of 1-${MAX_COMMAND_ARGS} strings (exec form, no shell), each at most ${MAX_COMMAND_ARG_LENGTH} characters without control characters.`);
+    } else command = raw.command as string[];
+  }
+  if (environment.length === 0 && command === undefined) return {};
+  const override: EcsTaskOverride = {
+    ContainerOverrides: [{ Name: policy.containerName, ...(environment.length > 0 ? { Environment: environment } : {}), ...(command ? { Command: command } : {}) }],
+  };
+  const bytes = Buffer.byteLength(JSON.stringify(override));
+  if (bytes > MAX_OVERRIDES_BYTES) problems.push(`overrides are ${bytes} bytes: ECS accepts at most ${MAX_OVERRIDES_BYTES}; shorten the values.`);
+  return override;
+}
+
+/** The batch part of the validator Lambda's payload, as the state machine sends it. */
+export interface ValidatorBatchPayload {
+  readonly name: string;
+  readonly containerName: string;
+  /** Comma-separated names (ASL placeholder AllowedEnvironmentOverrides). */
+  readonly allowedEnvironmentOverrides: string;
+  /** "true" or "false" (ASL placeholder AllowCommandOverride). */
+  readonly allowCommandOverride: string;
+}
+
+export function policyFromPayload(batch: ValidatorBatchPayload): OverridePolicy {
+  return {
+    batchName: batch.name,
+    containerName: batch.containerName,
+    allowedEnvironment: batch.allowedEnvironmentOverrides.split(',').filter((n) => n !== ''),
+    allowCommand: batch.allowCommandOverride === 'true',
+  };
+}

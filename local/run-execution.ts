@@ -1,0 +1,83 @@
+import { ExecutionAbortedError, ExecutionError, ExecutionTimeoutError, StateMachine } from 'aws-local-stepfunctions';
+import { type FaultInjector, type LocalServices, localTaskHandlers, type RecordedCall, taskStatesOf } from './task-resources';
+
+export type ExecutionStatus = 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT' | 'ABORTED';
+
+export interface LocalExecutionOptions {
+  /** Rendered definition (placeholders substituted). */
+  readonly definition: string;
+  readonly input: unknown;
+  readonly executionArn: string;
+  readonly startTime?: Date;
+  readonly services: LocalServices;
+  readonly inject?: FaultInjector;
+  /** Milliseconds per Wait state name, e.g. to run a 30 s lock wait in 5 ms in tests. */
+  readonly waitTimeOverrides?: Record<string, number>;
+  /** Milliseconds to wait before each retry, per state name (default: as the definition says). */
+  readonly retryIntervalOverrides?: Record<string, number>;
+  /** Called for every state entered, in order (live progress). */
+  readonly onStateEntered?: (name: string) => void;
+  /** Aborts the execution (like StopExecution) when signalled. */
+  readonly abortSignal?: AbortSignal;
+}
+
+export interface LocalExecutionResult {
+  readonly status: ExecutionStatus;
+  readonly output?: any;
+  readonly error?: string;
+  readonly cause?: string;
+  readonly calls: RecordedCall[];
+  readonly statesEntered: string[];
+  readonly startedAt: number;
+  readonly stoppedAt: number;
+}
+
+/**
+ * Runs the real ASL definition in aws-local-stepfunctions, with every Task served by local
+ * services. The Context Object carries a per-run Execution.Id/Name and a task token, which the
+ * library does not fill by itself.
+ */
+export async function runLocalExecution(options: LocalExecutionOptions): Promise<LocalExecutionResult> {
+  const definition = JSON.parse(options.definition);
+  const machine = new StateMachine(definition, { validationOptions: { checkArn: false } });
+  const calls: RecordedCall[] = [];
+  const statesEntered: string[] = [];
+  const startedAt = (options.startTime ?? new Date()).getTime();
+  const name = options.executionArn.split(':').pop() ?? 'local';
+  const retryOverrides = options.retryIntervalOverrides ??
+    Object.fromEntries(taskStatesOf(definition).map((s) => [s.name, 0]));
+  const execution = machine.run(options.input as any, {
+    overrides: {
+      taskResourceLocalHandlers: localTaskHandlers(definition, options.services, calls, options.inject),
+      waitTimeOverrides: options.waitTimeOverrides,
+      retryIntervalOverrides: retryOverrides,
+    },
+    context: {
+      Execution: { Id: options.executionArn, Name: name, StartTime: new Date(startedAt).toISOString(), Input: options.input as any },
+      Task: { Token: `local-token:${name}` },
+    } as any,
+  });
+  options.abortSignal?.addEventListener('abort', () => execution.abort(), { once: true });
+  const collectEvents = (async () => {
+    for await (const event of execution.eventLogs) {
+      if (event.type === 'StateEntered') {
+        statesEntered.push(event.state.name);
+        options.onStateEntered?.(event.state.name);
+      }
+    }
+  })();
+  let result: Omit<LocalExecutionResult, 'calls' | 'statesEntered' | 'startedAt' | 'stoppedAt'>;
+  try {
+    result = { status: 'SUCCEEDED', output: await execution.result };
+  } catch (err) {
+    if (err instanceof ExecutionTimeoutError) result = { status: 'TIMED_OUT', error: 'States.Timeout' };
+    else if (err instanceof ExecutionAbortedError) result = { status: 'ABORTED' };
+    else if (err instanceof ExecutionError) {
+      // ExecutionError wraps the error that ended the run (a Fail state's Error/Cause, or an uncaught one).
+      const caught = ((err as Error).cause as Error | undefined) ?? (err as Error);
+      result = { status: 'FAILED', error: caught.name, cause: caught.message };
+    } else throw err;
+  }
+  await collectEvents.catch(() => undefined);
+  return { ...result, calls, statesEntered, startedAt, stoppedAt: Date.now() };
+}

@@ -1,0 +1,144 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { BatchConfig } from '../config/batch-config';
+import { BatchConfigError } from '../config/batch-config';
+import { deriveTimings } from '../config/timings';
+
+/** The ASL template every batch's state machine is made from (single source of truth). */
+export const BATCH_RUNNER_ASL_PATH = join(__dirname, 'batch-runner.asl.json');
+
+/**
+ * Deployment-specific values of one batch: AWS resources the CDK app creates or imports, or local
+ * stand-ins. Strings may be CDK tokens (resolved by CloudFormation's DefinitionSubstitutions).
+ */
+export interface DeploymentBindings {
+  readonly region: string;
+  readonly lockTableName: string;
+  readonly alertTopicArn: string;
+  readonly clusterArn: string;
+  readonly taskDefinitionArn: string;
+  readonly taskFamily: string;
+  readonly subnetIds: readonly string[];
+  readonly securityGroupIds: readonly string[];
+  /** @default 'DISABLED' */
+  readonly assignPublicIp?: 'ENABLED' | 'DISABLED';
+  readonly logGroupName: string;
+  readonly logStreamPrefix: string;
+  readonly manualInputValidatorFunctionArn: string;
+  readonly taskWatcherFunctionArn: string;
+}
+
+/**
+ * Every placeholder of the template with what it means. A test proves this list equals the set of
+ * placeholders in the file, so a new placeholder cannot go undocumented or unsubstituted.
+ */
+export const PLACEHOLDER_DOCS: Readonly<Record<string, string>> = {
+  BatchName: 'Batch name; lock key, SNS subject and message attribute, ECS task group.',
+  Region: 'AWS region, for console and log links.',
+  LockTableName: 'DynamoDB lock table (partition key "batch").',
+  AlertTopicArn: 'SNS topic for alerts and skip notices.',
+  ClusterArn: 'ECS cluster the batch runs on.',
+  TaskDefinitionArn: 'Task definition RunTask starts.',
+  TaskFamily: 'Task definition family: the running-task check lists RUNNING tasks of it.',
+  ContainerName: 'Batch container: its exit code decides the outcome (sidecars do not count).',
+  SubnetIdsJson: 'JSON array of subnet IDs for awsvpc networking (numeric-style placeholder, unquoted).',
+  SecurityGroupIdsJson: 'JSON array of security group IDs (unquoted).',
+  AssignPublicIp: 'ENABLED or DISABLED.',
+  LogGroupName: 'Log group of the batch container (awslogs).',
+  LogStreamPrefix: 'awslogs stream prefix of the batch container.',
+  LogGroupUrlPath: 'LogGroupName encoded for a CloudWatch console URL fragment.',
+  LogStreamUrlPrefix: '"<prefix>/<container>/" encoded for a console URL fragment.',
+  ManualInputValidatorFunctionArn: 'Lambda that validates console/CLI input (handlers/validate-manual-input).',
+  TaskWatcherFunctionArn: 'Lambda that registers the task token for the ECS STOPPED event (handlers/task-watcher).',
+  AllowedEnvironmentOverrides: 'Comma-separated environment names an operator may override.',
+  AllowCommandOverride: '"true" if an operator may replace the container command.',
+  OverlapPolicy: 'skip | wait | replace.',
+  SkipNotification: 'notice | alert | none: severity of the skip message.',
+  HardTimeoutSeconds: 'Hard timeout of one run (number).',
+  WaitChunkSeconds: 'TimeoutSeconds of one WaitForTaskToStop chunk (number).',
+  WaitChunkCount: 'Chunks until the hard timeout (number).',
+  StopConfirmIntervalSeconds: 'Seconds between checks for STOPPED after StopTask (number).',
+  StopConfirmAttempts: 'Checks for STOPPED before giving up (number); also bounds replace re-checks.',
+  LockWaitIntervalSeconds: 'Seconds between lock attempts under overlap policy wait (number).',
+  LockWaitAttempts: 'Lock attempts under overlap policy wait before skipping (number).',
+  StartAttempts: 'RunTask attempts on capacity failures (number).',
+  StartBackoffSeconds: 'First backoff between start attempts, doubled each time (number).',
+  ExecutionTimeoutSeconds: 'Top-level TimeoutSeconds of the execution (number).',
+};
+
+/** Placeholders whose values are inserted unquoted (numbers, JSON arrays). */
+const UNQUOTED = new Set(['SubnetIdsJson', 'SecurityGroupIdsJson']);
+
+export function readDefinitionTemplate(path: string = BATCH_RUNNER_ASL_PATH): string {
+  return readFileSync(path, 'utf8');
+}
+
+/** Names of the `${Placeholders}` in a template, sorted and unique. */
+export function placeholdersIn(template: string): string[] {
+  return [...new Set([...template.matchAll(/\$\{([A-Za-z0-9]+)\}/g)].map((m) => m[1]))].sort();
+}
+
+/** Percent-encodes a path the way the CloudWatch console fragment expects ("/" becomes "$252F"). */
+export function consoleFragmentEncode(value: string): string {
+  return encodeURIComponent(value).replace(/%/g, '$25');
+}
+
+/** The substitutions for one batch: the same map is used by CDK, the ASL tests and the local mode. */
+export function substitutionsFor(batch: BatchConfig, bindings: DeploymentBindings): Record<string, string> {
+  const t = deriveTimings(batch);
+  return {
+    BatchName: batch.name,
+    Region: bindings.region,
+    LockTableName: bindings.lockTableName,
+    AlertTopicArn: bindings.alertTopicArn,
+    ClusterArn: bindings.clusterArn,
+    TaskDefinitionArn: bindings.taskDefinitionArn,
+    TaskFamily: bindings.taskFamily,
+    ContainerName: batch.containerName,
+    SubnetIdsJson: JSON.stringify(bindings.subnetIds),
+    SecurityGroupIdsJson: JSON.stringify(bindings.securityGroupIds),
+    AssignPublicIp: bindings.assignPublicIp ?? 'DISABLED',
+    LogGroupName: bindings.logGroupName,
+    LogStreamPrefix: bindings.logStreamPrefix,
+    LogGroupUrlPath: consoleFragmentEncode(bindings.logGroupName),
+    LogStreamUrlPrefix: consoleFragmentEncode(`${bindings.logStreamPrefix}/${batch.containerName}/`),
+    ManualInputValidatorFunctionArn: bindings.manualInputValidatorFunctionArn,
+    TaskWatcherFunctionArn: bindings.taskWatcherFunctionArn,
+    AllowedEnvironmentOverrides: (batch.overrides?.environment ?? []).join(','),
+    AllowCommandOverride: String(batch.overrides?.command ?? false),
+    OverlapPolicy: batch.overlapPolicy ?? 'skip',
+    SkipNotification: batch.skipNotification ?? 'notice',
+    HardTimeoutSeconds: String(t.hardTimeoutSeconds),
+    WaitChunkSeconds: String(t.waitChunkSeconds),
+    WaitChunkCount: String(t.waitChunkCount),
+    StopConfirmIntervalSeconds: String(t.stopConfirmIntervalSeconds),
+    StopConfirmAttempts: String(t.stopConfirmAttempts),
+    LockWaitIntervalSeconds: String(t.lockWaitIntervalSeconds),
+    LockWaitAttempts: String(t.lockWaitAttempts),
+    StartAttempts: String(t.startAttempts),
+    StartBackoffSeconds: String(t.startBackoffSeconds),
+    ExecutionTimeoutSeconds: String(t.executionTimeoutSeconds),
+  };
+}
+
+/**
+ * Substitutes every placeholder the way CloudFormation's DefinitionSubstitutions does (plain text
+ * replacement) and parses the result. Throws if a placeholder has no value or a value is unused.
+ */
+export function renderDefinition(substitutions: Record<string, string>, template: string = readDefinitionTemplate()): string {
+  const wanted = placeholdersIn(template);
+  const missing = wanted.filter((name) => substitutions[name] === undefined);
+  const unused = Object.keys(substitutions).filter((name) => !wanted.includes(name));
+  if (missing.length > 0 || unused.length > 0) {
+    throw new BatchConfigError(
+      `state machine template and substitutions disagree: missing ${JSON.stringify(missing)}, unused ${JSON.stringify(unused)}.`,
+    );
+  }
+  const rendered = template.replace(/\$\{([A-Za-z0-9]+)\}/g, (_, name: string) => {
+    const value = substitutions[name];
+    // Quoted placeholders sit inside JSON strings: escape the value for that context.
+    return UNQUOTED.has(name) ? value : JSON.stringify(value).slice(1, -1);
+  });
+  JSON.parse(rendered);
+  return rendered;
+}

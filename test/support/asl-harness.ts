@@ -1,0 +1,210 @@
+import { GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import type { BatchConfig } from '../../config/batch-config';
+import { evaluateStoppedTask, startedTaskArn, startFailureCause, taskLogUrl } from '../../handlers/lib/task-outcome';
+import { handler as validateManualInput } from '../../handlers/validate-manual-input';
+import { type EmbeddedDynamoDb, ensureLockTable, startEmbeddedDynamoDb } from '../../local/lock-store';
+import { type LocalExecutionResult, runLocalExecution } from '../../local/run-execution';
+import { type FaultInjector, type LocalServices, ServiceError } from '../../local/task-resources';
+import { type DeploymentBindings, renderDefinition, substitutionsFor } from '../../state-machines/definition';
+import { ACCOUNT, CLUSTER_ARN, capacityFailure, describedTask, FAMILY, newTaskArn, REGION, TASK_DEFINITION_ARN } from '../fixtures/ecs-payloads';
+
+export const LOCK_TABLE = 'batch-runner-locks';
+export const TOPIC_ARN = `arn:aws:sns:${REGION}:${ACCOUNT}:batch-runner-alerts`;
+export const VALIDATOR_ARN = `arn:aws:lambda:${REGION}:${ACCOUNT}:function:batch-runner-validate-manual-input`;
+export const WATCHER_ARN = `arn:aws:lambda:${REGION}:${ACCOUNT}:function:batch-runner-task-watcher`;
+export const STATE_MACHINE_ARN = `arn:aws:states:${REGION}:${ACCOUNT}:stateMachine:batch-runner-${FAMILY}`;
+export const executionArn = (name: string) => `arn:aws:states:${REGION}:${ACCOUNT}:execution:batch-runner-${FAMILY}:${name}`;
+
+export const TEST_BATCH: BatchConfig = {
+  name: FAMILY,
+  schedule: { cron: '0 8 * * ? *', timeZone: 'Asia/Tokyo' },
+  hardTimeoutSeconds: 3600,
+  stopGraceSeconds: 30,
+  containerName: 'app',
+  overrides: { environment: ['DRY_RUN'] },
+  task: {
+    kind: 'imported',
+    clusterArn: CLUSTER_ARN,
+    taskDefinitionArn: TASK_DEFINITION_ARN,
+    family: FAMILY,
+    executionRoleArn: `arn:aws:iam::${ACCOUNT}:role/ecsTaskExecutionRole`,
+    logGroupName: `/ecs/${FAMILY}`,
+    logStreamPrefix: 'batch',
+  },
+};
+
+export const TEST_BINDINGS: DeploymentBindings = {
+  region: REGION,
+  lockTableName: LOCK_TABLE,
+  alertTopicArn: TOPIC_ARN,
+  clusterArn: CLUSTER_ARN,
+  taskDefinitionArn: TASK_DEFINITION_ARN,
+  taskFamily: FAMILY,
+  subnetIds: ['subnet-0bcf5b43', 'subnet-1a2b3c4d'],
+  securityGroupIds: ['sg-0a1b2c3d4e5f'],
+  logGroupName: `/ecs/${FAMILY}`,
+  logStreamPrefix: 'batch',
+  manualInputValidatorFunctionArn: VALIDATOR_ARN,
+  taskWatcherFunctionArn: WATCHER_ARN,
+};
+
+/** How the scripted batch task ends, as the task watcher would report it. */
+export type WatchScript = { exitCode: number; sidecarExitCode?: number } | 'hang';
+
+/**
+ * Scripted AWS answers for one scenario: realistic payloads (see test/fixtures), one per call, with
+ * per-attempt answers where a test needs retries. DynamoDB is not scripted: it is real (dynalite).
+ */
+export class ScriptedAws {
+  /** Answers of successive RunTask calls; past the end, a task is started. */
+  runTaskAnswers: Array<'start' | ReturnType<typeof capacityFailure>> = [];
+  /** Answers of successive ListTasks calls; past the end, the last one (default: none running). */
+  listTasksAnswers: string[][] = [[]];
+  /** Execution ARN -> status, for DescribeExecution. Unknown ARNs answer ExecutionDoesNotExist. */
+  readonly executions = new Map<string, string>();
+  /** DescribeTasks calls after StopTask before ECS reports STOPPED (Infinity: never). */
+  describeCallsUntilStopped = 1;
+  watch: WatchScript = { exitCode: 0 };
+  readonly published: Array<Record<string, any>> = [];
+  readonly startedTasks: string[] = [];
+  readonly stopRequests: Array<{ task: string; reason: string }> = [];
+  private describeCallsAfterStop = 0;
+
+  services(dynamodb: EmbeddedDynamoDb): LocalServices {
+    return {
+      dynamodb: dynamodb.client,
+      ecs: {
+        runTask: async () => {
+          const answer = this.runTaskAnswers.shift() ?? 'start';
+          if (answer !== 'start') return answer;
+          const taskArn = newTaskArn();
+          this.startedTasks.push(taskArn);
+          return { Tasks: [describedTask({ taskArn, lastStatus: 'PROVISIONING' })], Failures: [] };
+        },
+        listTasks: async () => ({
+          TaskArns: (this.listTasksAnswers.length > 1 ? this.listTasksAnswers.shift() : this.listTasksAnswers[0]) ?? [],
+        }),
+        describeTasks: async (p) => {
+          this.describeCallsAfterStop += 1;
+          const stopped = this.describeCallsAfterStop >= this.describeCallsUntilStopped;
+          return {
+            Tasks: (p.Tasks as string[]).map((taskArn) =>
+              stopped
+                ? describedTask({ taskArn, lastStatus: 'STOPPED', exitCode: 143, stopCode: 'UserInitiated', stoppedReason: this.stopRequests.at(-1)?.reason })
+                : describedTask({ taskArn, lastStatus: 'RUNNING' }),
+            ),
+            Failures: [],
+          };
+        },
+        stopTask: async (p) => {
+          this.stopRequests.push({ task: p.Task, reason: p.Reason });
+          this.describeCallsAfterStop = 0;
+          return { Task: describedTask({ taskArn: p.Task, lastStatus: 'RUNNING' }) };
+        },
+      },
+      sfn: {
+        describeExecution: async (p) => {
+          const status = this.executions.get(p.ExecutionArn);
+          if (!status) throw new ServiceError('Sfn.ExecutionDoesNotExistException', `Execution Does Not Exist: '${p.ExecutionArn}'`);
+          return { ExecutionArn: p.ExecutionArn, StateMachineArn: STATE_MACHINE_ARN, Name: p.ExecutionArn.split(':').pop(), Status: status, StartDate: '2026-11-21T23:00:00.000Z' };
+        },
+        stopExecution: async (p) => {
+          this.executions.set(p.ExecutionArn, 'ABORTED');
+          return { StopDate: '2026-11-21T23:10:00.000Z' };
+        },
+      },
+      sns: {
+        publish: async (p) => {
+          this.published.push(p);
+          return { MessageId: `5c9a1ee1-0e4c-5d0f-8e36-${String(this.published.length).padStart(12, '0')}` };
+        },
+      },
+      functions: {
+        [VALIDATOR_ARN]: async (payload) => validateManualInput(payload as any),
+        [WATCHER_ARN]: async (payload) => this.watchTask(payload),
+      },
+    };
+  }
+
+  /** What the task-watcher Lambda and the ECS STOPPED event would answer on the token. */
+  private async watchTask(payload: Record<string, any>): Promise<unknown> {
+    const taskArn = startedTaskArn(payload.start);
+    if (!taskArn) throw new ServiceError('BatchRunner.TaskNotStarted', startFailureCause(payload.start));
+    if (this.watch === 'hang') return new Promise(() => undefined);
+    const logUrl = taskLogUrl(REGION, payload.batch.logGroupName, payload.batch.logStreamPrefix, payload.batch.containerName, taskArn);
+    const task = describedTask({ taskArn, lastStatus: 'STOPPED', exitCode: this.watch.exitCode, sidecarExitCode: this.watch.sidecarExitCode });
+    const verdict = evaluateStoppedTask(task as any, payload.batch.containerName, logUrl);
+    if (!verdict.ok) throw new ServiceError(verdict.error, JSON.stringify(verdict.summary));
+    return verdict.summary;
+  }
+}
+
+export interface Scenario {
+  readonly input?: unknown;
+  readonly name?: string;
+  readonly batch?: Partial<BatchConfig>;
+  /** Raw substitution overrides, e.g. a 1 s wait chunk so a hard timeout test takes seconds. */
+  readonly substitutions?: Record<string, string>;
+  readonly inject?: FaultInjector;
+}
+
+export interface ScenarioResult extends LocalExecutionResult {
+  readonly lockItem: Record<string, any> | undefined;
+  readonly executionArn: string;
+}
+
+export const SCHEDULED_INPUT = { trigger: 'schedule', scheduledTime: '2026-11-21T23:00:00Z' };
+
+let executionCounter = 0;
+
+/** Runs the real ASL file for one scenario against dynalite and the scripted answers. */
+export async function runScenario(dynamodb: EmbeddedDynamoDb, aws: ScriptedAws, scenario: Scenario = {}): Promise<ScenarioResult> {
+  executionCounter += 1;
+  const arn = executionArn(scenario.name ?? `test-${executionCounter}`);
+  aws.executions.set(arn, 'RUNNING');
+  const batch = { ...TEST_BATCH, ...scenario.batch } as BatchConfig;
+  const definition = renderDefinition({ ...substitutionsFor(batch, TEST_BINDINGS), ...scenario.substitutions });
+  const waitStates = Object.entries(JSON.parse(definition).States)
+    .filter(([, s]: [string, any]) => s.Type === 'Wait')
+    .map(([n]) => [n, 1]);
+  const result = await runLocalExecution({
+    definition,
+    input: scenario.input ?? SCHEDULED_INPUT,
+    executionArn: arn,
+    services: aws.services(dynamodb),
+    inject: scenario.inject,
+    waitTimeOverrides: Object.fromEntries(waitStates),
+  });
+  aws.executions.set(arn, result.status);
+  return { ...result, executionArn: arn, lockItem: await readLock(dynamodb) };
+}
+
+export async function readLock(dynamodb: EmbeddedDynamoDb): Promise<Record<string, any> | undefined> {
+  const { Item } = await dynamodb.client.send(new GetItemCommand({ TableName: LOCK_TABLE, Key: { batch: { S: FAMILY } }, ConsistentRead: true }));
+  return Item;
+}
+
+/** Puts a lock item as another execution would have written it. */
+export async function holdLock(dynamodb: EmbeddedDynamoDb, owner: string): Promise<void> {
+  await dynamodb.client.send(
+    new PutItemCommand({
+      TableName: LOCK_TABLE,
+      Item: {
+        batch: { S: FAMILY },
+        owner: { S: owner },
+        acquiredAt: { S: '2026-11-21T08:00:00.512Z' },
+        trigger: { S: 'schedule' },
+        requestedBy: { S: 'EventBridge Scheduler' },
+        reason: { S: 'scheduled run' },
+      },
+    }),
+  );
+}
+
+export async function startLockStore(): Promise<EmbeddedDynamoDb> {
+  const db = await startEmbeddedDynamoDb();
+  await ensureLockTable(db.client, LOCK_TABLE);
+  return db;
+}
+
+export { capacityFailure };
