@@ -70,6 +70,19 @@ export interface CreatedTask {
   readonly memoryMiB?: number;
 }
 
+/** Local-mode stand-in for the ECS task. */
+export interface LocalRun {
+  /** Command run as a child process (exec form, no shell), from the repository root. */
+  readonly command: readonly string[];
+  /**
+   * Hard timeout in local mode, so a demo does not wait for the production timeout.
+   * @default - the batch's hardTimeoutSeconds
+   */
+  readonly hardTimeoutSeconds?: number;
+  /** @default - the batch's stopGraceSeconds */
+  readonly stopGraceSeconds?: number;
+}
+
 export interface BatchConfig {
   /** Lower-case name, `[a-z0-9-]`, at most 40 characters: used in ARNs, execution names and the lock key. */
   readonly name: string;
@@ -99,10 +112,10 @@ export interface BatchConfig {
   readonly overrides?: OverrideAllowList;
   readonly task: ImportedTask | CreatedTask;
   /**
-   * Command the local mode runs as a child process in place of the ECS task.
+   * How the local mode runs this batch (a child process in place of the ECS task).
    * @default - the batch cannot run in local mode
    */
-  readonly localCommand?: readonly string[];
+  readonly local?: LocalRun;
 }
 
 /** Thrown for a configuration that must not be deployed or run. */
@@ -240,8 +253,12 @@ export function validateBatchConfig(batch: BatchConfig): void {
   } else {
     fail(name, 'task', batch.task, 'use { kind: "created", image, command } or { kind: "imported", clusterArn, taskDefinitionArn, ... }.');
   }
-  if (batch.localCommand !== undefined && (!Array.isArray(batch.localCommand) || batch.localCommand.length === 0)) {
-    fail(name, 'localCommand', batch.localCommand, 'give the local command as a non-empty list of strings, e.g. ["node", "examples/sitemap-refresh.js"].');
+  if (batch.local !== undefined) {
+    if (!Array.isArray(batch.local.command) || batch.local.command.length === 0 || batch.local.command.some((a) => typeof a !== 'string')) {
+      fail(name, 'local.command', batch.local.command, 'give the local command as a non-empty list of strings, e.g. ["node", "examples/sitemap-refresh.js"].');
+    }
+    const local = forLocalMode(batch);
+    if (local !== batch) validateBatchConfig({ ...local, local: undefined });
   }
 }
 
@@ -265,4 +282,14 @@ export function findBatch(batches: readonly BatchConfig[], name: string): BatchC
     throw new BatchConfigError(`unknown batch "${name}": known batches are ${batches.map((b) => b.name).join(', ')}.`);
   }
   return batch;
+}
+
+/** The batch as the local mode runs it: local timeouts in place of the production ones. */
+export function forLocalMode(batch: BatchConfig): BatchConfig {
+  if (!batch.local?.hardTimeoutSeconds && !batch.local?.stopGraceSeconds) return batch;
+  return {
+    ...batch,
+    hardTimeoutSeconds: batch.local.hardTimeoutSeconds ?? batch.hardTimeoutSeconds,
+    stopGraceSeconds: batch.local.stopGraceSeconds ?? batch.stopGraceSeconds,
+  };
 }
