@@ -65,6 +65,11 @@ export class ScriptedAws {
   /** DescribeTasks calls after StopTask before ECS reports STOPPED (Infinity: never). */
   describeCallsUntilStopped = 1;
   watch: WatchScript = { exitCode: 0 };
+  /** Runs while the batch task "runs" (before the watcher answers), e.g. to change the lock meanwhile. */
+  whileTaskRuns: () => Promise<void> = async () => undefined;
+  /** Runs before each DescribeExecution answer, e.g. to let a lock holder finish during a wait. */
+  beforeDescribeExecution: (call: number) => Promise<void> = async () => undefined;
+  private describeExecutionCalls = 0;
   readonly published: Array<Record<string, any>> = [];
   readonly startedTasks: string[] = [];
   readonly stopRequests: Array<{ task: string; reason: string }> = [];
@@ -104,6 +109,8 @@ export class ScriptedAws {
       },
       sfn: {
         describeExecution: async (p) => {
+          this.describeExecutionCalls += 1;
+          await this.beforeDescribeExecution(this.describeExecutionCalls);
           const status = this.executions.get(p.ExecutionArn);
           if (!status) throw new ServiceError('Sfn.ExecutionDoesNotExistException', `Execution Does Not Exist: '${p.ExecutionArn}'`);
           return { ExecutionArn: p.ExecutionArn, StateMachineArn: STATE_MACHINE_ARN, Name: p.ExecutionArn.split(':').pop(), Status: status, StartDate: '2026-11-21T23:00:00.000Z' };
@@ -131,6 +138,7 @@ export class ScriptedAws {
     const taskArn = startedTaskArn(payload.start);
     if (!taskArn) throw new ServiceError('BatchRunner.TaskNotStarted', startFailureCause(payload.start));
     if (this.watch === 'hang') return new Promise(() => undefined);
+    await this.whileTaskRuns();
     const logUrl = taskLogUrl(REGION, payload.batch.logGroupName, payload.batch.logStreamPrefix, payload.batch.containerName, taskArn);
     const task = describedTask({ taskArn, lastStatus: 'STOPPED', exitCode: this.watch.exitCode, sidecarExitCode: this.watch.sidecarExitCode });
     const verdict = evaluateStoppedTask(task as any, payload.batch.containerName, logUrl);

