@@ -1,0 +1,156 @@
+import { DeleteItemCommand } from '@aws-sdk/client-dynamodb';
+import type { EmbeddedDynamoDb } from '../../local/lock-store';
+import { parseResource, ServiceError, taskStatesOf } from '../../local/task-resources';
+import { readDefinitionTemplate, renderDefinition, substitutionsFor } from '../../state-machines/definition';
+import { FAMILY, newTaskArn } from '../fixtures/ecs-payloads';
+import {
+  executionArn,
+  holdLock,
+  LOCK_TABLE,
+  runScenario,
+  type Scenario,
+  type ScenarioResult,
+  ScriptedAws,
+  startLockStore,
+  TEST_BATCH,
+  TEST_BINDINGS,
+} from '../support/asl-harness';
+
+/**
+ * Fault matrix: for every Task state of the ASL file (enumerated from the file, so a new state is
+ * covered automatically), a service error injected on every attempt must still end the execution
+ * with the lock not held by it, no task it started left running unannounced, and exactly one alert
+ * (or skip notice) attempted.
+ */
+
+interface BaseScenario {
+  readonly label: string;
+  readonly setup: (db: EmbeddedDynamoDb, aws: ScriptedAws) => Promise<Scenario>;
+}
+
+const held = (status: string) => async (db: EmbeddedDynamoDb, aws: ScriptedAws) => {
+  const holder = executionArn(`Holder${status}`);
+  aws.executions.set(holder, status);
+  await holdLock(db, holder);
+  return {};
+};
+
+/** Ordinary paths; together they enter every Task state. */
+const BASE_SCENARIOS: readonly BaseScenario[] = [
+  { label: 'scheduled happy path', setup: async () => ({}) },
+  { label: 'console start', setup: async () => ({ input: {} }) },
+  { label: 'lock held by a live run', setup: held('RUNNING') },
+  { label: 'stale lock', setup: held('FAILED') },
+  {
+    label: 'replace a running copy',
+    setup: async (db, aws) => {
+      await held('RUNNING')(db, aws);
+      aws.listTasksAnswers = [[newTaskArn()], []];
+      return { batch: { overlapPolicy: 'replace' } };
+    },
+  },
+  {
+    label: 'task of the family running',
+    setup: async (_db, aws) => {
+      aws.listTasksAnswers = [[newTaskArn()]];
+      return {};
+    },
+  },
+  {
+    label: 'non-zero exit',
+    setup: async (_db, aws) => {
+      aws.watch = { exitCode: 2 };
+      return {};
+    },
+  },
+  {
+    label: 'hard timeout',
+    setup: async (_db, aws) => {
+      aws.watch = 'hang';
+      return { substitutions: { WaitChunkSeconds: '1', WaitChunkCount: '1' } };
+    },
+  },
+];
+
+const SERVICE_ERROR_PREFIX: Record<string, string> = { dynamodb: 'DynamoDB', ecs: 'Ecs', sfn: 'Sfn', sns: 'SNS', lambda: 'Lambda' };
+const RELEASE_STATES = ['ReleaseLock', 'ReleaseLockAfterFailure', 'ReleaseLockAfterSkip'];
+
+const definition = JSON.parse(renderDefinition(substitutionsFor(TEST_BATCH, TEST_BINDINGS), readDefinitionTemplate()));
+const TASK_STATES = taskStatesOf(definition);
+
+let db: EmbeddedDynamoDb;
+const clearLock = () => db.client.send(new DeleteItemCommand({ TableName: LOCK_TABLE, Key: { batch: { S: FAMILY } } }));
+
+beforeAll(async () => {
+  db = await startLockStore();
+});
+afterAll(async () => {
+  await db.close();
+});
+
+/** Which base scenario reaches each Task state, found by running them without faults. */
+async function reachingScenarios(): Promise<Map<string, BaseScenario>> {
+  const reaching = new Map<string, BaseScenario>();
+  for (const base of BASE_SCENARIOS) {
+    await clearLock();
+    const aws = new ScriptedAws();
+    const r = await runScenario(db, aws, await base.setup(db, aws));
+    for (const call of r.calls) if (!reaching.has(call.state)) reaching.set(call.state, base);
+  }
+  return reaching;
+}
+
+test('the ASL has Task states to cover', () => {
+  expect(TASK_STATES.length).toBeGreaterThanOrEqual(15);
+});
+
+describe('a service error in any Task state', () => {
+  let reaching: Map<string, BaseScenario>;
+  beforeAll(async () => {
+    reaching = await reachingScenarios();
+  });
+
+  test.each(TASK_STATES.map((s) => [s.name, s.resource]))('%s (%s)', async (stateName, resource) => {
+    const base = reaching.get(stateName);
+    if (!base) throw new Error(`No base scenario reaches Task state ${stateName}: add one to BASE_SCENARIOS.`);
+    await clearLock();
+    const aws = new ScriptedAws();
+    const scenario = await base.setup(db, aws);
+    const errorName = `${SERVICE_ERROR_PREFIX[parseResource(resource).service]}.InjectedFailure`;
+
+    const r: ScenarioResult = await runScenario(db, aws, {
+      ...scenario,
+      inject: (call) => (call.state === stateName ? new ServiceError(errorName, `injected into ${stateName}`) : undefined),
+    });
+
+    // The fault really happened, and the execution ended by itself.
+    expect(r.calls.some((c) => c.state === stateName && c.error?.name === errorName)).toBe(true);
+    expect(['SUCCEEDED', 'FAILED']).toContain(r.status);
+
+    // Exactly one alert (or skip notice) attempted; retries of one publish count once.
+    const alertStates = r.statesEntered.filter((s) => s === 'PublishFailureAlert' || s === 'NotifySkipped');
+    expect(alertStates).toHaveLength(1);
+    const alertMessage = (r.calls.find((c) => c.state === 'PublishFailureAlert')?.params.Message as string | undefined) ?? '';
+
+    // No task this execution started is left running unannounced.
+    const watcher = r.calls.filter((c) => c.state === 'WaitForTaskToStop');
+    for (const taskArn of aws.startedTasks) {
+      const endedByItself = watcher.some((c) => c.result !== undefined || c.error?.name === 'BatchRunner.TaskFailed');
+      const stoppedByRunner = aws.stopRequests.some((s) => s.task === taskArn);
+      const announced = alertMessage.includes('Task may still run: true');
+      expect(endedByItself || stoppedByRunner || announced).toBe(true);
+    }
+
+    // The lock is not held by this execution; where releasing is what failed, the next start reclaims it.
+    if (!RELEASE_STATES.includes(stateName)) {
+      expect(r.lockItem?.owner.S).not.toBe(r.executionArn);
+    } else {
+      expect(r.lockItem?.owner.S).toBe(r.executionArn);
+      const next = new ScriptedAws();
+      next.executions.set(r.executionArn, r.status);
+      const nextRun = await runScenario(db, next);
+      expect(nextRun.statesEntered).toContain('ReclaimStaleLock');
+      expect(nextRun.output.outcome).toBe('succeeded');
+    }
+  });
+});

@@ -1,0 +1,80 @@
+import { taskStatesOf } from '../../local/task-resources';
+import { BATCHES } from '../../config/batches';
+import { deriveTimings } from '../../config/timings';
+import {
+  PLACEHOLDER_DOCS,
+  placeholdersIn,
+  readDefinitionTemplate,
+  renderDefinition,
+  substitutionsFor,
+} from '../../state-machines/definition';
+import { TEST_BATCH, TEST_BINDINGS } from '../support/asl-harness';
+
+// asl-validator is CommonJS: module.exports is the validator function.
+const validateAsl: (def: unknown) => { isValid: boolean; errors: unknown[] } = require('asl-validator');
+
+const template = readDefinitionTemplate();
+const render = (batch = TEST_BATCH) => JSON.parse(renderDefinition(substitutionsFor(batch, TEST_BINDINGS), template));
+
+describe('the ASL template', () => {
+  test('is valid States Language once rendered, for every configured batch', () => {
+    for (const batch of [TEST_BATCH, ...BATCHES]) {
+      const result = validateAsl(render(batch));
+      expect({ batch: batch.name, errors: result.errors }).toEqual({ batch: batch.name, errors: [] });
+      expect(result.isValid).toBe(true);
+    }
+  });
+
+  test('every placeholder is documented, and every documented placeholder is used', () => {
+    expect(placeholdersIn(template)).toEqual(Object.keys(PLACEHOLDER_DOCS).sort());
+  });
+
+  test('substitutions cover exactly the placeholders; a missing or unused one is refused', () => {
+    const subs = substitutionsFor(TEST_BATCH, TEST_BINDINGS);
+    expect(Object.keys(subs).sort()).toEqual(placeholdersIn(template));
+    const { BatchName: _dropped, ...missing } = subs;
+    expect(() => renderDefinition(missing, template)).toThrow(/missing \["BatchName"\]/);
+    expect(() => renderDefinition({ ...subs, Typo: 'x' }, template)).toThrow(/unused \["Typo"\]/);
+  });
+
+  test('uses JSONPath (runnable offline) and names no JSONata', () => {
+    const def = render();
+    expect(def.QueryLanguage).toBe('JSONPath');
+    expect(template).not.toMatch(/\{%/);
+  });
+
+  test('every Task state sets TimeoutSeconds explicitly (the local engine defaults to 60 s, AWS to never)', () => {
+    const def = render();
+    const missing = taskStatesOf(def).filter(({ name }) => {
+      const state = def.States[name] ?? def.States.StopRunningCopies.ItemProcessor.States[name];
+      return typeof state.TimeoutSeconds !== 'number';
+    });
+    expect(missing).toEqual([]);
+  });
+
+  test('every top-level Task and Map state catches States.ALL, so no error skips the cleanup path', () => {
+    const def = render();
+    const uncaught = Object.entries<any>(def.States)
+      .filter(([, s]) => s.Type === 'Task' || s.Type === 'Map')
+      .filter(([, s]) => !(s.Catch ?? []).some((c: any) => c.ErrorEquals.includes('States.ALL')))
+      .map(([name]) => name);
+    expect(uncaught).toEqual([]);
+  });
+
+  test('the execution timeout is above hard timeout + stop grace + stop confirmation, for every batch', () => {
+    for (const batch of BATCHES) {
+      const def = render(batch);
+      const t = deriveTimings(batch);
+      expect(def.TimeoutSeconds).toBe(t.executionTimeoutSeconds);
+      expect(def.TimeoutSeconds).toBeGreaterThan(t.hardTimeoutSeconds + t.stopGraceSeconds + t.stopConfirmAttempts * t.stopConfirmIntervalSeconds);
+      expect(def.States.WaitForTaskToStop.TimeoutSeconds * t.waitChunkCount).toBeGreaterThanOrEqual(t.hardTimeoutSeconds);
+      expect(t.stopLatencyBoundSeconds).toBeLessThanOrEqual(60);
+    }
+  });
+
+  test('the scheduled input route requires the exact scheduler shape', () => {
+    const route = render().States.RouteInput;
+    expect(route.Choices[0].Next).toBe('PrepareScheduledRun');
+    expect(route.Default).toBe('ValidateManualInput');
+  });
+});
