@@ -165,7 +165,11 @@ export function cronProblem(cron: string): string | undefined {
       if (i === 4 && /^([1-7]|[A-Z]{3})(L|#[1-5])$/.test(part)) continue;
       const m = /^(\*|[0-9A-Z]+)(?:-([0-9A-Z]+))?(?:\/(\d+))?$/.exec(part.toUpperCase());
       const toNumber = (token: string): number =>
-        names.includes(token) ? names.indexOf(token) + (i === 3 ? 1 : 1) : /^\d+$/.test(token) ? Number(token) : Number.NaN;
+        names.includes(token)
+          ? names.indexOf(token) + (i === 3 ? 1 : 1)
+          : /^\d+$/.test(token)
+            ? Number(token)
+            : Number.NaN;
       if (!m) return `${label} field "${part}" is not a number, range, list or step`;
       for (const token of [m[1], m[2]].filter((t): t is string => t !== undefined && t !== '*')) {
         const n = toNumber(token);
@@ -192,13 +196,24 @@ export function isKnownTimeZone(timeZone: string): boolean {
 export function validateBatchConfig(batch: BatchConfig): void {
   const name = typeof batch.name === 'string' ? batch.name : String(batch.name);
   if (!BATCH_NAME_PATTERN.test(name)) {
-    fail(name, 'name', batch.name, 'use 2-40 characters of a-z, 0-9 and "-", starting with a letter (it becomes part of ARNs, execution names and the lock key).');
+    fail(
+      name,
+      'name',
+      batch.name,
+      'use 2-40 characters of a-z, 0-9 and "-", starting with a letter (it becomes part of ARNs, execution names and the lock key).',
+    );
   }
-  if (typeof batch.schedule?.cron !== 'string') fail(name, 'schedule.cron', batch.schedule?.cron, 'give a six-field Scheduler cron such as "0 6 * * ? *".');
+  if (typeof batch.schedule?.cron !== 'string')
+    fail(name, 'schedule.cron', batch.schedule?.cron, 'give a six-field Scheduler cron such as "0 6 * * ? *".');
   const cron = cronProblem(batch.schedule.cron);
   if (cron) fail(name, 'schedule.cron', batch.schedule.cron, `${cron}.`);
   if (!isKnownTimeZone(batch.schedule.timeZone)) {
-    fail(name, 'schedule.timeZone', batch.schedule.timeZone, 'use an IANA time zone name such as "Asia/Tokyo" or "UTC".');
+    fail(
+      name,
+      'schedule.timeZone',
+      batch.schedule.timeZone,
+      'use an IANA time zone name such as "Asia/Tokyo" or "UTC".',
+    );
   }
   const interval = batch.schedule.expectedIntervalHours ?? 24;
   if (!Number.isInteger(interval) || interval < 1 || interval > 24 * 31) {
@@ -206,56 +221,108 @@ export function validateBatchConfig(batch: BatchConfig): void {
   }
   const timeout = batch.hardTimeoutSeconds;
   if (!Number.isInteger(timeout) || timeout < MIN_HARD_TIMEOUT_SECONDS || timeout > MAX_HARD_TIMEOUT_SECONDS) {
-    fail(name, 'hardTimeoutSeconds', timeout, `use a whole number of seconds between ${MIN_HARD_TIMEOUT_SECONDS} and ${MAX_HARD_TIMEOUT_SECONDS} (24 h).`);
+    fail(
+      name,
+      'hardTimeoutSeconds',
+      timeout,
+      `use a whole number of seconds between ${MIN_HARD_TIMEOUT_SECONDS} and ${MAX_HARD_TIMEOUT_SECONDS} (24 h).`,
+    );
   }
   const grace = batch.stopGraceSeconds ?? 30;
   if (!Number.isInteger(grace) || grace < 1 || grace > FARGATE_MAX_STOP_GRACE_SECONDS) {
-    fail(name, 'stopGraceSeconds', grace, `use a whole number of seconds between 1 and ${FARGATE_MAX_STOP_GRACE_SECONDS} (the Fargate maximum).`);
+    fail(
+      name,
+      'stopGraceSeconds',
+      grace,
+      `use a whole number of seconds between 1 and ${FARGATE_MAX_STOP_GRACE_SECONDS} (the Fargate maximum).`,
+    );
   }
   if (grace >= timeout) {
     fail(name, 'stopGraceSeconds', grace, `the stop grace must be shorter than the hard timeout (${timeout} s).`);
   }
   if (timeout > interval * 3600) {
-    fail(name, 'hardTimeoutSeconds', timeout, `a run may not outlast its expected interval of ${interval} h, or runs would queue up behind each other; lower the timeout or raise schedule.expectedIntervalHours.`);
+    fail(
+      name,
+      'hardTimeoutSeconds',
+      timeout,
+      `a run may not outlast its expected interval of ${interval} h, or runs would queue up behind each other; lower the timeout or raise schedule.expectedIntervalHours.`,
+    );
   }
   const policy = batch.overlapPolicy ?? 'skip';
-  if (!['skip', 'wait', 'replace'].includes(policy)) fail(name, 'overlapPolicy', policy, 'use "skip", "wait" or "replace".');
+  if (!['skip', 'wait', 'replace'].includes(policy))
+    fail(name, 'overlapPolicy', policy, 'use "skip", "wait" or "replace".');
   const notify = batch.skipNotification ?? 'notice';
-  if (!['notice', 'alert', 'none'].includes(notify)) fail(name, 'skipNotification', notify, 'use "notice", "alert" or "none".');
+  if (!['notice', 'alert', 'none'].includes(notify))
+    fail(name, 'skipNotification', notify, 'use "notice", "alert" or "none".');
   const maxWait = batch.maxLockWaitMinutes ?? 10;
   if (!Number.isInteger(maxWait) || maxWait < 1 || maxWait > 24 * 60) {
     fail(name, 'maxLockWaitMinutes', maxWait, 'use a whole number of minutes between 1 and 1440.');
   }
   if (typeof batch.containerName !== 'string' || !CONTAINER_NAME_PATTERN.test(batch.containerName)) {
-    fail(name, 'containerName', batch.containerName, 'use the container name from the task definition (letters, digits, "-" and "_").');
+    fail(
+      name,
+      'containerName',
+      batch.containerName,
+      'use the container name from the task definition (letters, digits, "-" and "_").',
+    );
   }
   for (const env of batch.overrides?.environment ?? []) {
-    if (!ENV_NAME_PATTERN.test(env)) fail(name, 'overrides.environment', env, 'environment names must match [A-Z_][A-Z0-9_]*.');
+    if (!ENV_NAME_PATTERN.test(env))
+      fail(name, 'overrides.environment', env, 'environment names must match [A-Z_][A-Z0-9_]*.');
     if (env.startsWith('AWS_') || env.startsWith('ECS_') || env.startsWith('BATCH_RUNNER_')) {
-      fail(name, 'overrides.environment', env, 'names starting with AWS_, ECS_ or BATCH_RUNNER_ are reserved; an operator must not be able to change them.');
+      fail(
+        name,
+        'overrides.environment',
+        env,
+        'names starting with AWS_, ECS_ or BATCH_RUNNER_ are reserved; an operator must not be able to change them.',
+      );
     }
   }
   if (batch.task?.kind === 'imported') {
     const t = batch.task;
     if (!/^arn:aws[a-z-]*:ecs:[a-z0-9-]+:\d{12}:task-definition\/[A-Za-z0-9_-]+(:\d+)?$/.test(t.taskDefinitionArn)) {
-      fail(name, 'task.taskDefinitionArn', t.taskDefinitionArn, 'give the full task definition ARN, arn:aws:ecs:<region>:<account>:task-definition/<family>[:<revision>].');
+      fail(
+        name,
+        'task.taskDefinitionArn',
+        t.taskDefinitionArn,
+        'give the full task definition ARN, arn:aws:ecs:<region>:<account>:task-definition/<family>[:<revision>].',
+      );
     }
     if (!t.taskDefinitionArn.includes(`:task-definition/${t.family}`)) {
       fail(name, 'task.family', t.family, `the family must match the task definition ARN ${t.taskDefinitionArn}.`);
     }
     if (!/^arn:aws[a-z-]*:ecs:[a-z0-9-]+:\d{12}:cluster\/[A-Za-z0-9_-]+$/.test(t.clusterArn)) {
-      fail(name, 'task.clusterArn', t.clusterArn, 'give the full cluster ARN, arn:aws:ecs:<region>:<account>:cluster/<name>.');
+      fail(
+        name,
+        'task.clusterArn',
+        t.clusterArn,
+        'give the full cluster ARN, arn:aws:ecs:<region>:<account>:cluster/<name>.',
+      );
     }
   } else if (batch.task?.kind === 'created') {
     if (!Array.isArray(batch.task.command) || batch.task.command.length === 0) {
       fail(name, 'task.command', batch.task.command, 'give the container command as a non-empty list of strings.');
     }
   } else {
-    fail(name, 'task', batch.task, 'use { kind: "created", image, command } or { kind: "imported", clusterArn, taskDefinitionArn, ... }.');
+    fail(
+      name,
+      'task',
+      batch.task,
+      'use { kind: "created", image, command } or { kind: "imported", clusterArn, taskDefinitionArn, ... }.',
+    );
   }
   if (batch.local !== undefined) {
-    if (!Array.isArray(batch.local.command) || batch.local.command.length === 0 || batch.local.command.some((a) => typeof a !== 'string')) {
-      fail(name, 'local.command', batch.local.command, 'give the local command as a non-empty list of strings, e.g. ["node", "examples/sitemap-refresh.js"].');
+    if (
+      !Array.isArray(batch.local.command) ||
+      batch.local.command.length === 0 ||
+      batch.local.command.some((a) => typeof a !== 'string')
+    ) {
+      fail(
+        name,
+        'local.command',
+        batch.local.command,
+        'give the local command as a non-empty list of strings, e.g. ["node", "examples/sitemap-refresh.js"].',
+      );
     }
     const local = forLocalMode(batch);
     if (local !== batch) validateBatchConfig({ ...local, local: undefined });
@@ -270,7 +337,8 @@ export function validateBatchConfigs(batches: readonly BatchConfig[]): void {
   const seen = new Set<string>();
   for (const batch of batches) {
     validateBatchConfig(batch);
-    if (seen.has(batch.name)) fail(batch.name, 'name', batch.name, 'batch names must be unique; rename one of the two.');
+    if (seen.has(batch.name))
+      fail(batch.name, 'name', batch.name, 'batch names must be unique; rename one of the two.');
     seen.add(batch.name);
   }
 }

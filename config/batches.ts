@@ -14,7 +14,11 @@ export const BATCHES: readonly BatchConfig[] = [
     stopGraceSeconds: 30,
     overlapPolicy: 'skip',
     containerName: 'app',
-    task: { kind: 'created', image: 'public.ecr.aws/docker/library/ruby:3.3-slim', command: ['bundle', 'exec', 'rake', 'sitemap:refresh'] },
+    task: {
+      kind: 'created',
+      image: 'public.ecr.aws/docker/library/ruby:3.3-slim',
+      command: ['bundle', 'exec', 'rake', 'sitemap:refresh'],
+    },
     local: { command: ['node', 'examples/sitemap-refresh.js'], hardTimeoutSeconds: 20, stopGraceSeconds: 2 },
   },
   {
@@ -27,12 +31,17 @@ export const BATCHES: readonly BatchConfig[] = [
     maxLockWaitMinutes: 15,
     containerName: 'app',
     overrides: { environment: ['ARTICLE_LIMIT'] },
-    task: { kind: 'created', image: 'public.ecr.aws/docker/library/ruby:3.3-slim', command: ['bundle', 'exec', 'rake', 'xml:articles'] },
+    task: {
+      kind: 'created',
+      image: 'public.ecr.aws/docker/library/ruby:3.3-slim',
+      command: ['bundle', 'exec', 'rake', 'xml:articles'],
+    },
     local: { command: ['node', 'examples/xml-articles.js'], hardTimeoutSeconds: 20, stopGraceSeconds: 2 },
   },
   {
     name: 'missing-images',
-    description: 'Checks articles for missing images (rake missing_images:check_articles); the batch that once hung for 15 hours.',
+    description:
+      'Checks articles for missing images (rake missing_images:check_articles); the batch that once hung for 15 hours.',
     schedule: { cron: '0 8 * * ? *', timeZone: 'Asia/Tokyo' },
     hardTimeoutSeconds: 2 * 60 * 60,
     stopGraceSeconds: 30,
@@ -40,7 +49,11 @@ export const BATCHES: readonly BatchConfig[] = [
     skipNotification: 'alert',
     containerName: 'app',
     overrides: { environment: ['DRY_RUN'] },
-    task: { kind: 'created', image: 'public.ecr.aws/docker/library/ruby:3.3-slim', command: ['bundle', 'exec', 'rake', 'missing_images:check_articles'] },
+    task: {
+      kind: 'created',
+      image: 'public.ecr.aws/docker/library/ruby:3.3-slim',
+      command: ['bundle', 'exec', 'rake', 'missing_images:check_articles'],
+    },
     local: { command: ['node', 'examples/missing-images.js'], hardTimeoutSeconds: 6, stopGraceSeconds: 2 },
   },
 ];

@@ -26,6 +26,9 @@ export const stateMachineArn = (region: string, account: string, batch: string, 
  * characters (the Step Functions limit) for any valid batch name.
  */
 export function manualExecutionName(trigger: string, batch: string, now: Date, random: string): string {
-  const stamp = now.toISOString().replace(/[-:]/g, '').replace(/\.\d{3}Z$/, 'Z');
+  const stamp = now
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d{3}Z$/, 'Z');
   return `${trigger}-${batch}-${stamp}-${random}`.slice(0, 80);
 }

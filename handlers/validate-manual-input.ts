@@ -1,4 +1,9 @@
-import { policyFromPayload, type ValidationResult, type ValidatorBatchPayload, validateManualInput } from './lib/manual-input';
+import {
+  policyFromPayload,
+  type ValidationResult,
+  type ValidatorBatchPayload,
+  validateManualInput,
+} from './lib/manual-input';
 
 /** Payload the state machine's ValidateManualInput state sends. */
 export interface ValidateManualInputEvent {

@@ -1,5 +1,11 @@
 import { ExecutionAbortedError, ExecutionError, ExecutionTimeoutError, StateMachine } from 'aws-local-stepfunctions';
-import { type FaultInjector, type LocalServices, localTaskHandlers, type RecordedCall, taskStatesOf } from './task-resources';
+import {
+  type FaultInjector,
+  type LocalServices,
+  localTaskHandlers,
+  type RecordedCall,
+  taskStatesOf,
+} from './task-resources';
 
 export type ExecutionStatus = 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT' | 'ABORTED';
 
@@ -44,8 +50,8 @@ export async function runLocalExecution(options: LocalExecutionOptions): Promise
   const statesEntered: string[] = [];
   const startedAt = (options.startTime ?? new Date()).getTime();
   const name = options.executionArn.split(':').pop() ?? 'local';
-  const retryOverrides = options.retryIntervalOverrides ??
-    Object.fromEntries(taskStatesOf(definition).map((s) => [s.name, 0]));
+  const retryOverrides =
+    options.retryIntervalOverrides ?? Object.fromEntries(taskStatesOf(definition).map((s) => [s.name, 0]));
   const execution = machine.run(options.input as any, {
     overrides: {
       taskResourceLocalHandlers: localTaskHandlers(definition, options.services, calls, options.inject),
@@ -53,7 +59,12 @@ export async function runLocalExecution(options: LocalExecutionOptions): Promise
       retryIntervalOverrides: retryOverrides,
     },
     context: {
-      Execution: { Id: options.executionArn, Name: name, StartTime: new Date(startedAt).toISOString(), Input: options.input as any },
+      Execution: {
+        Id: options.executionArn,
+        Name: name,
+        StartTime: new Date(startedAt).toISOString(),
+        Input: options.input as any,
+      },
       Task: { Token: `local-token:${name}` },
     } as any,
   });

@@ -43,10 +43,12 @@ export const MAX_COMMAND_ARG_LENGTH = 1024;
 /** ECS rejects overrides over 8 KiB; refuse earlier with a clear message. */
 export const MAX_OVERRIDES_BYTES = 8192;
 
-const CONTROL_CHARS = /[\u0000-\u0008\u000b-\u001f\u007f]/;
+// Control characters (tab allowed): they hide text in consoles and mails.
+const CONTROL_CHARS = new RegExp('[\\u0000-\\u0008\\u000b-\\u001f\\u007f]');
 const REQUESTED_BY = /^[\p{L}\p{N} @._+:/()-]+$/u;
 
-const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isPlainObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
 const show = (v: unknown): string => {
   const text = JSON.stringify(v) ?? String(v);
   return text.length > 80 ? `${text.slice(0, 77)}...` : text;
@@ -71,20 +73,33 @@ export function validateManualInput(input: unknown, policy: OverridePolicy): Val
   }
   let trigger = 'console';
   if (o.trigger !== undefined) {
-    if (typeof o.trigger === 'string' && (MANUAL_TRIGGERS as readonly string[]).includes(o.trigger)) trigger = o.trigger;
-    else problems.push(`trigger = ${show(o.trigger)} is not allowed for a manual start: use one of ${MANUAL_TRIGGERS.join(', ')} (or leave it out).`);
+    if (typeof o.trigger === 'string' && (MANUAL_TRIGGERS as readonly string[]).includes(o.trigger))
+      trigger = o.trigger;
+    else
+      problems.push(
+        `trigger = ${show(o.trigger)} is not allowed for a manual start: use one of ${MANUAL_TRIGGERS.join(', ')} (or leave it out).`,
+      );
   }
   let reason = `manual start (${trigger})`;
   if (o.reason !== undefined) {
-    if (typeof o.reason !== 'string' || o.reason.trim() === '') problems.push(`reason = ${show(o.reason)} must be a non-empty string.`);
-    else if (o.reason.length > MAX_REASON_LENGTH) problems.push(`reason is ${o.reason.length} characters long: keep it under ${MAX_REASON_LENGTH}.`);
-    else if (CONTROL_CHARS.test(o.reason)) problems.push(`reason = ${show(o.reason)} contains control characters: use plain text.`);
+    if (typeof o.reason !== 'string' || o.reason.trim() === '')
+      problems.push(`reason = ${show(o.reason)} must be a non-empty string.`);
+    else if (o.reason.length > MAX_REASON_LENGTH)
+      problems.push(`reason is ${o.reason.length} characters long: keep it under ${MAX_REASON_LENGTH}.`);
+    else if (CONTROL_CHARS.test(o.reason))
+      problems.push(`reason = ${show(o.reason)} contains control characters: use plain text.`);
     else reason = o.reason;
   }
   let requestedBy = trigger === 'console' ? 'console user (see CloudTrail StartExecution)' : 'unknown';
   if (o.requestedBy !== undefined) {
-    if (typeof o.requestedBy !== 'string' || !REQUESTED_BY.test(o.requestedBy) || o.requestedBy.length > MAX_REQUESTED_BY_LENGTH) {
-      problems.push(`requestedBy = ${show(o.requestedBy)} must be a name or e-mail of at most ${MAX_REQUESTED_BY_LENGTH} letters, digits, spaces and @._+:/()-.`);
+    if (
+      typeof o.requestedBy !== 'string' ||
+      !REQUESTED_BY.test(o.requestedBy) ||
+      o.requestedBy.length > MAX_REQUESTED_BY_LENGTH
+    ) {
+      problems.push(
+        `requestedBy = ${show(o.requestedBy)} must be a name or e-mail of at most ${MAX_REQUESTED_BY_LENGTH} letters, digits, spaces and @._+:/()-.`,
+      );
     } else requestedBy = o.requestedBy;
   }
   const overrides = validateOverrides(o.overrides, policy, problems);
@@ -92,7 +107,10 @@ export function validateManualInput(input: unknown, policy: OverridePolicy): Val
   const message = valid
     ? 'ok'
     : `Invalid input for batch ${policy.batchName}: ${problems.join(' ')} Nothing was started and the lock was not touched.`;
-  return { validation: { valid, message, problems }, run: { trigger, reason, requestedBy, overrides: valid ? overrides : {} } };
+  return {
+    validation: { valid, message, problems },
+    run: { trigger, reason, requestedBy, overrides: valid ? overrides : {} },
+  };
 }
 
 function validateOverrides(raw: unknown, policy: OverridePolicy, problems: string[]): EcsTaskOverride {
@@ -102,7 +120,8 @@ function validateOverrides(raw: unknown, policy: OverridePolicy, problems: strin
     return {};
   }
   for (const key of Object.keys(raw)) {
-    if (key !== 'environment' && key !== 'command') problems.push(`overrides.${key} is not supported: use overrides.environment or overrides.command.`);
+    if (key !== 'environment' && key !== 'command')
+      problems.push(`overrides.${key} is not supported: use overrides.environment or overrides.command.`);
   }
   const environment: Array<{ Name: string; Value: string }> = [];
   if (raw.environment !== undefined) {
@@ -112,11 +131,15 @@ function validateOverrides(raw: unknown, policy: OverridePolicy, problems: strin
       for (const [name, value] of Object.entries(raw.environment)) {
         if (!policy.allowedEnvironment.includes(name)) {
           const allowed = policy.allowedEnvironment.length > 0 ? policy.allowedEnvironment.join(', ') : 'none';
-          problems.push(`overrides.environment.${name} is not allowed for batch ${policy.batchName} (allowed: ${allowed}); add it to overrides.environment in the batch config to allow it.`);
+          problems.push(
+            `overrides.environment.${name} is not allowed for batch ${policy.batchName} (allowed: ${allowed}); add it to overrides.environment in the batch config to allow it.`,
+          );
         } else if (typeof value !== 'string') {
           problems.push(`overrides.environment.${name} = ${show(value)} must be a string.`);
         } else if (value.length > MAX_ENV_VALUE_LENGTH || CONTROL_CHARS.test(value) || value.includes('\n')) {
-          problems.push(`overrides.environment.${name} must be a single line of at most ${MAX_ENV_VALUE_LENGTH} characters without control characters.`);
+          problems.push(
+            `overrides.environment.${name} must be a single line of at most ${MAX_ENV_VALUE_LENGTH} characters without control characters.`,
+          );
         } else environment.push({ Name: name, Value: value });
       }
     }
@@ -124,18 +147,33 @@ function validateOverrides(raw: unknown, policy: OverridePolicy, problems: strin
   let command: string[] | undefined;
   if (raw.command !== undefined) {
     if (!policy.allowCommand) {
-      problems.push(`overrides.command is not allowed for batch ${policy.batchName}: it would let anyone who can start the state machine run any command with the task role. Set overrides.command: true in the batch config only if that is intended.`);
-    } else if (!Array.isArray(raw.command) || raw.command.length === 0 || raw.command.length > MAX_COMMAND_ARGS ||
-      raw.command.some((a) => typeof a !== 'string' || a.length > MAX_COMMAND_ARG_LENGTH || CONTROL_CHARS.test(a))) {
-      problems.push(`overrides.command must be a list of 1-${MAX_COMMAND_ARGS} strings (exec form, no shell), each at most ${MAX_COMMAND_ARG_LENGTH} characters without control characters.`);
+      problems.push(
+        `overrides.command is not allowed for batch ${policy.batchName}: it would let anyone who can start the state machine run any command with the task role. Set overrides.command: true in the batch config only if that is intended.`,
+      );
+    } else if (
+      !Array.isArray(raw.command) ||
+      raw.command.length === 0 ||
+      raw.command.length > MAX_COMMAND_ARGS ||
+      raw.command.some((a) => typeof a !== 'string' || a.length > MAX_COMMAND_ARG_LENGTH || CONTROL_CHARS.test(a))
+    ) {
+      problems.push(
+        `overrides.command must be a list of 1-${MAX_COMMAND_ARGS} strings (exec form, no shell), each at most ${MAX_COMMAND_ARG_LENGTH} characters without control characters.`,
+      );
     } else command = raw.command as string[];
   }
   if (environment.length === 0 && command === undefined) return {};
   const override: EcsTaskOverride = {
-    ContainerOverrides: [{ Name: policy.containerName, ...(environment.length > 0 ? { Environment: environment } : {}), ...(command ? { Command: command } : {}) }],
+    ContainerOverrides: [
+      {
+        Name: policy.containerName,
+        ...(environment.length > 0 ? { Environment: environment } : {}),
+        ...(command ? { Command: command } : {}),
+      },
+    ],
   };
   const bytes = Buffer.byteLength(JSON.stringify(override));
-  if (bytes > MAX_OVERRIDES_BYTES) problems.push(`overrides are ${bytes} bytes: ECS accepts at most ${MAX_OVERRIDES_BYTES}; shorten the values.`);
+  if (bytes > MAX_OVERRIDES_BYTES)
+    problems.push(`overrides are ${bytes} bytes: ECS accepts at most ${MAX_OVERRIDES_BYTES}; shorten the values.`);
   return override;
 }
 

@@ -15,7 +15,12 @@ export interface DescribedTask {
   readonly StoppedReason?: string;
   readonly StartedAt?: string | number;
   readonly StoppedAt?: string | number;
-  readonly Containers?: ReadonlyArray<{ readonly Name?: string; readonly ExitCode?: number; readonly Reason?: string; readonly LastStatus?: string }>;
+  readonly Containers?: ReadonlyArray<{
+    readonly Name?: string;
+    readonly ExitCode?: number;
+    readonly Reason?: string;
+    readonly LastStatus?: string;
+  }>;
 }
 
 /** What the runner reports for a stopped task (state machine output `task`, alert details). */
@@ -39,14 +44,24 @@ const iso = (t: string | number | undefined): string | null =>
   t === undefined ? null : typeof t === 'number' ? new Date(t < 1e12 ? t * 1000 : t).toISOString() : t;
 
 /** Console link to the batch container's log stream for this task (awslogs: prefix/container/task-id). */
-export function taskLogUrl(region: string, logGroupName: string, logStreamPrefix: string, containerName: string, taskArn: string): string {
+export function taskLogUrl(
+  region: string,
+  logGroupName: string,
+  logStreamPrefix: string,
+  containerName: string,
+  taskArn: string,
+): string {
   const enc = (v: string) => encodeURIComponent(v).replace(/%/g, '$25');
   const taskId = taskArn.split('/').pop() ?? taskArn;
   return `https://${region}.console.aws.amazon.com/cloudwatch/home?region=${region}#logsV2:log-groups/log-group/${enc(logGroupName)}/log-events/${enc(`${logStreamPrefix}/${containerName}/${taskId}`)}`;
 }
 
 export function evaluateStoppedTask(task: DescribedTask, containerName: string, logUrl: string | null): TaskVerdict {
-  const containers = (task.Containers ?? []).map((c) => ({ name: c.Name ?? '?', exitCode: c.ExitCode ?? null, reason: c.Reason ?? null }));
+  const containers = (task.Containers ?? []).map((c) => ({
+    name: c.Name ?? '?',
+    exitCode: c.ExitCode ?? null,
+    reason: c.Reason ?? null,
+  }));
   const batchContainer = containers.find((c) => c.name === containerName);
   const summary: TaskSummary = {
     taskArn: task.TaskArn,
@@ -76,5 +91,8 @@ export function startedTaskArn(start: StartResult): string | undefined {
 
 export function startFailureCause(start: StartResult): string {
   const failures = (start.Failures ?? []).map((f) => `${f.Reason ?? 'unknown'}${f.Detail ? ` (${f.Detail})` : ''}`);
-  return JSON.stringify({ message: `RunTask started no task: ${failures.join('; ') || 'no failures reported'}`, failures: start.Failures ?? [] });
+  return JSON.stringify({
+    message: `RunTask started no task: ${failures.join('; ') || 'no failures reported'}`,
+    failures: start.Failures ?? [],
+  });
 }

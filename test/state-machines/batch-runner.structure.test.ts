@@ -1,6 +1,6 @@
-import { taskStatesOf } from '../../local/task-resources';
 import { BATCHES } from '../../config/batches';
 import { deriveTimings } from '../../config/timings';
+import { taskStatesOf } from '../../local/task-resources';
 import {
   PLACEHOLDER_DOCS,
   placeholdersIn,
@@ -66,8 +66,12 @@ describe('the ASL template', () => {
       const def = render(batch);
       const t = deriveTimings(batch);
       expect(def.TimeoutSeconds).toBe(t.executionTimeoutSeconds);
-      expect(def.TimeoutSeconds).toBeGreaterThan(t.hardTimeoutSeconds + t.stopGraceSeconds + t.stopConfirmAttempts * t.stopConfirmIntervalSeconds);
-      expect(def.States.WaitForTaskToStop.TimeoutSeconds * t.waitChunkCount).toBeGreaterThanOrEqual(t.hardTimeoutSeconds);
+      expect(def.TimeoutSeconds).toBeGreaterThan(
+        t.hardTimeoutSeconds + t.stopGraceSeconds + t.stopConfirmAttempts * t.stopConfirmIntervalSeconds,
+      );
+      expect(def.States.WaitForTaskToStop.TimeoutSeconds * t.waitChunkCount).toBeGreaterThanOrEqual(
+        t.hardTimeoutSeconds,
+      );
       expect(t.stopLatencyBoundSeconds).toBeLessThanOrEqual(60);
     }
   });

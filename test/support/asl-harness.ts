@@ -6,14 +6,24 @@ import { type EmbeddedDynamoDb, ensureLockTable, startEmbeddedDynamoDb } from '.
 import { type LocalExecutionResult, runLocalExecution } from '../../local/run-execution';
 import { type FaultInjector, type LocalServices, ServiceError } from '../../local/task-resources';
 import { type DeploymentBindings, renderDefinition, substitutionsFor } from '../../state-machines/definition';
-import { ACCOUNT, CLUSTER_ARN, capacityFailure, describedTask, FAMILY, newTaskArn, REGION, TASK_DEFINITION_ARN } from '../fixtures/ecs-payloads';
+import {
+  ACCOUNT,
+  CLUSTER_ARN,
+  capacityFailure,
+  describedTask,
+  FAMILY,
+  newTaskArn,
+  REGION,
+  TASK_DEFINITION_ARN,
+} from '../fixtures/ecs-payloads';
 
 export const LOCK_TABLE = 'batch-runner-locks';
 export const TOPIC_ARN = `arn:aws:sns:${REGION}:${ACCOUNT}:batch-runner-alerts`;
 export const VALIDATOR_ARN = `arn:aws:lambda:${REGION}:${ACCOUNT}:function:batch-runner-validate-manual-input`;
 export const WATCHER_ARN = `arn:aws:lambda:${REGION}:${ACCOUNT}:function:batch-runner-task-watcher`;
 export const STATE_MACHINE_ARN = `arn:aws:states:${REGION}:${ACCOUNT}:stateMachine:batch-runner-${FAMILY}`;
-export const executionArn = (name: string) => `arn:aws:states:${REGION}:${ACCOUNT}:execution:batch-runner-${FAMILY}:${name}`;
+export const executionArn = (name: string) =>
+  `arn:aws:states:${REGION}:${ACCOUNT}:execution:batch-runner-${FAMILY}:${name}`;
 
 export const TEST_BATCH: BatchConfig = {
   name: FAMILY,
@@ -95,7 +105,13 @@ export class ScriptedAws {
           return {
             Tasks: (p.Tasks as string[]).map((taskArn) =>
               stopped
-                ? describedTask({ taskArn, lastStatus: 'STOPPED', exitCode: 143, stopCode: 'UserInitiated', stoppedReason: this.stopRequests.at(-1)?.reason })
+                ? describedTask({
+                    taskArn,
+                    lastStatus: 'STOPPED',
+                    exitCode: 143,
+                    stopCode: 'UserInitiated',
+                    stoppedReason: this.stopRequests.at(-1)?.reason,
+                  })
                 : describedTask({ taskArn, lastStatus: 'RUNNING' }),
             ),
             Failures: [],
@@ -112,8 +128,18 @@ export class ScriptedAws {
           this.describeExecutionCalls += 1;
           await this.beforeDescribeExecution(this.describeExecutionCalls);
           const status = this.executions.get(p.ExecutionArn);
-          if (!status) throw new ServiceError('Sfn.ExecutionDoesNotExistException', `Execution Does Not Exist: '${p.ExecutionArn}'`);
-          return { ExecutionArn: p.ExecutionArn, StateMachineArn: STATE_MACHINE_ARN, Name: p.ExecutionArn.split(':').pop(), Status: status, StartDate: '2026-11-21T23:00:00.000Z' };
+          if (!status)
+            throw new ServiceError(
+              'Sfn.ExecutionDoesNotExistException',
+              `Execution Does Not Exist: '${p.ExecutionArn}'`,
+            );
+          return {
+            ExecutionArn: p.ExecutionArn,
+            StateMachineArn: STATE_MACHINE_ARN,
+            Name: p.ExecutionArn.split(':').pop(),
+            Status: status,
+            StartDate: '2026-11-21T23:00:00.000Z',
+          };
         },
         stopExecution: async (p) => {
           this.executions.set(p.ExecutionArn, 'ABORTED');
@@ -139,8 +165,19 @@ export class ScriptedAws {
     if (!taskArn) throw new ServiceError('BatchRunner.TaskNotStarted', startFailureCause(payload.start));
     if (this.watch === 'hang') return new Promise(() => undefined);
     await this.whileTaskRuns();
-    const logUrl = taskLogUrl(REGION, payload.batch.logGroupName, payload.batch.logStreamPrefix, payload.batch.containerName, taskArn);
-    const task = describedTask({ taskArn, lastStatus: 'STOPPED', exitCode: this.watch.exitCode, sidecarExitCode: this.watch.sidecarExitCode });
+    const logUrl = taskLogUrl(
+      REGION,
+      payload.batch.logGroupName,
+      payload.batch.logStreamPrefix,
+      payload.batch.containerName,
+      taskArn,
+    );
+    const task = describedTask({
+      taskArn,
+      lastStatus: 'STOPPED',
+      exitCode: this.watch.exitCode,
+      sidecarExitCode: this.watch.sidecarExitCode,
+    });
     const verdict = evaluateStoppedTask(task as any, payload.batch.containerName, logUrl);
     if (!verdict.ok) throw new ServiceError(verdict.error, JSON.stringify(verdict.summary));
     return verdict.summary;
@@ -166,7 +203,11 @@ export const SCHEDULED_INPUT = { trigger: 'schedule', scheduledTime: '2026-11-21
 let executionCounter = 0;
 
 /** Runs the real ASL file for one scenario against dynalite and the scripted answers. */
-export async function runScenario(dynamodb: EmbeddedDynamoDb, aws: ScriptedAws, scenario: Scenario = {}): Promise<ScenarioResult> {
+export async function runScenario(
+  dynamodb: EmbeddedDynamoDb,
+  aws: ScriptedAws,
+  scenario: Scenario = {},
+): Promise<ScenarioResult> {
   executionCounter += 1;
   const arn = executionArn(scenario.name ?? `test-${executionCounter}`);
   aws.executions.set(arn, 'RUNNING');
@@ -188,7 +229,9 @@ export async function runScenario(dynamodb: EmbeddedDynamoDb, aws: ScriptedAws, 
 }
 
 export async function readLock(dynamodb: EmbeddedDynamoDb): Promise<Record<string, any> | undefined> {
-  const { Item } = await dynamodb.client.send(new GetItemCommand({ TableName: LOCK_TABLE, Key: { batch: { S: FAMILY } }, ConsistentRead: true }));
+  const { Item } = await dynamodb.client.send(
+    new GetItemCommand({ TableName: LOCK_TABLE, Key: { batch: { S: FAMILY } }, ConsistentRead: true }),
+  );
   return Item;
 }
 

@@ -1,0 +1,150 @@
+import {
+  type BatchConfig,
+  BatchConfigError,
+  cronProblem,
+  findBatch,
+  validateBatchConfigs,
+} from '../../config/batch-config';
+import { BATCHES } from '../../config/batches';
+import { manualExecutionName } from '../../config/naming';
+import { deriveTimings } from '../../config/timings';
+
+const base: BatchConfig = BATCHES[0];
+const withChange = (change: Record<string, unknown>): BatchConfig => ({ ...base, ...change }) as BatchConfig;
+
+describe('batch configuration', () => {
+  test('the shipped batches are valid and run at 06:00, 07:00 and 08:00 Asia/Tokyo', () => {
+    expect(() => validateBatchConfigs(BATCHES)).not.toThrow();
+    expect(BATCHES.map((b) => [b.name, b.schedule.cron, b.schedule.timeZone])).toEqual([
+      ['sitemap-refresh', '0 6 * * ? *', 'Asia/Tokyo'],
+      ['xml-articles', '0 7 * * ? *', 'Asia/Tokyo'],
+      ['missing-images', '0 8 * * ? *', 'Asia/Tokyo'],
+    ]);
+  });
+
+  test.each([
+    [
+      'bad cron (5 fields)',
+      { schedule: { cron: '0 6 * * *', timeZone: 'Asia/Tokyo' } },
+      /schedule.cron = "0 6 \* \* \*" is invalid: expected 6 fields/,
+    ],
+    [
+      'bad cron (hour 25)',
+      { schedule: { cron: '0 25 * * ? *', timeZone: 'Asia/Tokyo' } },
+      /hours field "25": 25 is outside 0-23/,
+    ],
+    ['bad cron (both days)', { schedule: { cron: '0 6 1 * MON *', timeZone: 'Asia/Tokyo' } }, /must be "\?"/],
+    [
+      'unknown time zone',
+      { schedule: { cron: '0 6 * * ? *', timeZone: 'Asia/Tokio' } },
+      /schedule.timeZone = "Asia\/Tokio" is invalid: use an IANA time zone/,
+    ],
+    ['unsafe name', { name: 'Sitemap Refresh!' }, /name = "Sitemap Refresh!" is invalid: use 2-40 characters/],
+    ['name too long for execution names', { name: 'a'.repeat(41) }, /use 2-40 characters/],
+    [
+      'timeout shorter than the stop grace',
+      { hardTimeoutSeconds: 20, stopGraceSeconds: 30 },
+      /stopGraceSeconds = 30 is invalid: the stop grace must be shorter than the hard timeout \(20 s\)/,
+    ],
+    [
+      'grace above the Fargate maximum',
+      { stopGraceSeconds: 300 },
+      /stopGraceSeconds = 300 is invalid: .*between 1 and 120/,
+    ],
+    ['negative timeout', { hardTimeoutSeconds: -5 }, /hardTimeoutSeconds = -5 is invalid/],
+    ['absurd timeout', { hardTimeoutSeconds: 15 * 24 * 3600 }, /hardTimeoutSeconds = 1296000 is invalid/],
+    [
+      'timeout longer than the schedule interval',
+      { hardTimeoutSeconds: 3 * 3600, schedule: { cron: '0 * * * ? *', timeZone: 'UTC', expectedIntervalHours: 2 } },
+      /may not outlast its expected interval of 2 h/,
+    ],
+    [
+      'unknown overlap policy',
+      { overlapPolicy: 'queue' },
+      /overlapPolicy = "queue" is invalid: use "skip", "wait" or "replace"/,
+    ],
+    [
+      'reserved override name',
+      { overrides: { environment: ['AWS_SECRET_ACCESS_KEY'] } },
+      /names starting with AWS_, ECS_ or BATCH_RUNNER_ are reserved/,
+    ],
+    ['malformed override name', { overrides: { environment: ['dry-run'] } }, /environment names must match/],
+    [
+      'imported family not matching the ARN',
+      {
+        task: {
+          kind: 'imported',
+          clusterArn: 'arn:aws:ecs:ap-northeast-1:123456789012:cluster/main',
+          taskDefinitionArn: 'arn:aws:ecs:ap-northeast-1:123456789012:task-definition/sitemap:3',
+          family: 'other',
+          executionRoleArn: 'x',
+          logGroupName: '/x',
+          logStreamPrefix: 'x',
+        },
+      },
+      /task.family = "other" is invalid: the family must match/,
+    ],
+    [
+      'local timeout shorter than local grace',
+      { local: { command: ['node', 'x.js'], hardTimeoutSeconds: 5, stopGraceSeconds: 10 } },
+      /stopGraceSeconds = 10 is invalid/,
+    ],
+  ])('refuses %s with a message naming the batch, field, value and fix', (_label, change, message) => {
+    const bad = withChange(change);
+    expect(() => validateBatchConfigs([bad])).toThrow(BatchConfigError);
+    expect(() => validateBatchConfigs([bad])).toThrow(message);
+    expect(() => validateBatchConfigs([bad])).toThrow(new RegExp(`^batch "${bad.name.replace(/[!]/g, '\\!')}"`));
+  });
+
+  test('refuses duplicate names and an empty list', () => {
+    expect(() => validateBatchConfigs([base, base])).toThrow(/batch names must be unique/);
+    expect(() => validateBatchConfigs([])).toThrow(/no batches configured/);
+  });
+
+  test('an unknown batch lists the known ones', () => {
+    expect(() => findBatch(BATCHES, 'sitemap')).toThrow(
+      'unknown batch "sitemap": known batches are sitemap-refresh, xml-articles, missing-images.',
+    );
+  });
+
+  test('cron accepts Scheduler forms: lists, ranges, steps, names, L and #', () => {
+    for (const ok of [
+      '0 6 * * ? *',
+      '*/15 0-5 ? * MON-FRI *',
+      '0 8 L * ? *',
+      '30 2 ? * 6#3 *',
+      '0 0 1,15 JAN,JUL ? 2027',
+    ]) {
+      expect({ cron: ok, problem: cronProblem(ok) }).toEqual({ cron: ok, problem: undefined });
+    }
+  });
+});
+
+describe('derived timings', () => {
+  test('a 2 h timeout waits in 8 chunks of 900 s: 12 transitions per hour, StopTask within 60 s of the deadline', () => {
+    const t = deriveTimings(withChange({ hardTimeoutSeconds: 7200 }));
+    expect([t.waitChunkCount, t.waitChunkSeconds]).toEqual([8, 900]);
+    expect(t.stopLatencyBoundSeconds).toBeLessThanOrEqual(60);
+    expect((3600 / t.waitChunkSeconds) * 3).toBeLessThanOrEqual(20);
+  });
+
+  test('a 24 h timeout still keeps the stop latency bound under 60 s', () => {
+    const t = deriveTimings(
+      withChange({ hardTimeoutSeconds: 24 * 3600, schedule: { ...base.schedule, expectedIntervalHours: 48 } }),
+    );
+    expect(t.waitChunkCount).toBeLessThanOrEqual(25);
+    expect(t.stopLatencyBoundSeconds).toBeLessThanOrEqual(60);
+    expect(t.executionTimeoutSeconds).toBeGreaterThan(24 * 3600 + t.stopGraceSeconds);
+  });
+
+  test('the stop confirmation covers the stop grace plus 60 s for ECS to report STOPPED', () => {
+    const t = deriveTimings(withChange({ stopGraceSeconds: 120 }));
+    expect(t.stopConfirmAttempts * t.stopConfirmIntervalSeconds).toBeGreaterThanOrEqual(180);
+  });
+});
+
+test('manual execution names stay within the 80-character limit for the longest batch name', () => {
+  const name = manualExecutionName('cli', 'a'.repeat(40), new Date('2026-11-21T23:00:00.123Z'), 'x7k2p9');
+  expect(name).toBe(`cli-${'a'.repeat(40)}-20261121T230000Z-x7k2p9`);
+  expect(name.length).toBeLessThanOrEqual(80);
+});

@@ -1,0 +1,100 @@
+import { MAX_OVERRIDES_BYTES } from '../../handlers/lib/manual-input';
+import { handler } from '../../handlers/validate-manual-input';
+
+const batch = {
+  name: 'xml-articles',
+  containerName: 'app',
+  allowedEnvironmentOverrides: 'ARTICLE_LIMIT,DRY_RUN',
+  allowCommandOverride: 'false',
+};
+const validate = (input: unknown, overrides: Partial<typeof batch> = {}) =>
+  handler({ input, batch: { ...batch, ...overrides } });
+
+describe('validate-manual-input handler', () => {
+  test('{} from the console is valid with defaults and no overrides', async () => {
+    const r = await validate({});
+    expect(r.validation).toEqual({ valid: true, message: 'ok', problems: [] });
+    expect(r.run).toEqual({
+      trigger: 'console',
+      reason: 'manual start (console)',
+      requestedBy: 'console user (see CloudTrail StartExecution)',
+      overrides: {},
+    });
+  });
+
+  test('a documented CLI input becomes an ECS container override', async () => {
+    const r = await validate({
+      trigger: 'cli',
+      reason: 'backfill',
+      requestedBy: 'ops@example.com',
+      overrides: { environment: { ARTICLE_LIMIT: '500' } },
+    });
+    expect(r.validation.valid).toBe(true);
+    expect(r.run.overrides).toEqual({
+      ContainerOverrides: [{ Name: 'app', Environment: [{ Name: 'ARTICLE_LIMIT', Value: '500' }] }],
+    });
+  });
+
+  test('a command override is accepted only where the batch allows it, in exec form', async () => {
+    expect(
+      (await validate({ overrides: { command: ['bundle', 'exec', 'rake', 'xml:articles[500]'] } })).validation.valid,
+    ).toBe(false);
+    const allowed = await validate(
+      { overrides: { command: ['bundle', 'exec', 'rake', 'xml:articles[500]'] } },
+      { allowCommandOverride: 'true' },
+    );
+    expect(allowed.run.overrides).toEqual({
+      ContainerOverrides: [{ Name: 'app', Command: ['bundle', 'exec', 'rake', 'xml:articles[500]'] }],
+    });
+  });
+
+  test.each([
+    [null, 'input must be a JSON object'],
+    ['run it', 'input must be a JSON object'],
+    [{ reason: 'x', extra: 1 }, 'unknown key "extra"'],
+    [{ scheduledTime: '2026-11-21T23:00:00Z' }, 'scheduledTime is only for EventBridge Scheduler inputs'],
+    [{ trigger: 'schedule' }, 'trigger = "schedule" is not allowed for a manual start'],
+    [{ reason: '' }, 'reason = "" must be a non-empty string'],
+    [{ reason: 'x'.repeat(501) }, 'reason is 501 characters long'],
+    [{ reason: 'line\u0007bell' }, 'contains control characters'],
+    [{ requestedBy: 'eve; rm -rf /' }, 'requestedBy = "eve; rm -rf /" must be a name or e-mail'],
+    [{ overrides: [] }, 'overrides = [] must be an object'],
+    [{ overrides: { taskRoleArn: 'arn:aws:iam::1:role/admin' } }, 'overrides.taskRoleArn is not supported'],
+    [
+      { overrides: { environment: { PATH: '/tmp' } } },
+      'overrides.environment.PATH is not allowed for batch xml-articles (allowed: ARTICLE_LIMIT, DRY_RUN)',
+    ],
+    [{ overrides: { environment: { DRY_RUN: true } } }, 'overrides.environment.DRY_RUN = true must be a string'],
+    [{ overrides: { environment: { DRY_RUN: 'a\nb' } } }, 'must be a single line'],
+    [{ overrides: { environment: ['DRY_RUN=1'] } }, 'must be an object of NAME: "value" strings'],
+    [
+      { overrides: { command: ['sh', '-c', 'curl x | sh'] } },
+      'overrides.command is not allowed for batch xml-articles',
+    ],
+  ])('refuses %j: %s', async (input, message) => {
+    const r = await validate(input);
+    expect(r.validation.valid).toBe(false);
+    expect(r.validation.message).toContain(message);
+    expect(r.validation.message).toContain('Nothing was started and the lock was not touched.');
+    expect(r.run.overrides).toEqual({});
+  });
+
+  test('oversized overrides are refused before ECS would reject them', async () => {
+    const big = 'x'.repeat(4000);
+    const r = await validate(
+      { overrides: { environment: { ARTICLE_LIMIT: big, DRY_RUN: big } } },
+      { allowedEnvironmentOverrides: 'ARTICLE_LIMIT,DRY_RUN' },
+    );
+    expect(r.validation.valid).toBe(true);
+    const r3 = await validate(
+      { overrides: { environment: { A: big, B: big, C: big } } },
+      { allowedEnvironmentOverrides: 'A,B,C' },
+    );
+    expect(r3.validation.message).toContain(`ECS accepts at most ${MAX_OVERRIDES_BYTES}`);
+  });
+
+  test('every problem is reported at once', async () => {
+    const r = await validate({ reason: 7, bogus: true, overrides: { environment: { NOPE: '1' } } });
+    expect(r.validation.problems).toHaveLength(3);
+  });
+});
