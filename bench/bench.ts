@@ -1,0 +1,39 @@
+import { benchStateMachine } from './asl-bench';
+
+/**
+ * `npm run bench`: prints figures, never fails on a slow machine. Targets (issue 2): happy path at
+ * most 8 states and 3 sequential AWS calls before the task starts; waiting at most 20 transitions
+ * per hour; StopTask within 60 s of the deadline; end of task noticed within 60 s.
+ */
+async function main(): Promise<void> {
+  const figures: Record<string, unknown> = {};
+  process.stdout.write('state machine (real ASL, executed offline)...\n');
+  const sm = await benchStateMachine();
+  process.stdout.write(`  happy path: ${sm.happyPathStates} states entered (${sm.happyPathStateNames.join(' > ')})\n`);
+  process.stdout.write(
+    `  sequential AWS calls before RunTask: ${sm.callsBeforeRunTask} (${sm.callsBeforeRunTask + 1} including RunTask)\n`,
+  );
+  process.stdout.write(
+    `  waiting: ${sm.transitionsPerWaitChunk} transitions per chunk; per hour by batch: ${JSON.stringify(sm.waitTransitionsPerHour)}\n`,
+  );
+  process.stdout.write(
+    `  stop latency: measured ${sm.stopLatencySeconds} s; bound by batch ${JSON.stringify(sm.stopLatencyBoundSeconds)}\n`,
+  );
+  process.stdout.write(
+    `  completion latency: measured ${sm.completionLatencySeconds} s (lost ECS event: within ${JSON.stringify(sm.lostEventDetectionSeconds)} s)\n`,
+  );
+  Object.assign(figures, {
+    happyPathStates: sm.happyPathStates,
+    callsBeforeRunTask: sm.callsBeforeRunTask,
+    callsUntilTaskStarts: sm.callsBeforeRunTask + 1,
+    waitTransitionsPerHour: Math.max(...Object.values(sm.waitTransitionsPerHour)),
+    stopLatencySeconds: Math.max(sm.stopLatencySeconds, ...Object.values(sm.stopLatencyBoundSeconds)),
+    completionLatencySeconds: sm.completionLatencySeconds,
+  });
+  process.stdout.write(`${JSON.stringify(figures)}\n`);
+}
+
+main().catch((err) => {
+  process.stderr.write(`bench failed: ${(err as Error).stack}\n`);
+  process.exitCode = 1;
+});
