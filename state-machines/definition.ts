@@ -125,7 +125,10 @@ export function substitutionsFor(batch: BatchConfig, bindings: DeploymentBinding
  * Substitutes every placeholder the way CloudFormation's DefinitionSubstitutions does (plain text
  * replacement) and parses the result. Throws if a placeholder has no value or a value is unused.
  */
-export function renderDefinition(substitutions: Record<string, string>, template: string = readDefinitionTemplate()): string {
+export function renderDefinition(
+  substitutions: Record<string, string>,
+  template: string = readDefinitionTemplate(),
+): string {
   const wanted = placeholdersIn(template);
   const missing = wanted.filter((name) => substitutions[name] === undefined);
   const unused = Object.keys(substitutions).filter((name) => !wanted.includes(name));
