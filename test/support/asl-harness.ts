@@ -218,7 +218,7 @@ export async function runScenario(
     .map(([n]) => [n, 1]);
   const result = await runLocalExecution({
     definition,
-    input: scenario.input ?? SCHEDULED_INPUT,
+    input: 'input' in scenario ? scenario.input : SCHEDULED_INPUT,
     executionArn: arn,
     services: aws.services(dynamodb),
     inject: scenario.inject,
