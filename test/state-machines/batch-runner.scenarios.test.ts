@@ -246,8 +246,11 @@ describe('starting the task', () => {
     const r = await runScenario(db, aws);
 
     expect(r.status).toBe('SUCCEEDED');
-    expect(callsTo(r, 'StartBatchTask')).toHaveLength(2);
+    const starts = callsTo(r, 'StartBatchTask');
+    expect(starts).toHaveLength(2);
     expect(r.statesEntered).toContain('BackOffBeforeRetryingStart');
+    // A new attempt gets a new idempotency token; a Retry of the same attempt would reuse it.
+    expect(starts[0].params.ClientToken).not.toBe(starts[1].params.ClientToken);
   });
 
   test('capacity failures exhausted: could_not_start, one alert, lock released', async () => {
@@ -269,12 +272,12 @@ describe('starting the task', () => {
     const r = await runScenario(db, aws, {
       inject: (call, attempt) =>
         call.state === 'StartBatchTask' && attempt < 2
-          ? Object.assign(new Error('Rate exceeded'), { name: 'ECS.ThrottlingException' })
+          ? Object.assign(new Error('Rate exceeded'), { name: 'Ecs.ThrottlingException' })
           : undefined,
     });
     expect(callsTo(r, 'StartBatchTask').map((c) => c.error?.name)).toEqual([
-      'ECS.ThrottlingException',
-      'ECS.ThrottlingException',
+      'Ecs.ThrottlingException',
+      'Ecs.ThrottlingException',
       undefined,
     ]);
     expect(r.output.outcome).toBe('succeeded');
