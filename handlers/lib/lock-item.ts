@@ -1,0 +1,208 @@
+import {
+  type AttributeValue,
+  ConditionalCheckFailedException,
+  DeleteItemCommand,
+  type DynamoDBClient,
+  GetItemCommand,
+  PutItemCommand,
+  UpdateItemCommand,
+} from '@aws-sdk/client-dynamodb';
+
+/**
+ * The lock item of one batch as the handlers read and change it. The state machine writes `batch`,
+ * `owner` (its execution ARN), `acquiredAt`, `trigger`, `requestedBy`, `reason` (AcquireLock);
+ * the task watcher adds what the ECS event path needs to answer the task token without the state
+ * machine's payload (taskArn, taskToken, clusterArn, containerName, log location) and `expiresAt`
+ * (epoch seconds, the table's TTL attribute: tidying only, never part of a lock decision).
+ */
+export interface LockItem {
+  readonly batch: string;
+  readonly owner?: string;
+  readonly acquiredAt?: string;
+  readonly trigger?: string;
+  readonly requestedBy?: string;
+  readonly reason?: string;
+  readonly taskArn?: string;
+  readonly taskToken?: string;
+  readonly clusterArn?: string;
+  readonly containerName?: string;
+  readonly logGroupName?: string;
+  readonly logStreamPrefix?: string;
+  readonly expiresAt?: number;
+}
+
+/** Partition key attribute of the lock table (one item per batch). */
+export const LOCK_KEY = 'batch';
+/** TTL attribute of the lock table. */
+export const EXPIRES_AT = 'expiresAt';
+/**
+ * Key prefix of the cleanup handler's "alert sent" markers. Batch names are `[a-z0-9-]`, so a key
+ * with `#` can never be a batch's lock.
+ */
+export const ALERT_MARKER_PREFIX = 'alert#';
+
+const STRING_FIELDS = [
+  'batch',
+  'owner',
+  'acquiredAt',
+  'trigger',
+  'requestedBy',
+  'reason',
+  'taskArn',
+  'taskToken',
+  'clusterArn',
+  'containerName',
+  'logGroupName',
+  'logStreamPrefix',
+] as const;
+
+function fromAttributes(item: Record<string, AttributeValue>): LockItem {
+  const out: Record<string, string | number> = {};
+  for (const field of STRING_FIELDS) {
+    const value = item[field]?.S;
+    if (value !== undefined) out[field] = value;
+  }
+  const expires = item[EXPIRES_AT]?.N;
+  if (expires !== undefined) out[EXPIRES_AT] = Number(expires);
+  return out as unknown as LockItem;
+}
+
+/** Reads a batch's lock item with a strongly consistent read; undefined when nobody holds the lock. */
+export async function readLock(ddb: DynamoDBClient, tableName: string, batch: string): Promise<LockItem | undefined> {
+  const res = await ddb.send(
+    new GetItemCommand({ TableName: tableName, Key: { [LOCK_KEY]: { S: batch } }, ConsistentRead: true }),
+  );
+  return res.Item ? fromAttributes(res.Item) : undefined;
+}
+
+export interface TaskWatchRegistration {
+  readonly batch: string;
+  /** Execution ARN that must still own the lock. */
+  readonly owner: string;
+  readonly taskArn: string;
+  readonly taskToken: string;
+  readonly clusterArn: string;
+  readonly containerName: string;
+  readonly logGroupName: string;
+  readonly logStreamPrefix: string;
+  /** Epoch seconds for the TTL attribute. */
+  readonly expiresAt: number;
+}
+
+export type RegistrationResult =
+  | { readonly registered: true; readonly previousTaskArn?: string }
+  | { readonly registered: false; readonly currentOwner?: string };
+
+/**
+ * Stores the current wait chunk's task token on the lock item, only while `owner` still holds the
+ * lock (condition `owner = :owner`). Returns the task ARN registered before, so the caller can tell
+ * a first registration from a re-registration of a later chunk.
+ */
+export async function registerTaskWatch(
+  ddb: DynamoDBClient,
+  tableName: string,
+  r: TaskWatchRegistration,
+): Promise<RegistrationResult> {
+  try {
+    const res = await ddb.send(
+      new UpdateItemCommand({
+        TableName: tableName,
+        Key: { [LOCK_KEY]: { S: r.batch } },
+        UpdateExpression:
+          'SET #taskArn = :taskArn, #taskToken = :taskToken, #clusterArn = :clusterArn, #containerName = :containerName, #logGroupName = :logGroupName, #logStreamPrefix = :logStreamPrefix, #expiresAt = :expiresAt',
+        ConditionExpression: '#owner = :owner',
+        ExpressionAttributeNames: {
+          '#owner': 'owner',
+          '#taskArn': 'taskArn',
+          '#taskToken': 'taskToken',
+          '#clusterArn': 'clusterArn',
+          '#containerName': 'containerName',
+          '#logGroupName': 'logGroupName',
+          '#logStreamPrefix': 'logStreamPrefix',
+          '#expiresAt': EXPIRES_AT,
+        },
+        ExpressionAttributeValues: {
+          ':owner': { S: r.owner },
+          ':taskArn': { S: r.taskArn },
+          ':taskToken': { S: r.taskToken },
+          ':clusterArn': { S: r.clusterArn },
+          ':containerName': { S: r.containerName },
+          ':logGroupName': { S: r.logGroupName },
+          ':logStreamPrefix': { S: r.logStreamPrefix },
+          ':expiresAt': { N: String(r.expiresAt) },
+        },
+        ReturnValues: 'ALL_OLD',
+      }),
+    );
+    const previousTaskArn = res.Attributes?.taskArn?.S;
+    return previousTaskArn === undefined ? { registered: true } : { registered: true, previousTaskArn };
+  } catch (err) {
+    if (!(err instanceof ConditionalCheckFailedException)) throw err;
+    const current = await readLock(ddb, tableName, r.batch);
+    return current?.owner === undefined ? { registered: false } : { registered: false, currentOwner: current.owner };
+  }
+}
+
+export type LockReleaseStatus = 'released' | 'not held by this execution';
+
+/** Deletes the lock only while `owner` holds it (the same condition as the state machine's release). */
+export async function releaseLockIfOwner(
+  ddb: DynamoDBClient,
+  tableName: string,
+  batch: string,
+  owner: string,
+): Promise<LockReleaseStatus> {
+  try {
+    await ddb.send(
+      new DeleteItemCommand({
+        TableName: tableName,
+        Key: { [LOCK_KEY]: { S: batch } },
+        ConditionExpression: '#owner = :owner',
+        ExpressionAttributeNames: { '#owner': 'owner' },
+        ExpressionAttributeValues: { ':owner': { S: owner } },
+      }),
+    );
+    return 'released';
+  } catch (err) {
+    if (err instanceof ConditionalCheckFailedException) return 'not held by this execution';
+    throw err;
+  }
+}
+
+/**
+ * Records that the alert for an execution is being sent, once: a conditional put of
+ * `alert#<executionArn>` that fails if the marker exists. A duplicate status event (EventBridge
+ * delivers at least once) or a retried invocation then finds the marker and sends nothing.
+ * Returns false if another invocation claimed it first.
+ */
+export async function claimAlert(
+  ddb: DynamoDBClient,
+  tableName: string,
+  executionArn: string,
+  expiresAt: number,
+): Promise<boolean> {
+  try {
+    await ddb.send(
+      new PutItemCommand({
+        TableName: tableName,
+        Item: { [LOCK_KEY]: { S: `${ALERT_MARKER_PREFIX}${executionArn}` }, [EXPIRES_AT]: { N: String(expiresAt) } },
+        ConditionExpression: 'attribute_not_exists(#key)',
+        ExpressionAttributeNames: { '#key': LOCK_KEY },
+      }),
+    );
+    return true;
+  } catch (err) {
+    if (err instanceof ConditionalCheckFailedException) return false;
+    throw err;
+  }
+}
+
+/** Removes an alert marker after the publish failed, so that a retry sends the alert. */
+export async function unclaimAlert(ddb: DynamoDBClient, tableName: string, executionArn: string): Promise<void> {
+  await ddb.send(
+    new DeleteItemCommand({
+      TableName: tableName,
+      Key: { [LOCK_KEY]: { S: `${ALERT_MARKER_PREFIX}${executionArn}` } },
+    }),
+  );
+}

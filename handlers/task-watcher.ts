@@ -1,0 +1,238 @@
+import { DescribeTasksCommand } from '@aws-sdk/client-ecs';
+import { defaultClients, type RunnerClients, requiredEnv } from './lib/aws-clients';
+import { type CamelCaseTask, type EcsTaskStateChangeEvent, regionOfArn, toDescribedTask } from './lib/ecs-task';
+import { type LockItem, readLock, registerTaskWatch } from './lib/lock-item';
+import { logEvent, tokenFingerprint } from './lib/log';
+import {
+  type DescribedTask,
+  evaluateStoppedTask,
+  type StartResult,
+  startedTaskArn,
+  startFailureCause,
+  type TaskSummary,
+  taskLogUrl,
+} from './lib/task-outcome';
+import { answerTaskToken, MAX_CAUSE_LENGTH, type TokenAnswer, type TokenAnswerResult } from './lib/task-token';
+
+/**
+ * Task watcher Lambda: turns "the batch's ECS task stopped" into the answer of the state machine's
+ * `WaitForTaskToStop` task token, so that no state transitions happen while the batch runs.
+ *
+ * Two entry modes:
+ * 1. From the state machine (`lambda:invoke.waitForTaskToken`), once per wait chunk: stores the
+ *    chunk's token on the lock item (only while this execution owns the lock) and checks whether
+ *    the task already stopped, which covers a lost ECS event and a task that stopped between chunks.
+ * 2. From the EventBridge rule on ECS "Task State Change" (lastStatus STOPPED, group
+ *    `batch-runner:<batch>`): finds the token on the batch's lock item and answers it.
+ *
+ * Answers: SendTaskSuccess with the task summary when the batch container exited 0, otherwise
+ * SendTaskFailure `BatchRunner.TaskFailed` with the summary as JSON cause (the state machine parses
+ * it with States.StringToJson). `BatchRunner.TaskNotStarted` when RunTask started no task (capacity
+ * failures), `BatchRunner.LockLost` when another execution owns the lock.
+ */
+
+/** Payload of the `WaitForTaskToStop` state (see state-machines/batch-runner.asl.json). */
+export interface WatchRequest {
+  readonly taskToken: string;
+  readonly executionArn: string;
+  readonly batch: {
+    readonly name: string;
+    readonly lockTableName: string;
+    readonly clusterArn: string;
+    readonly containerName: string;
+    readonly logGroupName: string;
+    readonly logStreamPrefix: string;
+    readonly hardTimeoutSeconds: number;
+  };
+  readonly start: StartResult;
+}
+
+export type TaskWatcherEvent = WatchRequest | EcsTaskStateChangeEvent;
+
+/** What the invocation did (returned for logs and tests; the state machine ignores it). */
+export type WatchOutcome =
+  | {
+      readonly action: 'answered';
+      readonly answer: TokenAnswer['kind'];
+      readonly error?: string;
+      readonly token: TokenAnswerResult;
+    }
+  | { readonly action: 'waiting'; readonly taskArn: string; readonly lastStatus: string }
+  | { readonly action: 'ignored'; readonly why: string };
+
+export interface TaskWatcherDeps {
+  readonly clients: Pick<RunnerClients, 'dynamodb' | 'ecs' | 'sfn'>;
+  /** Lock table for the ECS event path (the state machine path carries it in the payload). */
+  readonly lockTableName: string;
+  readonly now?: () => number;
+}
+
+/** ECS task group prefix the runner sets on RunTask (`Group: batch-runner:<batch>`). */
+export const TASK_GROUP_PREFIX = 'batch-runner:';
+/**
+ * Margin added to the hard timeout for the lock item's TTL. Every chunk refreshes it, and the
+ * execution ends long before it passes; TTL only tidies items an ended execution left behind.
+ */
+export const LOCK_TTL_MARGIN_SECONDS = 24 * 60 * 60;
+
+export const handler = async (event: TaskWatcherEvent): Promise<WatchOutcome> =>
+  handleTaskWatcherEvent(event, { clients: defaultClients(), lockTableName: requiredEnv('LOCK_TABLE_NAME') });
+
+export async function handleTaskWatcherEvent(event: TaskWatcherEvent, deps: TaskWatcherDeps): Promise<WatchOutcome> {
+  if ('taskToken' in event) return registerWatch(event, deps);
+  if (event.source === 'aws.ecs' && event['detail-type'] === 'ECS Task State Change')
+    return onTaskStateChange(event, deps);
+  throw new Error(
+    `task-watcher: unexpected event ${JSON.stringify(event).slice(0, 200)}: expected a WaitForTaskToStop payload or an ECS Task State Change event.`,
+  );
+}
+
+async function registerWatch(req: WatchRequest, deps: TaskWatcherDeps): Promise<WatchOutcome> {
+  const { batch } = req;
+  const taskArn = startedTaskArn(req.start);
+  if (taskArn === undefined) {
+    const cause = startFailureCause(req.start);
+    logEvent('RunTask started no task', { batch: batch.name, executionArn: req.executionArn, cause });
+    return answered(
+      await answerTaskToken(deps.clients.sfn, req.taskToken, {
+        kind: 'failure',
+        error: 'BatchRunner.TaskNotStarted',
+        cause,
+      }),
+      {
+        kind: 'failure',
+        error: 'BatchRunner.TaskNotStarted',
+      },
+    );
+  }
+  const nowSeconds = Math.floor((deps.now ?? Date.now)() / 1000);
+  const registration = await registerTaskWatch(deps.clients.dynamodb, batch.lockTableName, {
+    batch: batch.name,
+    owner: req.executionArn,
+    taskArn,
+    taskToken: req.taskToken,
+    clusterArn: batch.clusterArn,
+    containerName: batch.containerName,
+    logGroupName: batch.logGroupName,
+    logStreamPrefix: batch.logStreamPrefix,
+    expiresAt: nowSeconds + batch.hardTimeoutSeconds + LOCK_TTL_MARGIN_SECONDS,
+  });
+  if (!registration.registered) {
+    const cause = JSON.stringify({
+      message: `The lock of batch ${batch.name} is no longer held by this execution (current owner: ${registration.currentOwner ?? 'nobody'}); the runner stops its task rather than let two copies run.`,
+      taskArn,
+      currentOwner: registration.currentOwner ?? null,
+    });
+    logEvent('lock lost while the task runs', {
+      batch: batch.name,
+      executionArn: req.executionArn,
+      taskArn,
+      currentOwner: registration.currentOwner,
+    });
+    return answered(
+      await answerTaskToken(deps.clients.sfn, req.taskToken, { kind: 'failure', error: 'BatchRunner.LockLost', cause }),
+      {
+        kind: 'failure',
+        error: 'BatchRunner.LockLost',
+      },
+    );
+  }
+  logEvent('waiting for the task to stop', {
+    batch: batch.name,
+    taskArn,
+    token: tokenFingerprint(req.taskToken),
+    reRegistration: registration.previousTaskArn === taskArn,
+  });
+
+  // The task may have stopped before this chunk's token was stored (lost or early event): look.
+  const described = await deps.clients.ecs.send(
+    new DescribeTasksCommand({ cluster: batch.clusterArn, tasks: [taskArn] }),
+  );
+  const task = described.tasks?.find((t) => t.taskArn === taskArn);
+  const lock: LockItem = {
+    batch: batch.name,
+    containerName: batch.containerName,
+    logGroupName: batch.logGroupName,
+    logStreamPrefix: batch.logStreamPrefix,
+  };
+  if (task?.lastStatus === 'STOPPED') {
+    return answerStoppedTask(deps, req.taskToken, toDescribedTask({ ...(task as CamelCaseTask), taskArn }), lock);
+  }
+  if (task === undefined && registration.previousTaskArn === taskArn) {
+    // ECS keeps stopped tasks visible for about an hour. A task this execution has watched before and
+    // ECS no longer knows stopped long ago and its event was lost: fail rather than wait to the deadline.
+    // (On the first registration MISSING is normal eventual consistency right after RunTask.)
+    const vanished: DescribedTask = {
+      TaskArn: taskArn,
+      LastStatus: 'MISSING',
+      StoppedReason: `ECS no longer knows the task (${described.failures?.map((f) => f.reason).join(', ') || 'no failure reason'}); its STOPPED event was not received.`,
+    };
+    return answerStoppedTask(deps, req.taskToken, vanished, lock);
+  }
+  return { action: 'waiting', taskArn, lastStatus: task?.lastStatus ?? 'MISSING' };
+}
+
+async function onTaskStateChange(event: EcsTaskStateChangeEvent, deps: TaskWatcherDeps): Promise<WatchOutcome> {
+  const { detail } = event;
+  if (detail.lastStatus !== 'STOPPED')
+    return { action: 'ignored', why: `lastStatus is ${detail.lastStatus}, not STOPPED` };
+  if (!detail.group?.startsWith(TASK_GROUP_PREFIX))
+    return { action: 'ignored', why: `group ${detail.group} is not a batch-runner group` };
+  const batch = detail.group.slice(TASK_GROUP_PREFIX.length);
+  const lock = await readLock(deps.clients.dynamodb, deps.lockTableName, batch);
+  if (lock?.taskArn !== detail.taskArn || lock.taskToken === undefined) {
+    // Not (or no longer) watched: started outside the runner, or the run already ended. The chunk
+    // registration covers the race where this event arrives before the token is stored.
+    logEvent('stopped task is not watched', { batch, taskArn: detail.taskArn, lockTaskArn: lock?.taskArn ?? null });
+    return { action: 'ignored', why: `task ${detail.taskArn} is not the watched task of batch ${batch}` };
+  }
+  return answerStoppedTask(deps, lock.taskToken, toDescribedTask(detail), lock);
+}
+
+async function answerStoppedTask(
+  deps: TaskWatcherDeps,
+  taskToken: string,
+  task: DescribedTask,
+  lock: LockItem,
+): Promise<WatchOutcome> {
+  const containerName = lock.containerName ?? '';
+  const logUrl =
+    lock.logGroupName && lock.logStreamPrefix
+      ? taskLogUrl(regionOfArn(task.TaskArn), lock.logGroupName, lock.logStreamPrefix, containerName, task.TaskArn)
+      : null;
+  const verdict = evaluateStoppedTask(task, containerName, logUrl);
+  const answer: TokenAnswer = verdict.ok
+    ? { kind: 'success', output: verdict.summary }
+    : { kind: 'failure', error: verdict.error, cause: summaryCause(verdict.summary) };
+  const token = await answerTaskToken(deps.clients.sfn, taskToken, answer);
+  logEvent('task stopped', {
+    batch: lock.batch,
+    taskArn: task.TaskArn,
+    exitCode: verdict.summary.exitCode,
+    ok: verdict.ok,
+    token,
+  });
+  return answered(token, answer);
+}
+
+/**
+ * The summary as JSON for SendTaskFailure's cause. The state machine parses it, so it must stay
+ * valid JSON within the 32768-character limit: shrink by dropping detail, never by cutting text.
+ */
+export function summaryCause(summary: TaskSummary): string {
+  const full = JSON.stringify(summary);
+  if (full.length <= MAX_CAUSE_LENGTH) return full;
+  const reasonless = {
+    ...summary,
+    containers: summary.containers.map((c) => ({ ...c, reason: c.reason?.slice(0, 200) ?? null })),
+  };
+  const shorter = JSON.stringify(reasonless);
+  if (shorter.length <= MAX_CAUSE_LENGTH) return shorter;
+  return JSON.stringify({ ...summary, containers: [], stoppedReason: summary.stoppedReason?.slice(0, 1000) ?? null });
+}
+
+function answered(token: TokenAnswerResult, answer: Pick<TokenAnswer, 'kind'> & { error?: string }): WatchOutcome {
+  return answer.error === undefined
+    ? { action: 'answered', answer: answer.kind, token }
+    : { action: 'answered', answer: answer.kind, error: answer.error, token };
+}

@@ -1,0 +1,136 @@
+import { Duration } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
+import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import { Construct } from 'constructs';
+import { BatchConfigError } from '../config/batch-config';
+
+export interface BatchAlarmsProps {
+  readonly batchName: string;
+  readonly namePrefix: string;
+  readonly stateMachine: sfn.IStateMachine;
+  readonly scheduleDeadLetterQueue: sqs.IQueue;
+  readonly hardTimeoutSeconds: number;
+  /** The state machine's top-level TimeoutSeconds: how late a run may legitimately end. */
+  readonly executionTimeoutSeconds: number;
+  /** Hours between two expected successful runs. */
+  readonly expectedIntervalHours: number;
+  /** Where alarms notify (the alert topic). */
+  readonly alarmAction: cloudwatch.IAlarmAction;
+  /**
+   * Whether the failed / timed out / aborted alarms also notify. Off by default: the runner already
+   * sends exactly one alert for each of those runs (the state machine or the cleanup handler), and an
+   * alarm notification on the same topic would make it two. They still show on the dashboard.
+   * @default false
+   */
+  readonly notifyOnExecutionAlarms?: boolean;
+  /**
+   * Share of the hard timeout at which the run-time alarm fires.
+   * @default 0.8
+   */
+  readonly nearHardTimeoutRatio?: number;
+}
+
+/** CloudWatch keeps alarm evaluation ranges of hourly periods to 7 days (168 periods). */
+export const MAX_MISSED_RUN_WINDOW_HOURS = 168;
+
+/** Hours of silence after which a batch counts as missed: its interval plus the longest legitimate run, plus one hour. */
+export function missedRunWindowHours(expectedIntervalHours: number, executionTimeoutSeconds: number): number {
+  return expectedIntervalHours + Math.ceil(executionTimeoutSeconds / 3600) + 1;
+}
+
+/**
+ * The alarms of one batch:
+ * - `failed`, `timed-out`, `aborted`: any execution ending that way (5-minute sums);
+ * - `missed-run`: no successful execution in the batch's interval plus a grace. Hourly sums of
+ *   ExecutionsSucceeded with missing data treated as breaching, all periods of the window must
+ *   breach: it fires when the schedule never fires, is disabled, or every run fails. (A skipped run
+ *   also ends SUCCEEDED, and sends its own notice.) Right after the first deploy it is in ALARM until
+ *   the batch first succeeds;
+ * - `near-hard-timeout`: an execution took more than 80 % of the hard timeout (ExecutionTime is
+ *   emitted when the execution ends), a warning before runs start being killed;
+ * - `schedule-dlq`: the schedule could not start the state machine and parked the event in its DLQ.
+ */
+export class BatchAlarms extends Construct {
+  public readonly failed: cloudwatch.Alarm;
+  public readonly timedOut: cloudwatch.Alarm;
+  public readonly aborted: cloudwatch.Alarm;
+  public readonly missedRun: cloudwatch.Alarm;
+  public readonly nearHardTimeout: cloudwatch.Alarm;
+  public readonly scheduleDeadLetters: cloudwatch.Alarm;
+
+  constructor(scope: Construct, id: string, props: BatchAlarmsProps) {
+    super(scope, id);
+    const sm = props.stateMachine;
+    const name = (suffix: string) => `${props.namePrefix}-${props.batchName}-${suffix}`;
+    const fiveMinuteSum = { period: Duration.minutes(5), statistic: 'Sum' };
+    const anyExecution = (suffix: string, metric: cloudwatch.IMetric, what: string) =>
+      new cloudwatch.Alarm(this, suffix, {
+        alarmName: name(suffix),
+        alarmDescription: `An execution of batch ${props.batchName} ${what}. The runner sent an alert with the details.`,
+        metric,
+        threshold: 1,
+        evaluationPeriods: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      });
+    this.failed = anyExecution('failed', sm.metricFailed(fiveMinuteSum), 'failed');
+    this.timedOut = anyExecution('timed-out', sm.metricTimedOut(fiveMinuteSum), 'ran into its execution timeout');
+    this.aborted = anyExecution('aborted', sm.metricAborted(fiveMinuteSum), 'was stopped before it finished');
+
+    const windowHours = missedRunWindowHours(props.expectedIntervalHours, props.executionTimeoutSeconds);
+    if (windowHours > MAX_MISSED_RUN_WINDOW_HOURS) {
+      throw new BatchConfigError(
+        `batch "${props.batchName}": schedule.expectedIntervalHours = ${props.expectedIntervalHours} is invalid: the missed-run alarm needs the interval plus ${windowHours - props.expectedIntervalHours} h of grace, and CloudWatch alarms look back at most ${MAX_MISSED_RUN_WINDOW_HOURS} h; use at most ${MAX_MISSED_RUN_WINDOW_HOURS - (windowHours - props.expectedIntervalHours)} h.`,
+      );
+    }
+    this.missedRun = new cloudwatch.Alarm(this, 'missed-run', {
+      alarmName: name('missed-run'),
+      alarmDescription: `Batch ${props.batchName} has not completed successfully in ${windowHours} h (expected every ${props.expectedIntervalHours} h): the schedule did not fire, is disabled, or every run failed.`,
+      metric: sm.metricSucceeded({ period: Duration.hours(1), statistic: 'Sum' }),
+      threshold: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+      evaluationPeriods: windowHours,
+      datapointsToAlarm: windowHours,
+      treatMissingData: cloudwatch.TreatMissingData.BREACHING,
+    });
+
+    const ratio = props.nearHardTimeoutRatio ?? 0.8;
+    this.nearHardTimeout = new cloudwatch.Alarm(this, 'near-hard-timeout', {
+      alarmName: name('near-hard-timeout'),
+      alarmDescription: `An execution of batch ${props.batchName} took more than ${Math.round(ratio * 100)} % of its hard timeout (${props.hardTimeoutSeconds} s): raise the timeout or find out why the batch got slower.`,
+      metric: sm.metric('ExecutionTime', {
+        period: Duration.minutes(5),
+        statistic: 'Maximum',
+        unit: cloudwatch.Unit.MILLISECONDS,
+      }),
+      threshold: Math.round(props.hardTimeoutSeconds * ratio * 1000),
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+
+    this.scheduleDeadLetters = new cloudwatch.Alarm(this, 'schedule-dlq', {
+      alarmName: name('schedule-dlq'),
+      alarmDescription: `EventBridge Scheduler could not start batch ${props.batchName} after its retries; the event is in the schedule's dead-letter queue.`,
+      metric: props.scheduleDeadLetterQueue.metricApproximateNumberOfMessagesVisible({
+        period: Duration.minutes(5),
+        statistic: 'Maximum',
+      }),
+      threshold: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+
+    for (const alarm of [this.missedRun, this.nearHardTimeout, this.scheduleDeadLetters])
+      alarm.addAlarmAction(props.alarmAction);
+    if (props.notifyOnExecutionAlarms) {
+      for (const alarm of [this.failed, this.timedOut, this.aborted]) alarm.addAlarmAction(props.alarmAction);
+    }
+  }
+
+  public get all(): cloudwatch.Alarm[] {
+    return [this.failed, this.timedOut, this.aborted, this.missedRun, this.nearHardTimeout, this.scheduleDeadLetters];
+  }
+}

@@ -1,0 +1,426 @@
+import { ArnFormat, Duration, Lazy, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import type * as ecs from 'aws-cdk-lib/aws-ecs';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as lambdaDestinations from 'aws-cdk-lib/aws-lambda-destinations';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as scheduler from 'aws-cdk-lib/aws-scheduler';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { BatchConfigError } from '../config/batch-config';
+import {
+  alertTopicName,
+  cleanupFunctionName,
+  DEFAULT_PREFIX,
+  lockTableName,
+  scheduleGroupName,
+  validatorFunctionName,
+  watcherFunctionName,
+} from '../config/naming';
+import { taskArnPatternOf } from './batch-task-target';
+import { arnFinding, literal, TASKS_OF_A_CLUSTER } from './iam-wildcards';
+import { RunnerFunction } from './runner-function';
+
+/** Where RunTask places a batch's task (awsvpc). */
+export interface BatchNetworkConfig {
+  readonly subnetIds: readonly string[];
+  readonly securityGroupIds: readonly string[];
+  /** @default 'DISABLED' */
+  readonly assignPublicIp?: 'ENABLED' | 'DISABLED';
+}
+
+export interface BatchRunnerProps {
+  /**
+   * Prefix of every resource name (config/naming.ts), shared with the CLI. Two deployments in one
+   * account and region need prefixes where neither is a prefix of the other (`batch-runner-*` rules and
+   * IAM patterns would otherwise overlap).
+   * @default 'batch-runner'
+   */
+  readonly namePrefix?: string;
+  /** Network for the batches' tasks (a batch may override it). */
+  readonly network: BatchNetworkConfig;
+  /**
+   * Cluster for batches of `task.kind: 'created'`.
+   * @default - none: every batch must be imported by ARN
+   */
+  readonly cluster?: ecs.ICluster;
+  /**
+   * Topic for alerts, skip notices and alarm notifications.
+   * @default - a topic encrypted with a new customer managed KMS key
+   */
+  readonly alertTopic?: sns.ITopic;
+  /**
+   * KMS key of a supplied `alertTopic`, if it is encrypted with a customer managed key (publishers
+   * need kms:GenerateDataKey and kms:Decrypt on it).
+   * @default - the supplied topic is not encrypted with a customer managed key
+   */
+  readonly alertTopicKey?: kms.IKey;
+  /**
+   * E-mail addresses subscribed to the alert topic (each must confirm the subscription e-mail).
+   * @default - no subscription
+   */
+  readonly alertEmails?: readonly string[];
+  /** Retention of the runner's log groups (functions, executions, containers). @default logs.RetentionDays.ONE_MONTH */
+  readonly logRetention?: logs.RetentionDays;
+  /**
+   * What happens to the lock table and the fixed-name log groups when the stack is deleted. Locks are
+   * disposable state; a retained table or log group with the same name blocks a re-deploy.
+   * @default RemovalPolicy.DESTROY
+   */
+  readonly removalPolicy?: RemovalPolicy;
+}
+
+/**
+ * What all batches of one deployment share: the lock table, the alert topic, the three Lambda
+ * handlers (manual-input validator, task watcher, cleanup), the EventBridge rules that feed the
+ * watcher and the cleanup, and the schedule group. Add batches with `ScheduledBatch`, in this stack
+ * or another one of the same account and region.
+ */
+export class BatchRunner extends Construct {
+  public readonly namePrefix: string;
+  public readonly network: BatchNetworkConfig;
+  public readonly cluster?: ecs.ICluster;
+  public readonly lockTable: dynamodb.Table;
+  public readonly alertTopic: sns.ITopic;
+  public readonly alertTopicKey?: kms.IKey;
+  public readonly scheduleGroup: scheduler.ScheduleGroup;
+  public readonly validator: RunnerFunction;
+  public readonly watcher: RunnerFunction;
+  public readonly cleanup: RunnerFunction;
+  /** Failed deliveries to, and failed asynchronous invocations of, the watcher and the cleanup. */
+  public readonly handlerFailures: sqs.Queue;
+  public readonly handlerFailuresAlarm: cloudwatch.Alarm;
+  public readonly logRetention: logs.RetentionDays;
+  public readonly removalPolicy: RemovalPolicy;
+  /** Action of the runner's alarms: notify the alert topic. */
+  public readonly alarmAction: cloudwatch.IAlarmAction;
+
+  private readonly clusters = new Map<string, string>();
+  private readonly batchNames = new Set<string>();
+
+  constructor(scope: Construct, id: string, props: BatchRunnerProps) {
+    super(scope, id);
+    const stack = Stack.of(this);
+    this.namePrefix = props.namePrefix ?? DEFAULT_PREFIX;
+    this.network = props.network;
+    this.cluster = props.cluster;
+    this.logRetention = props.logRetention ?? logs.RetentionDays.ONE_MONTH;
+    this.removalPolicy = props.removalPolicy ?? RemovalPolicy.DESTROY;
+    if (!/^[a-z][a-z0-9-]{0,29}$/.test(this.namePrefix)) {
+      throw new BatchConfigError(
+        `namePrefix = ${JSON.stringify(this.namePrefix)} is invalid: use 1-30 characters of a-z, 0-9 and "-", starting with a letter.`,
+      );
+    }
+    if (props.network.subnetIds.length === 0) {
+      throw new BatchConfigError(
+        "network.subnetIds is empty: give at least one subnet for the batches' tasks (awsvpc).",
+      );
+    }
+
+    this.lockTable = new dynamodb.Table(this, 'LockTable', {
+      tableName: lockTableName(this.namePrefix),
+      partitionKey: { name: 'batch', type: dynamodb.AttributeType.STRING },
+      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      encryption: dynamodb.TableEncryption.AWS_MANAGED,
+      // Tidying only: every lock decision compares owners and checks liveness itself.
+      timeToLiveAttribute: 'expiresAt',
+      removalPolicy: this.removalPolicy,
+    });
+
+    if (props.alertTopic) {
+      this.alertTopic = props.alertTopic;
+      this.alertTopicKey = props.alertTopicKey;
+    } else {
+      const key = new kms.Key(this, 'AlertTopicKey', {
+        description: `Encrypts the ${alertTopicName(this.namePrefix)} SNS topic.`,
+        enableKeyRotation: true,
+        removalPolicy: RemovalPolicy.DESTROY,
+        pendingWindow: Duration.days(7),
+      });
+      // CloudWatch alarms publish to the encrypted topic through the key.
+      key.addToResourcePolicy(
+        new iam.PolicyStatement({
+          sid: 'CloudWatchAlarmsPublishToTheAlertTopic',
+          principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
+          actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+          resources: ['*'],
+          conditions: { StringEquals: { 'aws:SourceAccount': stack.account } },
+        }),
+      );
+      const topic = new sns.Topic(this, 'AlertTopic', {
+        topicName: alertTopicName(this.namePrefix),
+        displayName: 'batch-runner alerts',
+        masterKey: key,
+        enforceSSL: true,
+      });
+      topic.addToResourcePolicy(
+        new iam.PolicyStatement({
+          sid: 'CloudWatchAlarmsPublish',
+          principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
+          actions: ['sns:Publish'],
+          resources: [topic.topicArn],
+          conditions: { StringEquals: { 'aws:SourceAccount': stack.account } },
+        }),
+      );
+      this.alertTopic = topic;
+      this.alertTopicKey = key;
+    }
+    for (const email of props.alertEmails ?? []) {
+      this.alertTopic.addSubscription(new subscriptions.EmailSubscription(email));
+    }
+    this.alarmAction = new cwActions.SnsAction(this.alertTopic);
+
+    this.scheduleGroup = new scheduler.ScheduleGroup(this, 'ScheduleGroup', {
+      scheduleGroupName: scheduleGroupName(this.namePrefix),
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+
+    this.handlerFailures = new sqs.Queue(this, 'HandlerFailures', {
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
+    Validations.of(this.handlerFailures).acknowledge({
+      id: 'AwsSolutions-SQS3',
+      reason:
+        'This queue is itself the dead-letter queue of the watcher and cleanup rules and functions; an alarm fires when it is not empty.',
+    });
+    this.handlerFailuresAlarm = new cloudwatch.Alarm(this, 'HandlerFailuresAlarm', {
+      alarmName: `${this.namePrefix}-handler-failures`,
+      alarmDescription:
+        "An ECS STOPPED event or an execution status event could not be handled (see the queue messages and the functions' logs): a run may be left unwatched, a lock unreleased or an alert unsent.",
+      metric: this.handlerFailures.metricApproximateNumberOfMessagesVisible({
+        period: Duration.minutes(5),
+        statistic: 'Maximum',
+      }),
+      threshold: 1,
+      evaluationPeriods: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    this.handlerFailuresAlarm.addAlarmAction(this.alarmAction);
+
+    const clusterArns = Lazy.list({ produce: () => [...this.clusters.keys()] });
+    const taskPatterns = Lazy.list({ produce: () => [...this.clusters.values()] });
+    const onRunnerClusters = { ArnEquals: { 'ecs:cluster': clusterArns } };
+    const stateMachines = stack.formatArn({
+      service: 'states',
+      resource: 'stateMachine',
+      resourceName: `${this.namePrefix}-*`,
+      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+    });
+    const executions = stack.formatArn({
+      service: 'states',
+      resource: 'execution',
+      resourceName: `${this.namePrefix}-*:*`,
+      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+    });
+    const failureDestination = new lambdaDestinations.SqsDestination(this.handlerFailures);
+    const sendFailures = new iam.PolicyStatement({
+      sid: 'ReportFailedAsyncInvocations',
+      actions: ['sqs:SendMessage'],
+      resources: [this.handlerFailures.queueArn],
+    });
+
+    this.validator = new RunnerFunction(this, 'ValidateManualInput', {
+      functionName: validatorFunctionName(this.namePrefix),
+      entry: 'handlers/validate-manual-input.ts',
+      description: 'Validates console/CLI input of a batch-runner execution before the lock is touched.',
+      statements: [],
+      timeout: Duration.seconds(10),
+      logRetention: this.logRetention,
+      logRemovalPolicy: this.removalPolicy,
+    });
+
+    this.watcher = new RunnerFunction(this, 'TaskWatcher', {
+      functionName: watcherFunctionName(this.namePrefix),
+      entry: 'handlers/task-watcher.ts',
+      description: 'Answers the WaitForTaskToStop task token when the batch task stops (ECS event or chunk re-check).',
+      environment: { LOCK_TABLE_NAME: this.lockTable.tableName },
+      timeout: Duration.seconds(30),
+      logRetention: this.logRetention,
+      logRemovalPolicy: this.removalPolicy,
+      onFailure: failureDestination,
+      justifiedWildcards: [
+        {
+          finding: arnFinding('states', literal(`stateMachine:${this.namePrefix}-*`)),
+          reason:
+            "Task tokens of any of this runner's state machines: batches are added over time and in other stacks, and a list of 200 ARNs would exceed the role policy size limit. The prefix is this deployment's.",
+        },
+        {
+          finding: TASKS_OF_A_CLUSTER,
+          reason:
+            "DescribeTasks of tasks the runner started: task IDs exist only after RunTask; limited to the runner's clusters (resource and ecs:cluster condition).",
+        },
+      ],
+      statements: [
+        new iam.PolicyStatement({
+          sid: 'LockItems',
+          // Register the task token (UpdateItem, conditional on the owner) and find it again (GetItem).
+          actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
+          resources: [this.lockTable.tableArn],
+        }),
+        new iam.PolicyStatement({
+          sid: 'AnswerTaskTokens',
+          actions: ['states:SendTaskSuccess', 'states:SendTaskFailure'],
+          resources: [stateMachines],
+        }),
+        new iam.PolicyStatement({
+          sid: 'DescribeBatchTasks',
+          actions: ['ecs:DescribeTasks'],
+          resources: taskPatterns,
+          conditions: onRunnerClusters,
+        }),
+        sendFailures,
+      ],
+    });
+
+    this.cleanup = new RunnerFunction(this, 'Cleanup', {
+      functionName: cleanupFunctionName(this.namePrefix),
+      entry: 'handlers/cleanup.ts',
+      description:
+        'After an execution ended FAILED, TIMED_OUT or ABORTED: stops its task, releases its lock, sends one alert.',
+      environment: {
+        LOCK_TABLE_NAME: this.lockTable.tableName,
+        ALERT_TOPIC_ARN: this.alertTopic.topicArn,
+        NAME_PREFIX: this.namePrefix,
+        STOP_CONFIRM_SECONDS: '180',
+      },
+      // Stop grace (<= 120 s on Fargate) + 60 s for ECS to report STOPPED + API calls.
+      timeout: Duration.minutes(5),
+      logRetention: this.logRetention,
+      logRemovalPolicy: this.removalPolicy,
+      onFailure: failureDestination,
+      justifiedWildcards: [
+        {
+          finding: arnFinding('states', literal(`execution:${this.namePrefix}-*:*`)),
+          reason:
+            "Execution history of any of this runner's executions (the one whose status event arrived): execution names are not known in advance, state machines are added over time. The prefix is this deployment's.",
+        },
+        {
+          finding: TASKS_OF_A_CLUSTER,
+          reason:
+            "StopTask/DescribeTasks of the ended execution's task: task IDs exist only after RunTask; limited to the runner's clusters (resource and ecs:cluster condition).",
+        },
+      ],
+      statements: [
+        new iam.PolicyStatement({
+          sid: 'ReadAndReleaseLocks',
+          actions: ['dynamodb:GetItem', 'dynamodb:DeleteItem'],
+          resources: [this.lockTable.tableArn],
+        }),
+        new iam.PolicyStatement({
+          sid: 'AlertSentMarkersOnly',
+          actions: ['dynamodb:PutItem'],
+          resources: [this.lockTable.tableArn],
+          conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['alert#*'] } },
+        }),
+        new iam.PolicyStatement({
+          sid: 'ReadExecutionHistory',
+          actions: ['states:GetExecutionHistory'],
+          resources: [executions],
+        }),
+        new iam.PolicyStatement({
+          sid: 'StopBatchTasks',
+          actions: ['ecs:DescribeTasks', 'ecs:StopTask'],
+          resources: taskPatterns,
+          conditions: onRunnerClusters,
+        }),
+        new iam.PolicyStatement({
+          sid: 'PublishAlerts',
+          actions: ['sns:Publish'],
+          resources: [this.alertTopic.topicArn],
+        }),
+        ...(this.alertTopicKey
+          ? [
+              new iam.PolicyStatement({
+                sid: 'AlertTopicKey',
+                actions: ['kms:GenerateDataKey', 'kms:Decrypt'],
+                resources: [this.alertTopicKey.keyArn],
+              }),
+            ]
+          : []),
+        sendFailures,
+      ],
+    });
+
+    const ruleTarget = (fn: RunnerFunction) =>
+      new targets.LambdaFunction(fn.function, {
+        retryAttempts: 8,
+        maxEventAge: Duration.hours(2),
+        deadLetterQueue: this.handlerFailures,
+      });
+
+    new events.Rule(this, 'TaskStoppedRule', {
+      ruleName: `${this.namePrefix}-task-stopped`,
+      description: 'ECS tasks of the runner stopped: answer the waiting execution (handlers/task-watcher).',
+      eventPattern: {
+        source: ['aws.ecs'],
+        detailType: ['ECS Task State Change'],
+        detail: { lastStatus: ['STOPPED'], group: [{ prefix: 'batch-runner:' }], clusterArn: clusterArns },
+      },
+      targets: [ruleTarget(this.watcher)],
+    });
+
+    new events.Rule(this, 'ExecutionEndedRule', {
+      ruleName: `${this.namePrefix}-execution-ended`,
+      description:
+        'Executions of the runner ended FAILED, TIMED_OUT or ABORTED: stop the task, release the lock, alert (handlers/cleanup).',
+      eventPattern: {
+        source: ['aws.states'],
+        detailType: ['Step Functions Execution Status Change'],
+        detail: {
+          status: ['FAILED', 'TIMED_OUT', 'ABORTED'],
+          stateMachineArn: [{ prefix: stateMachines.replace(/\*$/, '') }],
+        },
+      },
+      targets: [ruleTarget(this.cleanup)],
+    });
+
+    this.node.addValidation({
+      validate: () =>
+        this.batchNames.size === 0 ? ['BatchRunner has no batches: add at least one ScheduledBatch.'] : [],
+    });
+  }
+
+  /**
+   * Lets the runner's handlers see and stop tasks on a cluster, and routes that cluster's STOPPED
+   * events to the watcher. Called by `ScheduledBatch`. The ARN must be a literal or this runner's
+   * own cluster (a token from another stack would make the stacks depend on each other).
+   */
+  public useCluster(clusterArn: string): void {
+    if (this.clusters.has(clusterArn)) return;
+    if (this.cluster && clusterArn === this.cluster.clusterArn) {
+      const pattern = Stack.of(this).formatArn({
+        service: 'ecs',
+        resource: 'task',
+        resourceName: `${this.cluster.clusterName}/*`,
+      });
+      this.clusters.set(clusterArn, pattern);
+    } else if (Token.isUnresolved(clusterArn)) {
+      throw new BatchConfigError(
+        `cluster ${clusterArn} is neither a literal ARN nor the runner's own cluster: pass it as BatchRunnerProps.cluster, or import it by ARN.`,
+      );
+    } else {
+      this.clusters.set(clusterArn, taskArnPatternOf(clusterArn));
+    }
+  }
+
+  /** Records a batch name; names must be unique in one runner (they are lock keys and resource names). */
+  public registerBatch(name: string): void {
+    if (this.batchNames.has(name)) {
+      throw new BatchConfigError(
+        `batch "${name}": name = "${name}" is invalid: batch names must be unique in one runner; rename one of the two.`,
+      );
+    }
+    this.batchNames.add(name);
+  }
+}

@@ -1,0 +1,252 @@
+import { Duration, Stack, TimeZone, Validations } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as scheduler from 'aws-cdk-lib/aws-scheduler';
+import * as schedulerTargets from 'aws-cdk-lib/aws-scheduler-targets';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import { Construct } from 'constructs';
+import { type BatchConfig, BatchConfigError, validateBatchConfig } from '../config/batch-config';
+import { scheduleName, stateMachineName } from '../config/naming';
+import { type BatchTimings, deriveTimings } from '../config/timings';
+import { type DeploymentBindings, readDefinitionTemplate, substitutionsFor } from '../state-machines/definition';
+import { BatchAlarms } from './batch-alarms';
+import type { BatchNetworkConfig, BatchRunner } from './batch-runner';
+import { type BatchTaskTarget, importedBatchTask } from './batch-task-target';
+import { CreatedBatchTask } from './created-batch-task';
+import { compactDefinitionTemplate } from './definition-template';
+import { acknowledgeJustifiedWildcards, arnFinding, literal, TASKS_OF_A_CLUSTER } from './iam-wildcards';
+import { stateMachinePolicyStatements } from './state-machine-policy';
+
+export interface ScheduledBatchProps {
+  readonly runner: BatchRunner;
+  /** The batch (config/batches.ts); validated here with the same rules as the CLI. */
+  readonly batch: BatchConfig;
+  /**
+   * Where the batch runs.
+   * @default - from `batch.task`: a new Fargate task definition on the runner's cluster
+   * (`kind: 'created'`) or the task definition and cluster named by ARN (`kind: 'imported'`)
+   */
+  readonly task?: BatchTaskTarget;
+  /** @default - the runner's network */
+  readonly network?: BatchNetworkConfig;
+  /**
+   * How often Scheduler retries a failed StartExecution before it parks the event in the DLQ.
+   * @default 10
+   */
+  readonly scheduleRetryAttempts?: number;
+  /**
+   * How long Scheduler keeps retrying a start; a start later than this is dropped to the DLQ.
+   * @default Duration.hours(1)
+   */
+  readonly scheduleMaxEventAge?: Duration;
+  /** @default true */
+  readonly scheduleEnabled?: boolean;
+  /** @default false (see BatchAlarmsProps.notifyOnExecutionAlarms) */
+  readonly notifyOnExecutionAlarms?: boolean;
+}
+
+/** The input the schedule sends: the exact shape the ASL's RouteInput lets through without validation. */
+export const SCHEDULE_INPUT = { trigger: 'schedule', scheduledTime: scheduler.ContextAttribute.scheduledTime } as const;
+
+/**
+ * One batch: its state machine (the shared ASL with this batch's substitutions, logging ALL, tracing
+ * on, a hand-written least-privilege role), the EventBridge Scheduler schedule in the batch's time
+ * zone with retries and an encrypted dead-letter queue, and its alarms.
+ */
+export class ScheduledBatch extends Construct {
+  public readonly batch: BatchConfig;
+  public readonly timings: BatchTimings;
+  public readonly target: BatchTaskTarget;
+  public readonly createdTask?: CreatedBatchTask;
+  public readonly stateMachine: sfn.StateMachine;
+  public readonly stateMachineRole: iam.Role;
+  public readonly executionLogGroup: logs.LogGroup;
+  public readonly schedule: scheduler.Schedule;
+  public readonly scheduleDeadLetterQueue: sqs.Queue;
+  public readonly alarms: BatchAlarms;
+  /** The substitutions given to CloudFormation (values may be tokens). */
+  public readonly definitionSubstitutions: Readonly<Record<string, string>>;
+
+  constructor(scope: Construct, id: string, props: ScheduledBatchProps) {
+    super(scope, id);
+    const { runner, batch } = props;
+    validateBatchConfig(batch);
+    this.batch = batch;
+    this.timings = deriveTimings(batch);
+    runner.registerBatch(batch.name);
+    const stack = Stack.of(this);
+    const prefix = runner.namePrefix;
+    const smName = stateMachineName(batch.name, prefix);
+
+    if (props.task) {
+      this.target = props.task;
+    } else if (batch.task.kind === 'imported') {
+      this.target = importedBatchTask(batch.task);
+    } else {
+      if (!runner.cluster) {
+        throw new BatchConfigError(
+          `batch "${batch.name}": task.kind = "created" needs a cluster: pass BatchRunnerProps.cluster, or import the task with task.kind "imported".`,
+        );
+      }
+      this.createdTask = new CreatedBatchTask(this, 'Task', {
+        batch,
+        cluster: runner.cluster,
+        namePrefix: prefix,
+        logRetention: runner.logRetention,
+        logRemovalPolicy: runner.removalPolicy,
+      });
+      this.target = this.createdTask.target;
+    }
+    runner.useCluster(this.target.clusterArn);
+    const network = props.network ?? runner.network;
+
+    const bindings: DeploymentBindings = {
+      region: stack.region,
+      lockTableName: runner.lockTable.tableName,
+      alertTopicArn: runner.alertTopic.topicArn,
+      clusterArn: this.target.clusterArn,
+      taskDefinitionArn: this.target.taskDefinitionArn,
+      taskFamily: this.target.family,
+      subnetIds: network.subnetIds,
+      securityGroupIds: network.securityGroupIds,
+      assignPublicIp: network.assignPublicIp,
+      logGroupName: this.target.logGroupName,
+      logStreamPrefix: this.target.logStreamPrefix,
+      manualInputValidatorFunctionArn: runner.validator.function.functionArn,
+      taskWatcherFunctionArn: runner.watcher.function.functionArn,
+    };
+    // JSON.stringify of string tokens keeps them as "${Token[...]}" text, which CloudFormation
+    // resolves inside the substitution (Fn::Join): SubnetIdsJson becomes ["subnet-..."] at deploy.
+    this.definitionSubstitutions = substitutionsFor(batch, bindings);
+
+    this.executionLogGroup = new logs.LogGroup(this, 'ExecutionLogs', {
+      // Under /aws/vendedlogs/ Step Functions needs no CloudWatch Logs resource policy entry per
+      // state machine (that policy is limited to 5,120 characters per account and region).
+      logGroupName: `/aws/vendedlogs/states/${smName}`,
+      retention: runner.logRetention,
+      removalPolicy: runner.removalPolicy,
+    });
+
+    this.stateMachineRole = new iam.Role(this, 'StateMachineRole', {
+      assumedBy: new iam.ServicePrincipal('states.amazonaws.com', {
+        conditions: { StringEquals: { 'aws:SourceAccount': stack.account } },
+      }),
+      description: `State machine ${smName}: only this batch's lock item, task definition, cluster and roles.`,
+      inlinePolicies: {
+        StateMachine: new iam.PolicyDocument({
+          statements: stateMachinePolicyStatements(this, {
+            batchName: batch.name,
+            stateMachineName: smName,
+            lockTableArn: runner.lockTable.tableArn,
+            alertTopicArn: runner.alertTopic.topicArn,
+            alertTopicKeyArn: runner.alertTopicKey?.keyArn,
+            clusterArn: this.target.clusterArn,
+            taskArnPattern: this.target.taskArnPattern,
+            runTaskResource: this.target.runTaskResource,
+            passRoleArns: this.target.passRoleArns,
+            validatorFunctionArn: runner.validator.function.functionArn,
+            watcherFunctionArn: runner.watcher.function.functionArn,
+          }),
+        }),
+      },
+    });
+    acknowledgeJustifiedWildcards(this.stateMachineRole, [
+      {
+        finding: /^Resource::\*$/,
+        reason:
+          "Actions without resource-level permissions: ecs:ListTasks (held to this batch's cluster by the ecs:cluster condition), CloudWatch Logs vended log delivery and X-Ray segments (required by logging level ALL and tracing).",
+      },
+      {
+        finding: TASKS_OF_A_CLUSTER,
+        reason:
+          "StopTask/DescribeTasks: task IDs exist only after RunTask; the resource is the tasks of this batch's cluster, with the ecs:cluster condition on top.",
+      },
+      {
+        finding: arnFinding('states', literal(`execution:${smName}:*`)),
+        reason:
+          "DescribeExecution/StopExecution of the lock holder: always an execution of this batch's own state machine, whose execution names are not known in advance.",
+      },
+    ]);
+
+    this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
+      stateMachineName: smName,
+      definitionBody: sfn.DefinitionBody.fromString(compactDefinitionTemplate(readDefinitionTemplate())),
+      definitionSubstitutions: this.definitionSubstitutions,
+      // Immutable: CDK must not add statements; the policy above is the whole of it.
+      role: this.stateMachineRole.withoutPolicyUpdates(),
+      logs: { destination: this.executionLogGroup, level: sfn.LogLevel.ALL, includeExecutionData: true },
+      tracingEnabled: true,
+    });
+
+    this.scheduleDeadLetterQueue = new sqs.Queue(this, 'ScheduleDeadLetters', {
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
+    Validations.of(this.scheduleDeadLetterQueue).acknowledge({
+      id: 'AwsSolutions-SQS3',
+      reason:
+        "This queue is the schedule's dead-letter queue itself; the batch's schedule-dlq alarm fires when it is not empty.",
+    });
+
+    const name = scheduleName(batch.name, prefix);
+    const scheduleArn = stack.formatArn({
+      service: 'scheduler',
+      resource: 'schedule',
+      resourceName: `${runner.scheduleGroup.scheduleGroupName}/${name}`,
+    });
+    const schedulerRole = new iam.Role(this, 'SchedulerRole', {
+      assumedBy: new iam.ServicePrincipal('scheduler.amazonaws.com', {
+        conditions: { StringEquals: { 'aws:SourceAccount': stack.account, 'aws:SourceArn': scheduleArn } },
+      }),
+      description: `Schedule ${name}: start ${smName}, park failed starts in its DLQ.`,
+      inlinePolicies: {
+        Schedule: new iam.PolicyDocument({
+          statements: [
+            new iam.PolicyStatement({
+              sid: 'StartThisStateMachine',
+              actions: ['states:StartExecution'],
+              resources: [this.stateMachine.stateMachineArn],
+            }),
+            new iam.PolicyStatement({
+              sid: 'ParkFailedStarts',
+              actions: ['sqs:SendMessage'],
+              resources: [this.scheduleDeadLetterQueue.queueArn],
+            }),
+          ],
+        }),
+      },
+    });
+    this.schedule = new scheduler.Schedule(this, 'Schedule', {
+      scheduleName: name,
+      scheduleGroup: runner.scheduleGroup,
+      description: `${batch.name}: cron(${batch.schedule.cron}) ${batch.schedule.timeZone}`,
+      schedule: scheduler.ScheduleExpression.expression(
+        `cron(${batch.schedule.cron})`,
+        TimeZone.of(batch.schedule.timeZone),
+      ),
+      timeWindow: scheduler.TimeWindow.off(),
+      enabled: props.scheduleEnabled ?? true,
+      target: new schedulerTargets.StepFunctionsStartExecution(this.stateMachine, {
+        role: schedulerRole.withoutPolicyUpdates(),
+        input: scheduler.ScheduleTargetInput.fromObject(SCHEDULE_INPUT),
+        retryAttempts: props.scheduleRetryAttempts ?? 10,
+        maxEventAge: props.scheduleMaxEventAge ?? Duration.hours(1),
+        deadLetterQueue: this.scheduleDeadLetterQueue,
+      }),
+    });
+
+    this.alarms = new BatchAlarms(this, 'Alarms', {
+      batchName: batch.name,
+      namePrefix: prefix,
+      stateMachine: this.stateMachine,
+      scheduleDeadLetterQueue: this.scheduleDeadLetterQueue,
+      hardTimeoutSeconds: this.timings.hardTimeoutSeconds,
+      executionTimeoutSeconds: this.timings.executionTimeoutSeconds,
+      expectedIntervalHours: batch.schedule.expectedIntervalHours ?? 24,
+      alarmAction: runner.alarmAction,
+      notifyOnExecutionAlarms: props.notifyOnExecutionAlarms,
+    });
+  }
+}
