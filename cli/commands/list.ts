@@ -1,0 +1,87 @@
+import type { CliContext } from '../context';
+import { UserError } from '../errors';
+import { EXIT, type ExitCode } from '../exit-codes';
+import { json, shortArn, table, timestamp, zonedTime } from '../format';
+import { nextRunTime } from '../schedule-time';
+import type { BackendRow } from './shared';
+import { lockSummary } from './shared';
+
+export interface ListOptions {
+  readonly local?: boolean;
+  readonly json?: boolean;
+}
+
+/** `list`: every batch with schedule, next run, schedule state, last outcome and lock holder. */
+export async function listCommand(ctx: CliContext, options: ListOptions): Promise<ExitCode> {
+  const local = options.local ?? false;
+  const batches = local ? ctx.localBatches : ctx.batches;
+  const backend = await ctx.backend(local);
+  const rows: BackendRow[] = [];
+  try {
+    for (const batch of batches) {
+      const next = nextRunTime(batch.schedule.cron, batch.schedule.timeZone, ctx.now());
+      const row: BackendRow = {
+        batch: batch.name,
+        description: batch.description,
+        schedule: { cron: batch.schedule.cron, timeZone: batch.schedule.timeZone },
+        nextRun: next?.toISOString(),
+        nextRunLocal: next ? zonedTime(next, batch.schedule.timeZone) : undefined,
+        hardTimeoutSeconds: batch.hardTimeoutSeconds,
+        overlapPolicy: batch.overlapPolicy ?? 'skip',
+      };
+      try {
+        const [state, last, lock] = [
+          await backend.scheduleState(batch),
+          (await backend.executions(batch, { limit: 1 }))[0],
+          await backend.lock(batch),
+        ];
+        rows.push({ ...row, scheduleState: state, lastRun: last, lock: lock ?? null });
+      } catch (err) {
+        // A batch that is not deployed (yet) is a row, not a failure of the whole list.
+        if (err instanceof UserError && err.exitCode === EXIT.ENVIRONMENT && /was not found/.test(err.message)) {
+          rows.push({ ...row, error: 'not deployed' });
+        } else throw err;
+      }
+    }
+  } finally {
+    await backend.close();
+  }
+  if (options.json) {
+    ctx.output.out(json(rows));
+    return EXIT.SUCCESS;
+  }
+  ctx.output.out(
+    table(
+      ['BATCH', 'SCHEDULE', 'NEXT RUN', 'STATE', 'LAST RUN', 'LOCK'],
+      rows.map((r) => [
+        r.batch,
+        `${r.schedule.cron} (${r.schedule.timeZone})`,
+        r.nextRunLocal ?? '-',
+        r.error ?? stateText(r.scheduleState),
+        r.lastRun
+          ? `${r.lastRun.outcome.outcome} ${timestamp(r.lastRun.startDate)} (${shortArn(r.lastRun.executionArn)})`
+          : r.error
+            ? '-'
+            : 'never',
+        r.error ? '-' : lockSummary(r.lock ?? undefined),
+      ]),
+    ),
+  );
+  if (local) ctx.output.err(`local mode: state in ${ctx.stateDir}; schedules do not fire locally.`);
+  return EXIT.SUCCESS;
+}
+
+function stateText(state: string | undefined): string {
+  switch (state) {
+    case 'ENABLED':
+      return 'enabled';
+    case 'DISABLED':
+      return 'paused';
+    case 'NOT_FOUND':
+      return 'no schedule';
+    case 'LOCAL':
+      return 'local';
+    default:
+      return '-';
+  }
+}

@@ -1,0 +1,221 @@
+import { StartExecutionCommand } from '@aws-sdk/client-sfn';
+import type { BatchConfig } from '../../config/batch-config';
+import { manualExecutionName } from '../../config/naming';
+import { validateManualInput } from '../../handlers/lib/manual-input';
+import type { LocalRuntimeEvent } from '../../local/local-runtime';
+import type { CliContext } from '../context';
+import { executionConsoleUrl } from '../deployment';
+import { UserError } from '../errors';
+import { failureSummaryOf } from '../execution-history';
+import { EXIT, type ExitCode } from '../exit-codes';
+import { duration, json, shortArn } from '../format';
+import { exitCodeFor, outcomeOf, type RunOutcome } from '../outcome';
+import { storyOf } from '../state-story';
+import { watchExecution } from '../watch';
+
+export interface RunOptions {
+  readonly reason?: string;
+  readonly override?: readonly string[];
+  readonly wait?: boolean;
+  readonly local?: boolean;
+  readonly json?: boolean;
+}
+
+const OVERRIDE = /^([A-Za-z_][A-Za-z0-9_]*)=(.*)$/s;
+
+/** `--override NAME=value` arguments as an environment map; a UserError for anything else. */
+export function parseOverrides(args: readonly string[] = []): Record<string, string> {
+  const environment: Record<string, string> = {};
+  for (const arg of args) {
+    const m = OVERRIDE.exec(arg);
+    if (!m)
+      throw new UserError(
+        `--override "${arg}" is not NAME=value`,
+        'write it as --override ARTICLE_LIMIT=100 (one NAME=value per --override).',
+      );
+    if (m[1] in environment) throw new UserError(`--override ${m[1]} is given twice`, 'give each name once.');
+    environment[m[1]] = m[2];
+  }
+  return environment;
+}
+
+/**
+ * The execution input of a CLI start: the manual input contract (`trigger`, `reason`, `requestedBy`,
+ * `overrides.environment`), checked here with the validator the state machine uses, so that a bad
+ * override is refused before anything starts (the state machine checks again).
+ */
+export function cliInput(ctx: CliContext, batch: BatchConfig, options: RunOptions): Record<string, unknown> {
+  const environment = parseOverrides(options.override);
+  const input: Record<string, unknown> = {
+    trigger: 'cli',
+    reason: options.reason ?? `manual run by ${ctx.user}`,
+    requestedBy: ctx.user,
+    ...(Object.keys(environment).length > 0 ? { overrides: { environment } } : {}),
+  };
+  const { validation } = validateManualInput(input, {
+    batchName: batch.name,
+    containerName: batch.containerName,
+    allowedEnvironment: batch.overrides?.environment ?? [],
+    allowCommand: batch.overrides?.command ?? false,
+  });
+  if (!validation.valid) {
+    const allowed = batch.overrides?.environment?.length ? batch.overrides.environment.join(', ') : 'none';
+    throw new UserError(
+      `invalid run request for ${batch.name}:\n  ${validation.problems.join('\n  ')}`,
+      `environment overrides this batch allows: ${allowed} (config/batches.ts, overrides.environment). Nothing was started.`,
+    );
+  }
+  return input;
+}
+
+/** `run <batch>`: starts the batch through its state machine (AWS), or runs it in this process (--local). */
+export async function runCommand(ctx: CliContext, batchName: string, options: RunOptions): Promise<ExitCode> {
+  const local = options.local ?? false;
+  const batch = ctx.batch(batchName, local);
+  const input = cliInput(ctx, batch, options);
+  return local ? runLocal(ctx, batch, input, options) : runOnAws(ctx, batch, input, options);
+}
+
+async function runOnAws(
+  ctx: CliContext,
+  batch: BatchConfig,
+  input: Record<string, unknown>,
+  options: RunOptions,
+): Promise<ExitCode> {
+  const deployment = await ctx.resolver().resolve(batch);
+  const name = manualExecutionName('cli', batch.name, ctx.now(), ctx.random());
+  const started = await ctx
+    .aws()
+    .sfn.send(
+      new StartExecutionCommand({ stateMachineArn: deployment.stateMachineArn, name, input: JSON.stringify(input) }),
+    );
+  const executionArn = started.executionArn!;
+  const consoleUrl = executionConsoleUrl(deployment.region, executionArn);
+  const startDate = started.startDate ?? ctx.now();
+  if (!options.wait) {
+    if (options.json)
+      ctx.output.out(json({ batch: batch.name, executionArn, name, consoleUrl, startDate: startDate.toISOString() }));
+    else
+      ctx.output.out(
+        `started ${name}\n  execution  ${executionArn}\n  console    ${consoleUrl}\n  follow it: batch-runner status ${batch.name}`,
+      );
+    return EXIT.SUCCESS;
+  }
+  ctx.output.err(
+    `started ${name} (hard timeout ${duration(deployment.hardTimeoutSeconds * 1000)})\n  console: ${consoleUrl}`,
+  );
+  const { described, events } = await watchExecution(ctx, deployment, executionArn, startDate);
+  const outcome = outcomeOf({
+    status: described.status ?? 'UNKNOWN',
+    output: described.output,
+    error: described.error,
+    cause: described.cause,
+    failureSummary: failureSummaryOf(events),
+  });
+  const elapsedMs = (described.stopDate ?? ctx.now()).getTime() - startDate.getTime();
+  return report(ctx, batch.name, executionArn, outcome, elapsedMs, options, consoleUrl);
+}
+
+async function runLocal(
+  ctx: CliContext,
+  batch: BatchConfig,
+  input: Record<string, unknown>,
+  options: RunOptions,
+): Promise<ExitCode> {
+  const t0 = ctx.now().getTime();
+  let executionArn: string | undefined;
+  const at = () => `+${duration(Date.now() - t0)}`.padEnd(9);
+  const onEvent = (e: LocalRuntimeEvent) => {
+    if ('executionArn' in e && executionArn && e.executionArn !== executionArn) return;
+    if ('family' in e && e.family !== batch.name) return;
+    const line = progressLine(e, at);
+    if (line !== undefined) ctx.output.err(line);
+  };
+  const runtime = await ctx.openLocal({
+    onEvent: (e) => {
+      if (e.type === 'execution-started' && !executionArn && e.batch === batch.name) executionArn = e.executionArn;
+      onEvent(e);
+    },
+  });
+  const interrupt = () =>
+    runtime.stopAll('BatchRunner.Interrupted', `Interrupted (Ctrl-C) in the terminal of ${ctx.user}.`);
+  ctx.signal?.addEventListener('abort', interrupt, { once: true });
+  try {
+    const local = runtime.localBatch(batch.name);
+    ctx.output.err(
+      `running ${batch.name} locally (hard timeout ${local.hardTimeoutSeconds} s, stop grace ${local.stopGraceSeconds ?? 30} s; state in ${ctx.stateDir})`,
+    );
+    const result = await runtime.start(batch.name, input);
+    let outcome = outcomeOf({ status: result.status, output: result.output, error: result.error, cause: result.cause });
+    if (result.taskArn) {
+      const task = runtime.ecs.describe(result.taskArn);
+      outcome = {
+        ...outcome,
+        taskArn: result.taskArn,
+        exitCode: task?.Containers[0]?.ExitCode ?? outcome.exitCode,
+        logUrl: `file://${runtime.ecs.logPathOf(result.taskArn)}`,
+      };
+    }
+    const code = report(ctx, batch.name, result.executionArn, outcome, result.stoppedAt - result.startedAt, options);
+    return ctx.signal?.aborted ? EXIT.INTERRUPTED : code;
+  } finally {
+    ctx.signal?.removeEventListener('abort', interrupt);
+    await runtime.close();
+  }
+}
+
+/** One progress line for a local-mode event (undefined: not shown). */
+export function progressLine(e: LocalRuntimeEvent, at: () => string): string | undefined {
+  switch (e.type) {
+    case 'state-entered': {
+      const story = storyOf(e.state);
+      return story ? `  ${at()} ${e.state}: ${story}` : undefined;
+    }
+    case 'task-started':
+      return `  ${at()} task ${shortArn(e.taskArn).slice(0, 12)} started: ${e.command.join(' ')}`;
+    case 'task-output':
+      return `  [${e.family}] ${e.line}`;
+    case 'task-stop-requested':
+      return `  ${at()} StopTask: SIGTERM sent, SIGKILL in ${e.stopGraceSeconds} s if still running (${e.reason})`;
+    case 'task-stopped': {
+      const c = e.task.Containers[0];
+      return `  ${at()} task stopped: exit code ${c?.ExitCode ?? 'none'}, ${e.task.StopCode}${c?.Reason ? ` (${c.Reason})` : ''}`;
+    }
+    case 'alert':
+      return `  ${at()} ${e.alert.attributes.severity === 'alert' ? 'ALERT' : 'notice'} published: ${e.alert.subject}`;
+    case 'cleanup':
+      return `  ${at()} cleanup after the execution ended: ${e.actions.join('; ')}`;
+    default:
+      return undefined;
+  }
+}
+
+function report(
+  ctx: CliContext,
+  batch: string,
+  executionArn: string,
+  outcome: RunOutcome,
+  elapsedMs: number,
+  options: RunOptions,
+  consoleUrl?: string,
+): ExitCode {
+  const code = exitCodeFor(outcome.outcome);
+  if (options.json) {
+    ctx.output.out(json({ batch, executionArn, ...outcome, durationMs: elapsedMs, exitStatus: code }));
+    return code;
+  }
+  const lines = [
+    `${outcome.outcome}${outcome.error && outcome.outcome !== 'succeeded' ? ` (${outcome.error})` : ''}: ${outcome.reason ?? ''}`.trimEnd(),
+  ];
+  lines.push(`  execution  ${executionArn}`);
+  if (consoleUrl) lines.push(`  console    ${consoleUrl}`);
+  if (outcome.taskArn)
+    lines.push(
+      `  task       ${outcome.taskArn}${outcome.exitCode !== undefined && outcome.exitCode !== null ? ` (exit code ${outcome.exitCode})` : ''}`,
+    );
+  if (outcome.stoppedReason && outcome.outcome !== 'succeeded') lines.push(`  stopped    ${outcome.stoppedReason}`);
+  if (outcome.logUrl) lines.push(`  logs       ${outcome.logUrl}`);
+  lines.push(`  duration   ${duration(elapsedMs)}`);
+  ctx.output.out(lines.join('\n'));
+  return code;
+}

@@ -1,0 +1,53 @@
+import type { CliContext } from '../context';
+import { EXIT, type ExitCode } from '../exit-codes';
+import { json, timestamp } from '../format';
+import { executionLine, lockLines } from './shared';
+
+export interface StatusOptions {
+  readonly local?: boolean;
+  readonly json?: boolean;
+}
+
+/** `status <batch>`: the lock (owner, since, owner still running?), RUNNING tasks of the family, current executions. */
+export async function statusCommand(ctx: CliContext, batchName: string, options: StatusOptions): Promise<ExitCode> {
+  const local = options.local ?? false;
+  const batch = ctx.batch(batchName, local);
+  const backend = await ctx.backend(local);
+  let result: { batch: string; mode: string; lock: unknown; runningTasks: any[]; runningExecutions: any[] };
+  try {
+    const lock = await backend.lock(batch);
+    const runningTasks = await backend.runningTasks(batch);
+    const runningExecutions = await backend.executions(batch, { limit: 10, runningOnly: true });
+    result = { batch: batch.name, mode: backend.mode, lock: lock ?? null, runningTasks, runningExecutions };
+    if (options.json) {
+      ctx.output.out(json(result));
+      return EXIT.SUCCESS;
+    }
+    const lines = [
+      `${batch.name} (${backend.mode === 'local' ? `local, ${ctx.stateDir}` : 'aws'})`,
+      ...lockLines(lock, batch.name),
+    ];
+    if (runningTasks.length === 0) lines.push('Tasks:       none running');
+    else {
+      lines.push(`Tasks:       ${runningTasks.length} with desired status RUNNING`);
+      for (const t of runningTasks) {
+        lines.push(
+          `             ${t.taskArn}  ${t.lastStatus}  since ${timestamp(t.startedAt)}${t.group ? `  group ${t.group}` : ''}${t.startedBy ? `  started by ${t.startedBy}` : ''}`,
+        );
+      }
+      if (!lock?.ownerRunning)
+        lines.push(
+          '             (no live run holds the lock: started outside the runner, or left by a killed runner; the next start skips while they run)',
+        );
+    }
+    if (runningExecutions.length === 0) lines.push('Executions:  none running');
+    else {
+      lines.push(`Executions:  ${runningExecutions.length} running`);
+      for (const e of runningExecutions) lines.push(`             ${executionLine(e)}`);
+    }
+    ctx.output.out(lines.join('\n'));
+    return EXIT.SUCCESS;
+  } finally {
+    await backend.close();
+  }
+}

@@ -1,0 +1,41 @@
+/**
+ * Process entry of `batch-runner` (bin/batch-runner.js loads it through tsx): wires the terminal -
+ * Ctrl-C, confirmation prompts, the exit code - around runCli().
+ */
+import { createInterface } from 'node:readline/promises';
+import { EXIT } from './exit-codes';
+import { runCli } from './program';
+
+// The SDK warns on every run that Node 20 support ends in 2027; the README states the Node versions.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
+const interrupt = new AbortController();
+let interrupts = 0;
+const onSignal = () => {
+  interrupts += 1;
+  // First Ctrl-C: stop gracefully (a local run stops its task and releases its lock). Second: now.
+  if (interrupts > 1) process.exit(EXIT.INTERRUPTED);
+  process.stderr.write('\ninterrupted: stopping (Ctrl-C again to quit at once)\n');
+  interrupt.abort();
+};
+process.on('SIGINT', onSignal);
+process.on('SIGTERM', onSignal);
+
+async function confirm(question: string): Promise<boolean> {
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    return /^y(es)?$/i.test((await rl.question(question)).trim());
+  } finally {
+    rl.close();
+  }
+}
+
+void runCli(process.argv.slice(2), {
+  signal: interrupt.signal,
+  interactive: Boolean(process.stdin.isTTY),
+  confirm,
+}).then((code) => {
+  process.exitCode = code;
+  // Idle SDK sockets or timers must not keep a finished command alive.
+  setTimeout(() => process.exit(code), 1000).unref();
+});

@@ -1,0 +1,196 @@
+import { Command, CommanderError, Option } from 'commander';
+import { BatchConfigError, validateBatchConfigs } from '../config/batch-config';
+import { BATCHES } from '../config/batches';
+import { LOCAL_BATCHES } from '../examples/demo-batches';
+import { LocalStoreError } from '../local/shared-dynamodb';
+import { demoCommand } from './commands/demo';
+import { historyCommand } from './commands/history';
+import { listCommand } from './commands/list';
+import { logsCommand } from './commands/logs';
+import { runCommand } from './commands/run';
+import { scheduleCommand } from './commands/schedule';
+import { statusCommand } from './commands/status';
+import { unlockCommand } from './commands/unlock';
+import { type CliContext, type CliDeps, createContext, type GlobalOptions } from './context';
+import { explainAwsError, UserError } from './errors';
+import { EXIT, EXIT_CODE_HELP, type ExitCode } from './exit-codes';
+import { processOutput } from './format';
+
+const LOCAL_HELP =
+  'use the local mode (embedded lock store, tasks as child processes; state in .batch-runner/) instead of AWS';
+const JSON_HELP = 'print JSON on stdout instead of text';
+
+/** Builds the `batch-runner` command tree; `act` runs an action with its context and records the exit code. */
+export function buildProgram(
+  act: (run: (ctx: CliContext) => Promise<ExitCode>, command: Command) => Promise<void>,
+): Command {
+  const program = new Command('batch-runner')
+    .description(
+      'Operate the Step Functions batch runner: start batches through their state machine (lock, running-task check, hard timeout, alert), watch them, and diagnose locks - on AWS, or locally with --local.',
+    )
+    .option('--region <region>', 'AWS region (default: AWS_REGION / profile)')
+    .option('--profile <name>', 'AWS profile (default: AWS_PROFILE)')
+    .option(
+      '--prefix <prefix>',
+      'deployment prefix of the resource names (default: BATCH_RUNNER_PREFIX or "batch-runner")',
+    )
+    .option('--state-dir <dir>', 'local mode state directory (default: BATCH_RUNNER_STATE_DIR or <repo>/.batch-runner)')
+    .showHelpAfterError('(add --help for usage)')
+    .addHelpText(
+      'after',
+      `\n${EXIT_CODE_HELP}\n\nExamples:\n  npm start                                  the demo (no AWS needed)\n  batch-runner run sitemap-refresh --local   run a batch locally; start it in two terminals to see the skip\n  batch-runner run xml-articles --override ARTICLE_LIMIT=100 --reason "re-export" --wait\n  batch-runner status missing-images         lock, running tasks, current execution\n  batch-runner unlock missing-images         release a stale lock (owner no longer running)`,
+    );
+
+  program
+    .command('list')
+    .description('every batch: schedule and time zone, next run, schedule state, last outcome, lock holder')
+    .option('--local', LOCAL_HELP)
+    .option('--json', JSON_HELP)
+    .action((opts, cmd: Command) => act((ctx) => listCommand(ctx, opts), cmd));
+
+  program
+    .command('run')
+    .description('start a batch with a manual input, through the same lock and checks as the schedule')
+    .argument('<batch>', 'batch name (see: batch-runner list)')
+    .option('--reason <text>', 'why you start it (recorded in the lock, the execution input and any alert)')
+    .option(
+      '--override <NAME=value...>',
+      "set an environment variable of the batch container (only names in the batch's overrides.environment)",
+    )
+    .option('--wait', 'follow the run with live progress and exit with its outcome (see exit codes)')
+    .option('--local', `${LOCAL_HELP}; always waits: this process is the runner`)
+    .option('--json', 'print the result as JSON on stdout (progress goes to stderr)')
+    .action((batch: string, opts, cmd: Command) => act((ctx) => runCommand(ctx, batch, opts), cmd));
+
+  program
+    .command('status')
+    .description(
+      'the lock (owner, since when, is the owner still running), RUNNING tasks of the family, current executions',
+    )
+    .argument('<batch>', 'batch name')
+    .option('--local', LOCAL_HELP)
+    .option('--json', JSON_HELP)
+    .action((batch: string, opts, cmd: Command) => act((ctx) => statusCommand(ctx, batch, opts), cmd));
+
+  program
+    .command('history')
+    .description('recent executions with outcome, trigger, duration and exit code')
+    .argument('<batch>', 'batch name')
+    .option('--limit <n>', 'how many executions (1-100)', '10')
+    .option('--local', LOCAL_HELP)
+    .option('--json', JSON_HELP)
+    .action((batch: string, opts, cmd: Command) => act((ctx) => historyCommand(ctx, batch, opts), cmd));
+
+  program
+    .command('logs')
+    .description(
+      "the batch container's log stream of an execution's task (default: the newest execution that started one)",
+    )
+    .argument('<batch>', 'batch name')
+    .option('--execution <id>', 'execution name or ARN (see: batch-runner history)')
+    .option('--follow', 'keep printing until the execution ends')
+    .option('--local', LOCAL_HELP)
+    .option('--json', 'one JSON object per log event')
+    .action((batch: string, opts, cmd: Command) => act((ctx) => logsCommand(ctx, batch, opts), cmd));
+
+  program
+    .command('unlock')
+    .description('release a lock whose owner execution is no longer running; --force for a live owner (asks first)')
+    .argument('<batch>', 'batch name')
+    .option('--force', 'also break the lock of an execution that is still RUNNING (two copies may then run at once)')
+    .option('--yes', 'do not ask for confirmation (with --force)')
+    .option('--local', LOCAL_HELP)
+    .option('--json', JSON_HELP)
+    .action((batch: string, opts, cmd: Command) => act((ctx) => unlockCommand(ctx, batch, opts), cmd));
+
+  program
+    .command('pause')
+    .description("disable the batch's schedule (EventBridge Scheduler); manual runs still work")
+    .argument('<batch>', 'batch name')
+    .option('--json', JSON_HELP)
+    .action((batch: string, opts, cmd: Command) => act((ctx) => scheduleCommand(ctx, batch, 'DISABLED', opts), cmd));
+
+  program
+    .command('resume')
+    .description("enable the batch's schedule again")
+    .argument('<batch>', 'batch name')
+    .option('--json', JSON_HELP)
+    .action((batch: string, opts, cmd: Command) => act((ctx) => scheduleCommand(ctx, batch, 'ENABLED', opts), cmd));
+
+  program
+    .command('demo')
+    .description(
+      'run the demo on embedded defaults: a normal run, a skipped overlapping start, a hard-timeout kill, a failure alert (npm start)',
+    )
+    .action((_opts, cmd: Command) => act((ctx) => demoCommand(ctx), cmd));
+
+  program.addOption(new Option('--debug', 'print stack traces of unexpected errors').hideHelp());
+  return program;
+}
+
+/**
+ * Runs the CLI with `argv` (the arguments after the program name) and returns the exit code; never
+ * throws and never calls process.exit (bin/batch-runner.js -> cli/main.ts does).
+ */
+export async function runCli(argv: readonly string[], deps: CliDeps = {}): Promise<number> {
+  const output = deps.output ?? processOutput;
+  let exitCode: number = EXIT.SUCCESS;
+  const program = buildProgram(async (run, command) => {
+    const globals = command.optsWithGlobals() as GlobalOptions;
+    const ctx = createContext(deps, globals, { batches: BATCHES, localBatches: LOCAL_BATCHES, output });
+    validateBatchConfigs(ctx.batches);
+    validateBatchConfigs(ctx.localBatches);
+    exitCode = await run(ctx);
+  });
+  const stripNewline = (text: string) => text.replace(/\n$/, '');
+  for (const cmd of [program, ...program.commands]) {
+    cmd.exitOverride();
+    cmd.configureOutput({ writeOut: (s) => output.out(stripNewline(s)), writeErr: (s) => output.err(stripNewline(s)) });
+  }
+  try {
+    if (argv.length === 0) {
+      program.outputHelp({ error: true });
+      return EXIT.USAGE;
+    }
+    await program.parseAsync([...argv], { from: 'user' });
+    return exitCode;
+  } catch (err) {
+    return reportError(err, output, deps.env ?? process.env, argv.includes('--debug'));
+  }
+}
+
+function reportError(
+  err: unknown,
+  output: { err(text: string): void },
+  env: NodeJS.ProcessEnv,
+  debug: boolean,
+): number {
+  if (err instanceof CommanderError) {
+    // Commander has printed its message (and the hint) already.
+    return err.exitCode === 0 ? EXIT.SUCCESS : EXIT.USAGE;
+  }
+  const user =
+    err instanceof UserError
+      ? err
+      : err instanceof BatchConfigError
+        ? new UserError(
+            err.message.replace(/^unknown batch/, 'unknown batch'),
+            /unknown batch/.test(err.message)
+              ? 'see: batch-runner list (add --local for the demo batches)'
+              : 'fix the batch configuration in config/batches.ts.',
+            EXIT.USAGE,
+          )
+        : err instanceof LocalStoreError
+          ? new UserError(err.message, undefined, EXIT.ENVIRONMENT)
+          : explainAwsError(err);
+  if (user) {
+    output.err(`error: ${user.message}`);
+    if (user.fix) output.err(`fix: ${user.fix}`);
+    return user.exitCode;
+  }
+  const e = err as Error;
+  output.err(`unexpected error: ${e?.name ?? 'Error'}: ${e?.message ?? String(err)}`);
+  if (debug || env.BATCH_RUNNER_DEBUG) output.err(e?.stack ?? '');
+  else output.err('(set BATCH_RUNNER_DEBUG=1 for the stack trace)');
+  return EXIT.INTERNAL;
+}

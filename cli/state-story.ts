@@ -1,0 +1,41 @@
+/**
+ * One line per state of batch-runner.asl.json, for `run --wait`, `run --local` and the demo: the
+ * console graph's story in words. States without a line (bookkeeping Pass and Choice states) are not
+ * printed.
+ */
+export const STATE_STORY: Readonly<Record<string, string>> = {
+  ValidateManualInput: 'validating the manual input',
+  RejectInvalidInput: 'input rejected: nothing started, lock untouched',
+  AcquireLock: 'acquiring the lock',
+  ReadLockHolder: 'lock is taken: reading who holds it',
+  CheckLockHolderLiveness: 'checking whether the lock holder still runs',
+  ReclaimStaleLock: 'lock holder has ended: reclaiming its stale lock',
+  WaitForLock: 'lock held by a live run: waiting (overlap policy wait)',
+  StopLockHolder: 'lock held by a live run: stopping it (overlap policy replace)',
+  RecordSkipLockHeld: 'lock held by a live run: skipping',
+  CheckRunningTasks: 'checking for running tasks of the family',
+  StopRunningCopies: 'stopping running copies (overlap policy replace)',
+  RecordSkipTaskRunning: 'a task of the family is already running: skipping',
+  NotifySkipped: 'publishing the skip notice',
+  StartBatchTask: 'starting the task',
+  BackOffBeforeRetryingStart: 'ECS did not start the task: backing off before retrying',
+  WaitForTaskToStop: 'task running: waiting for it to stop',
+  RecordHardTimeout: 'hard timeout reached',
+  StopBatchTask: 'stopping the task (StopTask: SIGTERM, SIGKILL after the stop grace)',
+  ConfirmTaskStopped: 'checking that the task has stopped',
+  RecordTaskFailure: 'the batch container exited non-zero',
+  RecordCouldNotStart: 'ECS could not start the task',
+  RecordWatchError: 'could not watch the task: stopping it',
+  NoteTaskMayStillRun: 'stop not confirmed: the task may still run',
+  ReleaseLock: 'releasing the lock',
+  ReleaseLockAfterSkip: 'releasing the lock',
+  ReleaseLockAfterFailure: 'releasing the lock',
+  RecordLockLost: 'the lock belonged to another execution at release',
+  PublishFailureAlert: 'sending the alert',
+  Skipped: 'skipped',
+  RunFailed: 'failed',
+};
+
+export function storyOf(state: string): string | undefined {
+  return STATE_STORY[state];
+}

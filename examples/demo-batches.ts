@@ -1,0 +1,33 @@
+import type { BatchConfig } from '../config/batch-config';
+import { BATCHES } from '../config/batches';
+
+/**
+ * Batches that exist only in the local mode, to show the hard timeout: they are never deployed
+ * (`config/batches.ts` is what the CDK app deploys). Their local timeouts are short so that the demo
+ * and the tests see the runner stop them within seconds.
+ */
+export const DEMO_BATCHES: readonly BatchConfig[] = [
+  {
+    name: 'runaway-report',
+    description: 'Demo: hangs like the 15-hour missing_images run; exits on SIGTERM.',
+    schedule: { cron: '0 9 * * ? *', timeZone: 'Asia/Tokyo' },
+    hardTimeoutSeconds: 3600,
+    stopGraceSeconds: 30,
+    containerName: 'app',
+    task: { kind: 'created', image: 'public.ecr.aws/docker/library/node:22-slim', command: ['node', 'runaway.js'] },
+    local: { command: ['node', 'examples/runaway.js'], hardTimeoutSeconds: 5, stopGraceSeconds: 2 },
+  },
+  {
+    name: 'stubborn-export',
+    description: 'Demo: hangs and ignores SIGTERM; only SIGKILL after the stop grace ends it.',
+    schedule: { cron: '0 10 * * ? *', timeZone: 'Asia/Tokyo' },
+    hardTimeoutSeconds: 3600,
+    stopGraceSeconds: 30,
+    containerName: 'app',
+    task: { kind: 'created', image: 'public.ecr.aws/docker/library/node:22-slim', command: ['node', 'stubborn.js'] },
+    local: { command: ['node', 'examples/stubborn.js'], hardTimeoutSeconds: 5, stopGraceSeconds: 2 },
+  },
+];
+
+/** What `--local` and the demo can run: the deployed batches plus the demo-only ones. */
+export const LOCAL_BATCHES: readonly BatchConfig[] = [...BATCHES, ...DEMO_BATCHES];

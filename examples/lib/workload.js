@@ -1,0 +1,55 @@
+/**
+ * Small helpers shared by the example workloads (plain Node, no dependencies): they are the local
+ * stand-ins of the batch containers and run as child processes of the local ECS (local/local-ecs.ts).
+ *
+ * Environment they read:
+ * - BATCH_RUNNER_OUTPUT_DIR: where to write results (the local ECS sets `<state-dir>/out`);
+ *   default `.batch-runner/out` when run by hand.
+ * - EXAMPLE_STEP_MS: pause per item, to make a run last long enough to watch (default 150).
+ * - EXAMPLE_HOLD_FILE: if set, wait until this file exists before finishing (tests and demos use it to
+ *   hold a run open while a second start contends for the lock).
+ */
+const { existsSync, mkdirSync, readFileSync } = require('node:fs');
+const { join, resolve } = require('node:path');
+
+const EXAMPLES_DIR = resolve(__dirname, '..');
+
+function outputDir() {
+  const dir = process.env.BATCH_RUNNER_OUTPUT_DIR || join(EXAMPLES_DIR, '..', '.batch-runner', 'out');
+  mkdirSync(dir, { recursive: true });
+  return dir;
+}
+
+function fixture(name) {
+  return JSON.parse(readFileSync(join(EXAMPLES_DIR, 'fixtures', name), 'utf8'));
+}
+
+const sleep = (ms) => new Promise((done) => setTimeout(done, ms));
+
+function step() {
+  return sleep(Number(process.env.EXAMPLE_STEP_MS ?? 150));
+}
+
+async function holdIfAsked() {
+  const file = process.env.EXAMPLE_HOLD_FILE;
+  if (!file) return;
+  console.log(`holding until ${file} exists`);
+  while (!existsSync(file)) await sleep(100);
+}
+
+function escapeXml(text) {
+  return String(text).replace(
+    /[<>&'"]/g,
+    (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', "'": '&apos;', '"': '&quot;' })[c],
+  );
+}
+
+/** Exits like a container that got SIGTERM and stopped cleanly (128 + 15), after saying so. */
+function stopOnSigterm(what) {
+  process.on('SIGTERM', () => {
+    console.log(`SIGTERM received: ${what}`);
+    process.exit(143);
+  });
+}
+
+module.exports = { EXAMPLES_DIR, escapeXml, fixture, holdIfAsked, outputDir, sleep, step, stopOnSigterm };

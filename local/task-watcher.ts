@@ -1,0 +1,32 @@
+import { pathToFileURL } from 'node:url';
+import { evaluateStoppedTask, type StartResult, startedTaskArn, startFailureCause } from '../handlers/lib/task-outcome';
+import type { LocalEcs } from './local-ecs';
+import { type LocalFunction, ServiceError } from './task-resources';
+
+/**
+ * The task watcher for the local mode: what `handlers/task-watcher` plus the ECS "Task State Change"
+ * STOPPED event do on AWS, in one function for the `WaitForTaskToStop` state
+ * (`lambda:invoke.waitForTaskToken`):
+ *
+ * - no task started (RunTask answered with failures[]) -> `BatchRunner.TaskNotStarted`, so the state
+ *   machine retries the start;
+ * - the task stops with exit code 0 -> resolves with the task summary (the token's success output);
+ * - it stops otherwise -> `BatchRunner.TaskFailed` with the summary as Cause;
+ * - while it runs, the promise stays pending: the state's TimeoutSeconds (one wait chunk) fires and the
+ *   state machine counts chunks up to the hard timeout, exactly as on AWS. A task that stopped between
+ *   two chunks is found at once by the next call (the "lost event" re-check).
+ *
+ * The log link is the task's local output file.
+ */
+export function localTaskWatcher(ecs: LocalEcs): LocalFunction {
+  return async (payload) => {
+    const start = (payload.start ?? {}) as StartResult;
+    const taskArn = startedTaskArn(start);
+    if (!taskArn) throw new ServiceError('BatchRunner.TaskNotStarted', startFailureCause(start));
+    const task = await ecs.whenStopped(taskArn);
+    const logUrl = pathToFileURL(ecs.logPathOf(taskArn)).href;
+    const verdict = evaluateStoppedTask(task, String(payload.batch?.containerName), logUrl);
+    if (!verdict.ok) throw new ServiceError(verdict.error, JSON.stringify(verdict.summary));
+    return verdict.summary;
+  };
+}
