@@ -14,7 +14,7 @@ export const CONTEXT_KEYS = {
   alertEmails: 'batchRunner:alertEmails',
   /** Existing VPC as JSON `{vpcId, availabilityZones, subnetIds, securityGroupIds?, assignPublicIp?}`. */
   network: 'batchRunner:network',
-  /** Batches per stack (1-18). */
+  /** Batches per stack (1-16). */
   batchesPerStack: 'batchRunner:batchesPerStack',
   /** Pin the stacks to an account and region; without both, stacks are environment-agnostic. */
   account: 'batchRunner:account',

@@ -59,10 +59,18 @@ export function stateMachinePolicyStatements(scope: Construct, p: StateMachinePo
     }),
     new iam.PolicyStatement({
       sid: 'RunThisTaskDefinitionOnTheCluster',
-      // StartBatchTask (request-response; no Tags in the request, so no ecs:TagResource).
+      // StartBatchTask (aws-sdk:ecs:runTask, request-response).
       actions: ['ecs:RunTask'],
       resources: [p.runTaskResource],
       conditions: onCluster,
+    }),
+    new iam.PolicyStatement({
+      sid: 'TagTasksAtRunTaskOnly',
+      // StartBatchTask passes Tags (execution name, trigger): tag-on-create needs ecs:TagResource,
+      // held to tags written by RunTask itself (ecs:CreateAction) on tasks of this cluster.
+      actions: ['ecs:TagResource'],
+      resources: [p.taskArnPattern],
+      conditions: { StringEquals: { 'ecs:CreateAction': 'RunTask' } },
     }),
     new iam.PolicyStatement({
       sid: 'StopAndDescribeTasksOnTheCluster',

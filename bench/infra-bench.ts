@@ -1,0 +1,82 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { App } from 'aws-cdk-lib';
+import type { BatchConfig } from '../config/batch-config';
+import { addBatchRunnerStacks, type BatchRunnerAppProps } from '../infra/batch-runner-app';
+
+/** CloudFormation quotas the app must stay within. */
+export const CFN_LIMITS = { resourcesPerStack: 500, outputsPerStack: 200, templateBytes: 1_000_000 } as const;
+
+export interface InfraBenchRow {
+  readonly batches: number;
+  readonly stacks: number;
+  readonly synthSeconds: number;
+  /** Resources of the batch stacks divided by the number of batches (dashboard share included). */
+  readonly resourcesPerBatch: number;
+  /** Resources of the shared stack (network, cluster, lock table, topic, handlers, rules). */
+  readonly sharedResources: number;
+  readonly maxResourcesPerStack: number;
+  readonly maxOutputsPerStack: number;
+  readonly maxTemplateBytes: number;
+}
+
+const OVERLAP: ReadonlyArray<BatchConfig['overlapPolicy']> = ['skip', 'wait', 'replace'];
+
+/** `n` valid batches of `task.kind: 'created'` (the larger kind), spread over the day. */
+export function syntheticBatches(n: number): BatchConfig[] {
+  return Array.from({ length: n }, (_, i) => ({
+    name: `batch-${String(i + 1).padStart(3, '0')}`,
+    schedule: { cron: `${i % 60} ${Math.floor(i / 60) % 24} * * ? *`, timeZone: 'Asia/Tokyo' },
+    hardTimeoutSeconds: 1800,
+    stopGraceSeconds: 30,
+    overlapPolicy: OVERLAP[i % OVERLAP.length],
+    containerName: 'app',
+    overrides: { environment: ['DRY_RUN'] },
+    task: { kind: 'created', image: 'public.ecr.aws/docker/library/busybox:stable', command: ['true'] },
+  }));
+}
+
+/** Synthesizes the app for `batches` into a temporary directory and measures it against the CloudFormation quotas. */
+export function measureInfra(
+  batches: readonly BatchConfig[],
+  props: Omit<BatchRunnerAppProps, 'batches'> = {},
+): InfraBenchRow {
+  const outdir = mkdtempSync(join(tmpdir(), 'batch-runner-bench-'));
+  try {
+    const started = process.hrtime.bigint();
+    const app = new App({ outdir, context: { '@aws-cdk/core:defaultCrossStackReferences': 'strong' } });
+    const stacks = addBatchRunnerStacks(app, { batches, ...props });
+    const assembly = app.synth();
+    const synthSeconds = Number(process.hrtime.bigint() - started) / 1e9;
+    const measure = (stackName: string) => {
+      const text = readFileSync(join(assembly.directory, assembly.getStackByName(stackName).templateFile), 'utf8');
+      const template = JSON.parse(text);
+      return {
+        bytes: Buffer.byteLength(text),
+        resources: Object.keys(template.Resources ?? {}).length,
+        outputs: Object.keys(template.Outputs ?? {}).length,
+      };
+    };
+    const shared = measure(stacks.shared.stackName);
+    const perStack = stacks.batchStacks.map((s) => measure(s.stackName));
+    const all = [shared, ...perStack];
+    return {
+      batches: batches.length,
+      stacks: all.length,
+      synthSeconds: Math.round(synthSeconds * 100) / 100,
+      resourcesPerBatch: Math.round((perStack.reduce((n, s) => n + s.resources, 0) / batches.length) * 10) / 10,
+      sharedResources: shared.resources,
+      maxResourcesPerStack: Math.max(...all.map((s) => s.resources)),
+      maxOutputsPerStack: Math.max(...all.map((s) => s.outputs)),
+      maxTemplateBytes: Math.max(...all.map((s) => s.bytes)),
+    };
+  } finally {
+    rmSync(outdir, { recursive: true, force: true });
+  }
+}
+
+/** `npm run bench` figures for the CDK app: synth time and sizes for 1, 50 and 200 batches. */
+export async function benchInfra(counts: readonly number[] = [1, 50, 200]): Promise<InfraBenchRow[]> {
+  return counts.map((n) => measureInfra(syntheticBatches(n)));
+}

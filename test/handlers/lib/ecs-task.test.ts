@@ -1,0 +1,38 @@
+import { clusterArnOfTask, regionOfArn, toDescribedTask } from '../../../handlers/lib/ecs-task';
+import { evaluateStoppedTask } from '../../../handlers/lib/task-outcome';
+import { CLUSTER_ARN, ecsTaskStateChange, REGION, sdkTask, taskArn } from '../fixtures/events';
+
+describe('toDescribedTask', () => {
+  test('turns an ECS Task State Change event detail into the PascalCase task the outcome logic reads', () => {
+    const { detail } = ecsTaskStateChange({ taskArn: taskArn('t1'), exitCode: 2, sidecarExitCode: 137 });
+    expect(toDescribedTask(detail)).toEqual({
+      TaskArn: taskArn('t1'),
+      LastStatus: 'STOPPED',
+      StopCode: 'EssentialContainerExited',
+      StoppedReason: 'Essential container in task exited',
+      StartedAt: '2026-11-12T23:00:23.004Z',
+      StoppedAt: '2026-11-12T23:31:45.000Z',
+      Containers: [
+        { Name: 'app', ExitCode: 2, Reason: undefined, LastStatus: 'STOPPED' },
+        { Name: 'log-router', ExitCode: 137, Reason: undefined, LastStatus: 'STOPPED' },
+      ],
+    });
+  });
+
+  test('turns an SDK DescribeTasks task (Date timestamps) into the same shape, so both paths give the same verdict', () => {
+    const fromSdk = toDescribedTask(sdkTask({ taskArn: taskArn('t1'), lastStatus: 'STOPPED', exitCode: 2 }));
+    const fromEvent = toDescribedTask(ecsTaskStateChange({ taskArn: taskArn('t1'), exitCode: 2 }).detail);
+    expect(fromSdk.StartedAt).toBe('2026-11-12T23:00:23.004Z');
+    expect(evaluateStoppedTask(fromSdk, 'app', null)).toEqual(evaluateStoppedTask(fromEvent, 'app', null));
+  });
+});
+
+describe('ARN helpers', () => {
+  test('cluster of a long-format task ARN', () => {
+    expect(clusterArnOfTask(taskArn('0f9e8d'))).toBe(CLUSTER_ARN);
+    expect(clusterArnOfTask('arn:aws:ecs:ap-northeast-1:123456789012:task/0f9e8d')).toBeUndefined();
+  });
+  test('region of an ARN', () => {
+    expect(regionOfArn(taskArn('x'))).toBe(REGION);
+  });
+});

@@ -1,0 +1,343 @@
+import 'aws-sdk-client-mock-jest';
+import { PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { DescribeTasksCommand, ECSClient } from '@aws-sdk/client-ecs';
+import { SendTaskFailureCommand, SendTaskSuccessCommand, SFNClient } from '@aws-sdk/client-sfn';
+import { mockClient } from 'aws-sdk-client-mock';
+import { readLock } from '../../handlers/lib/lock-item';
+import type { TaskSummary } from '../../handlers/lib/task-outcome';
+import { MAX_CAUSE_LENGTH } from '../../handlers/lib/task-token';
+import {
+  handleTaskWatcherEvent,
+  LOCK_TTL_MARGIN_SECONDS,
+  summaryCause,
+  type WatchRequest,
+} from '../../handlers/task-watcher';
+import { type EmbeddedDynamoDb, ensureLockTable, startEmbeddedDynamoDb } from '../../local/lock-store';
+import { BATCH, CLUSTER_ARN, ecsTaskStateChange, executionArn, REGION, sdkTask, taskArn } from './fixtures/events';
+
+const credentials = { accessKeyId: 'test', secretAccessKey: 'test' };
+const sfn = new SFNClient({ region: REGION, credentials });
+const ecs = new ECSClient({ region: REGION, credentials });
+const sfnMock = mockClient(sfn);
+const ecsMock = mockClient(ecs);
+
+let db: EmbeddedDynamoDb;
+let table: string;
+let n = 0;
+const NOW = 1794525600000;
+const deps = () => ({ clients: { dynamodb: db.client, ecs, sfn }, lockTableName: table, now: () => NOW });
+
+beforeAll(async () => {
+  jest.spyOn(console, 'log').mockImplementation(() => undefined);
+  db = await startEmbeddedDynamoDb();
+});
+afterAll(async () => {
+  await db.close();
+});
+beforeEach(async () => {
+  sfnMock.reset();
+  ecsMock.reset();
+  sfnMock.on(SendTaskSuccessCommand).resolves({});
+  sfnMock.on(SendTaskFailureCommand).resolves({});
+  n += 1;
+  table = `locks-${n}`;
+  await ensureLockTable(db.client, table);
+});
+
+async function acquire(owner: string): Promise<void> {
+  await db.client.send(
+    new PutItemCommand({
+      TableName: table,
+      Item: {
+        batch: { S: BATCH },
+        owner: { S: owner },
+        acquiredAt: { S: '2026-11-12T23:00:00.000Z' },
+        trigger: { S: 'schedule' },
+      },
+    }),
+  );
+}
+
+/** The payload WaitForTaskToStop sends (RunTask output in `start`). */
+function watchRequest(o: { exec: string; task?: string; token?: string }): WatchRequest {
+  return {
+    taskToken: o.token ?? 'AQCEAAAAKgAAAAMAAAAAAAAAAR1chunk1',
+    executionArn: o.exec,
+    batch: {
+      name: BATCH,
+      lockTableName: table,
+      clusterArn: CLUSTER_ARN,
+      containerName: 'app',
+      logGroupName: '/batch-runner/tasks/missing-images',
+      logStreamPrefix: 'batch',
+      hardTimeoutSeconds: 7200,
+    },
+    start: o.task
+      ? { Tasks: [{ TaskArn: o.task }], Failures: [] }
+      : {
+          Tasks: [],
+          Failures: [
+            {
+              Arn: 'arn:aws:ecs:ap-northeast-1:123456789012:container-instance/batch-runner/7d3f1c2b',
+              Reason: 'RESOURCE:MEMORY',
+            },
+          ],
+        },
+  };
+}
+
+const failureCause = () => JSON.parse(sfnMock.commandCalls(SendTaskFailureCommand)[0].args[0].input.cause ?? '');
+const successOutput = () => JSON.parse(sfnMock.commandCalls(SendTaskSuccessCommand)[0].args[0].input.output ?? '');
+
+describe('task watcher, called by WaitForTaskToStop', () => {
+  test('RunTask started no task (capacity): fails the token with BatchRunner.TaskNotStarted and touches no lock', async () => {
+    await acquire(executionArn('e1'));
+    const out = await handleTaskWatcherEvent(watchRequest({ exec: executionArn('e1') }), deps());
+    expect(out).toEqual({
+      action: 'answered',
+      answer: 'failure',
+      error: 'BatchRunner.TaskNotStarted',
+      token: 'answered',
+    });
+    expect(sfnMock).toHaveReceivedCommandWith(SendTaskFailureCommand, {
+      taskToken: 'AQCEAAAAKgAAAAMAAAAAAAAAAR1chunk1',
+      error: 'BatchRunner.TaskNotStarted',
+    });
+    expect(failureCause().message).toMatch(/RESOURCE:MEMORY/);
+    expect((await readLock(db.client, table, BATCH))?.taskToken).toBeUndefined();
+    expect(ecsMock).not.toHaveReceivedAnyCommand();
+  });
+
+  test("task running: stores the token on the owner's lock item and waits", async () => {
+    await acquire(executionArn('e1'));
+    ecsMock
+      .on(DescribeTasksCommand)
+      .resolves({ tasks: [sdkTask({ taskArn: taskArn('t1'), lastStatus: 'RUNNING' })], failures: [] });
+    const out = await handleTaskWatcherEvent(watchRequest({ exec: executionArn('e1'), task: taskArn('t1') }), deps());
+    expect(out).toEqual({ action: 'waiting', taskArn: taskArn('t1'), lastStatus: 'RUNNING' });
+    expect(await readLock(db.client, table, BATCH)).toMatchObject({
+      owner: executionArn('e1'),
+      taskArn: taskArn('t1'),
+      taskToken: 'AQCEAAAAKgAAAAMAAAAAAAAAAR1chunk1',
+      containerName: 'app',
+      clusterArn: CLUSTER_ARN,
+      expiresAt: NOW / 1000 + 7200 + LOCK_TTL_MARGIN_SECONDS,
+    });
+    expect(ecsMock).toHaveReceivedCommandWith(DescribeTasksCommand, { cluster: CLUSTER_ARN, tasks: [taskArn('t1')] });
+    expect(sfnMock).not.toHaveReceivedAnyCommand();
+  });
+
+  test('lock held by another execution: fails the token with BatchRunner.LockLost naming the holder', async () => {
+    await acquire(executionArn('replacer'));
+    const out = await handleTaskWatcherEvent(watchRequest({ exec: executionArn('e1'), task: taskArn('t1') }), deps());
+    expect(out).toMatchObject({ action: 'answered', answer: 'failure', error: 'BatchRunner.LockLost' });
+    expect(failureCause()).toMatchObject({ taskArn: taskArn('t1'), currentOwner: executionArn('replacer') });
+    expect((await readLock(db.client, table, BATCH))?.taskArn).toBeUndefined();
+    expect(ecsMock).not.toHaveReceivedAnyCommand();
+  });
+
+  test('no lock at all (released or broken): BatchRunner.LockLost with no current owner', async () => {
+    await handleTaskWatcherEvent(watchRequest({ exec: executionArn('e1'), task: taskArn('t1') }), deps());
+    expect(failureCause()).toMatchObject({ currentOwner: null });
+    expect(await readLock(db.client, table, BATCH)).toBeUndefined();
+  });
+
+  test('task already stopped with exit 0 (event lost or early): answers success at once with the summary', async () => {
+    await acquire(executionArn('e1'));
+    ecsMock
+      .on(DescribeTasksCommand)
+      .resolves({ tasks: [sdkTask({ taskArn: taskArn('t1'), lastStatus: 'STOPPED', exitCode: 0 })] });
+    const out = await handleTaskWatcherEvent(watchRequest({ exec: executionArn('e1'), task: taskArn('t1') }), deps());
+    expect(out).toEqual({ action: 'answered', answer: 'success', token: 'answered' });
+    expect(successOutput()).toEqual({
+      taskArn: taskArn('t1'),
+      lastStatus: 'STOPPED',
+      exitCode: 0,
+      stopCode: 'EssentialContainerExited',
+      stoppedReason: 'Essential container in task exited',
+      startedAt: '2026-11-12T23:00:23.004Z',
+      stoppedAt: '2026-11-12T23:31:45.000Z',
+      containers: [{ name: 'app', exitCode: 0, reason: null }],
+      logUrl: `https://${REGION}.console.aws.amazon.com/cloudwatch/home?region=${REGION}#logsV2:log-groups/log-group/$252Fbatch-runner$252Ftasks$252Fmissing-images/log-events/batch$252Fapp$252Ft1`,
+    });
+  });
+
+  test('task already stopped with exit 1: BatchRunner.TaskFailed whose cause is the summary as JSON', async () => {
+    await acquire(executionArn('e1'));
+    ecsMock
+      .on(DescribeTasksCommand)
+      .resolves({ tasks: [sdkTask({ taskArn: taskArn('t1'), lastStatus: 'STOPPED', exitCode: 1 })] });
+    await handleTaskWatcherEvent(watchRequest({ exec: executionArn('e1'), task: taskArn('t1') }), deps());
+    expect(sfnMock).toHaveReceivedCommandWith(SendTaskFailureCommand, { error: 'BatchRunner.TaskFailed' });
+    expect(failureCause()).toMatchObject({ taskArn: taskArn('t1'), exitCode: 1, lastStatus: 'STOPPED' });
+  });
+
+  test('MISSING right after RunTask is eventual consistency: keep waiting', async () => {
+    await acquire(executionArn('e1'));
+    ecsMock.on(DescribeTasksCommand).resolves({ tasks: [], failures: [{ arn: taskArn('t1'), reason: 'MISSING' }] });
+    const out = await handleTaskWatcherEvent(watchRequest({ exec: executionArn('e1'), task: taskArn('t1') }), deps());
+    expect(out).toEqual({ action: 'waiting', taskArn: taskArn('t1'), lastStatus: 'MISSING' });
+    expect(sfnMock).not.toHaveReceivedAnyCommand();
+  });
+
+  test('MISSING at a later chunk: the task is long gone and its event was lost, so the run fails instead of waiting to the deadline', async () => {
+    await acquire(executionArn('e1'));
+    ecsMock
+      .on(DescribeTasksCommand)
+      .resolvesOnce({ tasks: [sdkTask({ taskArn: taskArn('t1'), lastStatus: 'RUNNING' })] });
+    ecsMock.on(DescribeTasksCommand).resolves({ tasks: [], failures: [{ arn: taskArn('t1'), reason: 'MISSING' }] });
+    await handleTaskWatcherEvent(watchRequest({ exec: executionArn('e1'), task: taskArn('t1') }), deps());
+    const out = await handleTaskWatcherEvent(
+      watchRequest({ exec: executionArn('e1'), task: taskArn('t1'), token: 'chunk-2' }),
+      deps(),
+    );
+    expect(out).toMatchObject({ action: 'answered', answer: 'failure', error: 'BatchRunner.TaskFailed' });
+    expect(sfnMock).toHaveReceivedCommandWith(SendTaskFailureCommand, { taskToken: 'chunk-2' });
+    expect(failureCause()).toMatchObject({
+      lastStatus: 'MISSING',
+      exitCode: null,
+      stoppedReason: expect.stringMatching(/MISSING/),
+    });
+  });
+});
+
+describe('task watcher, called by the ECS "Task State Change" rule', () => {
+  async function watching(task: string, token = 'AQCEAAAAKgAAAAMAAAAAAAAAAR1chunk1') {
+    await acquire(executionArn('e1'));
+    ecsMock.on(DescribeTasksCommand).resolves({ tasks: [sdkTask({ taskArn: task, lastStatus: 'RUNNING' })] });
+    await handleTaskWatcherEvent(watchRequest({ exec: executionArn('e1'), task, token }), deps());
+    ecsMock.reset();
+  }
+
+  test('STOPPED with exit 0 for the watched task: SendTaskSuccess on the stored token', async () => {
+    await watching(taskArn('t1'), 'stored-token');
+    const out = await handleTaskWatcherEvent(ecsTaskStateChange({ taskArn: taskArn('t1'), exitCode: 0 }), deps());
+    expect(out).toEqual({ action: 'answered', answer: 'success', token: 'answered' });
+    expect(sfnMock).toHaveReceivedCommandWith(SendTaskSuccessCommand, { taskToken: 'stored-token' });
+    expect(successOutput()).toMatchObject({
+      exitCode: 0,
+      startedAt: '2026-11-12T23:00:23.004Z',
+      stoppedAt: '2026-11-12T23:31:45.000Z',
+    });
+    expect(ecsMock).not.toHaveReceivedAnyCommand();
+  });
+
+  test('a sidecar SIGKILLed at shutdown (137) does not fail a batch whose own container exited 0', async () => {
+    await watching(taskArn('t1'));
+    await handleTaskWatcherEvent(
+      ecsTaskStateChange({ taskArn: taskArn('t1'), exitCode: 0, sidecarExitCode: 137 }),
+      deps(),
+    );
+    expect(successOutput().containers).toEqual([
+      { name: 'app', exitCode: 0, reason: null },
+      { name: 'log-router', exitCode: 137, reason: null },
+    ]);
+  });
+
+  test('batch container exited 3: SendTaskFailure BatchRunner.TaskFailed with exit code and stop reason', async () => {
+    await watching(taskArn('t1'));
+    await handleTaskWatcherEvent(ecsTaskStateChange({ taskArn: taskArn('t1'), exitCode: 3 }), deps());
+    expect(failureCause()).toMatchObject({
+      exitCode: 3,
+      stopCode: 'EssentialContainerExited',
+      stoppedReason: 'Essential container in task exited',
+    });
+  });
+
+  test('image pull failure (no exit code): a failure, not a success', async () => {
+    await watching(taskArn('t1'));
+    await handleTaskWatcherEvent(
+      ecsTaskStateChange({
+        taskArn: taskArn('t1'),
+        stopCode: 'TaskFailedToStart',
+        stoppedReason: 'CannotPullContainerError: pull image manifest has been retried 5 time(s)',
+      }),
+      deps(),
+    );
+    expect(failureCause()).toMatchObject({ exitCode: null, stopCode: 'TaskFailedToStart' });
+  });
+
+  test('a STOPPED task that is not the watched one (started by hand, old run) is ignored', async () => {
+    await watching(taskArn('t1'));
+    const out = await handleTaskWatcherEvent(
+      ecsTaskStateChange({ taskArn: taskArn('someone-elses'), exitCode: 0 }),
+      deps(),
+    );
+    expect(out).toMatchObject({ action: 'ignored' });
+    expect(sfnMock).not.toHaveReceivedAnyCommand();
+  });
+
+  test('no lock item (run already ended): ignored', async () => {
+    const out = await handleTaskWatcherEvent(ecsTaskStateChange({ taskArn: taskArn('t1'), exitCode: 0 }), deps());
+    expect(out).toMatchObject({ action: 'ignored' });
+    expect(sfnMock).not.toHaveReceivedAnyCommand();
+  });
+
+  test('events that are not STOPPED, or of other task groups, are ignored without reading the lock', async () => {
+    await watching(taskArn('t1'));
+    expect(
+      await handleTaskWatcherEvent(ecsTaskStateChange({ taskArn: taskArn('t1'), lastStatus: 'RUNNING' }), deps()),
+    ).toMatchObject({ action: 'ignored' });
+    expect(
+      await handleTaskWatcherEvent(
+        ecsTaskStateChange({ taskArn: taskArn('t1'), exitCode: 0, group: 'service:web' }),
+        deps(),
+      ),
+    ).toMatchObject({ action: 'ignored', why: expect.stringMatching(/service:web/) });
+    expect(sfnMock).not.toHaveReceivedAnyCommand();
+  });
+
+  test('a token that already timed out or was answered by the other path is not an error', async () => {
+    await watching(taskArn('t1'));
+    sfnMock.on(SendTaskSuccessCommand).rejects(Object.assign(new Error('Task Timed Out'), { name: 'TaskTimedOut' }));
+    const out = await handleTaskWatcherEvent(ecsTaskStateChange({ taskArn: taskArn('t1'), exitCode: 0 }), deps());
+    expect(out).toEqual({ action: 'answered', answer: 'success', token: 'token no longer valid' });
+  });
+
+  test('any other Step Functions error fails the invocation, so the event is retried', async () => {
+    await watching(taskArn('t1'));
+    sfnMock
+      .on(SendTaskSuccessCommand)
+      .rejects(Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' }));
+    await expect(
+      handleTaskWatcherEvent(ecsTaskStateChange({ taskArn: taskArn('t1'), exitCode: 0 }), deps()),
+    ).rejects.toThrow(/Rate exceeded/);
+  });
+
+  test('an event of an unknown kind is refused with a message', async () => {
+    await expect(handleTaskWatcherEvent({ source: 'aws.s3' } as never, deps())).rejects.toThrow(
+      /expected a WaitForTaskToStop payload/,
+    );
+  });
+});
+
+describe('summaryCause', () => {
+  const summary = (reasonLength: number, containers: number): TaskSummary => ({
+    taskArn: taskArn('t1'),
+    lastStatus: 'STOPPED',
+    exitCode: 1,
+    stopCode: 'EssentialContainerExited',
+    stoppedReason: 'x'.repeat(reasonLength),
+    startedAt: null,
+    stoppedAt: null,
+    containers: Array.from({ length: containers }, (_, i) => ({
+      name: `c${i}`,
+      exitCode: 1,
+      reason: 'r'.repeat(5000),
+    })),
+    logUrl: null,
+  });
+
+  test('keeps a normal summary whole', () => {
+    const s = summary(100, 2);
+    expect(JSON.parse(summaryCause(s))).toEqual(s);
+  });
+
+  test('shrinks an oversized summary to valid JSON within the SendTaskFailure limit, keeping the exit code', () => {
+    for (const s of [summary(100, 10), summary(40000, 10)]) {
+      const cause = summaryCause(s);
+      expect(cause.length).toBeLessThanOrEqual(MAX_CAUSE_LENGTH);
+      expect(JSON.parse(cause)).toMatchObject({ taskArn: taskArn('t1'), exitCode: 1 });
+    }
+  });
+});
