@@ -267,7 +267,7 @@ export class LocalBackend implements BatchBackend {
           status: r.status,
           startDate: r.startDate,
           stopDate: r.stopDate,
-          durationMs: durationOf(r.startDate, r.stopDate),
+          durationMs: r.stopDate || r.status === 'RUNNING' ? durationOf(r.startDate, r.stopDate) : undefined,
           trigger: input.trigger,
           requestedBy: input.requestedBy,
           inputReason: input.reason,

@@ -76,7 +76,7 @@ export class DeploymentResolver {
       );
     }
     const described = await this.sfn.send(new DescribeStateMachineCommand({ stateMachineArn: arn }));
-    const d = definitionFacts(described.definition);
+    const d = definitionFacts(described?.definition);
     const deployment: Deployment = {
       batch,
       stateMachineName: name,

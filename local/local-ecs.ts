@@ -21,6 +21,7 @@ export type LocalEcsEvent =
       readonly taskArn: string;
       readonly family: string;
       readonly command: readonly string[];
+      readonly tags: ReadonlyArray<{ Key: string; Value: string }>;
       readonly at: number;
     }
   | {
@@ -60,6 +61,8 @@ interface TaskSpec {
   readonly command: readonly string[];
   readonly environment: Record<string, string>;
   readonly overrides: unknown;
+  readonly tags: ReadonlyArray<{ Key: string; Value: string }>;
+  readonly clientToken?: string;
   readonly cwd: string;
   readonly stopGraceSeconds: number;
   readonly logPath: string;
@@ -103,6 +106,7 @@ export interface DescribedLocalTask {
   readonly StopCode?: string;
   readonly StoppedReason?: string;
   readonly Overrides?: unknown;
+  readonly Tags?: ReadonlyArray<{ Key: string; Value: string }>;
   readonly Containers: ReadonlyArray<{
     readonly Name: string;
     readonly LastStatus: string;
@@ -131,7 +135,7 @@ const TERMINAL = 'STOPPED';
 /**
  * ECS for the local mode: a task is a child process (through task-agent.js), tasks are files under
  * `<state-dir>/tasks/` shared by every CLI process, and the answers have the shapes and error names
- * Step Functions gives ECS's (`ECS.ClientException`, `Ecs.InvalidParameterException`, ...).
+ * Step Functions gives ECS's (`Ecs.ClientException`, `Ecs.InvalidParameterException`, ...).
  */
 export class LocalEcs implements EcsService {
   private readonly tasksDir: string;
@@ -162,10 +166,14 @@ export class LocalEcs implements EcsService {
     const definition = this.options.taskDefinition(String(params.TaskDefinition));
     if (!definition) {
       throw new ServiceError(
-        'ECS.ClientException',
+        'Ecs.ClientException',
         `Unable to find task definition '${params.TaskDefinition}' (no local batch has it).`,
       );
     }
+    // ClientToken: a retried RunTask with the same token answers with the task the first call started.
+    const token = typeof params.ClientToken === 'string' ? params.ClientToken : undefined;
+    const earlier = token ? this.allTasks().find((t) => t.spec.clientToken === token) : undefined;
+    if (earlier) return { Tasks: [this.describeFrom(earlier.spec, earlier.state) as any], Failures: [] };
     const taskId = randomBytes(16).toString('hex');
     const taskArn = this.taskArnFor(taskId);
     const dir = join(this.tasksDir, taskId);
@@ -193,6 +201,8 @@ export class LocalEcs implements EcsService {
       command: override?.Command ?? definition.command,
       environment,
       overrides: params.Overrides ?? {},
+      tags: params.Tags ?? [],
+      clientToken: token,
       cwd: REPO_ROOT,
       stopGraceSeconds: definition.stopGraceSeconds,
       logPath: join(dir, 'output.log'),
@@ -207,9 +217,16 @@ export class LocalEcs implements EcsService {
     });
     closeSync(agentLog);
     agent.unref();
-    if (agent.pid === undefined) throw new ServiceError('ECS.ServerException', 'could not start the local task agent');
+    if (agent.pid === undefined) throw new ServiceError('Ecs.ServerException', 'could not start the local task agent');
     writeJsonAtomic(join(dir, 'spec.json'), { ...spec, agent: processRef(agent.pid) });
-    this.emit({ type: 'task-started', taskArn, family: definition.family, command: spec.command, at: Date.now() });
+    this.emit({
+      type: 'task-started',
+      taskArn,
+      family: definition.family,
+      command: spec.command,
+      tags: spec.tags,
+      at: Date.now(),
+    });
     if (this.options.onEvent) this.follow(taskArn, definition.family);
     return { Tasks: [this.describe(taskArn)!], Failures: [] };
   }
@@ -394,6 +411,7 @@ export class LocalEcs implements EcsService {
       LaunchType: spec.launchType,
       CreatedAt: spec.createdAt,
       Overrides: spec.overrides,
+      Tags: spec.tags,
     };
     const agentAlive = isAlive(
       spec.agent ?? (state ? { pid: state.agentPid, startTicks: state.agentStartTicks } : undefined),

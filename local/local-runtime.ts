@@ -143,7 +143,15 @@ export class LocalRuntime {
       stateDir: options.stateDir,
       clusterArn: LOCAL_CLUSTER_ARN,
       taskDefinition: (arn) => this.taskDefinition(arn),
-      onEvent: options.onEvent ? (event) => this.emitLater(event) : undefined,
+      onEvent: (event) => {
+        // The task carries its execution's name as a tag (StartBatchTask): record it at once, so that
+        // status and history know the task even if this runner is killed before the execution ends.
+        if (event.type === 'task-started') {
+          const execution = event.tags.find((t) => t.Key === 'batch-runner:execution')?.Value;
+          if (execution) this.registry.update(execution, { taskArn: event.taskArn });
+        }
+        this.emitLater(event);
+      },
       environment: options.taskEnvironment,
     });
     this.sns = new LocalSns(join(options.stateDir, 'alerts.jsonl'), (alert) =>

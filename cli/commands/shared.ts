@@ -50,5 +50,5 @@ export function outcomeText(o: RunOutcome): string {
 }
 
 export function executionLine(e: ExecutionInfo): string {
-  return `${e.name}  ${e.status}${e.currentState ? ` in ${e.currentState}` : ''}  started ${timestamp(e.startDate)} (${duration(e.durationMs)} ago), ${e.trigger}${e.requestedBy ? ` by ${e.requestedBy}` : ''}`;
+  return `${e.name}  ${e.status}${e.currentState ? ` in ${e.currentState}` : ''}  started ${timestamp(e.startDate)}, running for ${duration(e.durationMs)}, ${e.trigger}${e.requestedBy ? ` by ${e.requestedBy}` : ''}`;
 }

@@ -1,0 +1,212 @@
+import 'aws-sdk-client-mock-jest';
+import { DeleteItemCommand, GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { GetScheduleCommand, UpdateScheduleCommand } from '@aws-sdk/client-scheduler';
+import { DescribeExecutionCommand, ExecutionDoesNotExist } from '@aws-sdk/client-sfn';
+import { EXIT } from '../../cli/exit-codes';
+import { ACCOUNT, cli, execArn, mockAws, REGION } from './support';
+
+const OWNER = execArn('xml-articles', 'sched-20261121T220000Z');
+
+let aws: ReturnType<typeof mockAws>;
+beforeEach(() => {
+  aws = mockAws();
+  aws.mocks.dynamodb.on(GetItemCommand).resolves({
+    Item: {
+      batch: { S: 'xml-articles' },
+      owner: { S: OWNER },
+      acquiredAt: { S: '2026-11-21T22:00:01.000Z' },
+      trigger: { S: 'schedule' },
+      requestedBy: { S: 'EventBridge Scheduler' },
+      reason: { S: 'scheduled run' },
+    },
+  });
+  aws.mocks.dynamodb.on(DeleteItemCommand).resolves({});
+});
+const ownerIs = (status: 'RUNNING' | 'FAILED' | 'ABORTED') =>
+  aws.mocks.sfn
+    .on(DescribeExecutionCommand, { executionArn: OWNER })
+    .resolves({ executionArn: OWNER, status, startDate: new Date() });
+const conditionalDelete = {
+  TableName: 'batch-runner-locks',
+  Key: { batch: { S: 'xml-articles' } },
+  ConditionExpression: '#owner = :owner',
+  ExpressionAttributeNames: { '#owner': 'owner' },
+  ExpressionAttributeValues: { ':owner': { S: OWNER } },
+};
+
+describe('unlock <batch>', () => {
+  test.each(['FAILED', 'ABORTED'] as const)(
+    'releases a lock whose owner is %s, conditional on that owner',
+    async (status) => {
+      ownerIs(status);
+      const r = await cli(['unlock', 'xml-articles'], { clients: aws.clients });
+
+      expect(r.code).toBe(EXIT.SUCCESS);
+      expect(aws.mocks.dynamodb).toHaveReceivedCommandWith(DeleteItemCommand, conditionalDelete);
+      expect(r.stdout).toBe(`xml-articles: released the stale lock of ${OWNER} (owner ${status}).`);
+    },
+  );
+
+  test('releases a lock whose owner execution no longer exists', async () => {
+    aws.mocks.sfn
+      .on(DescribeExecutionCommand)
+      .rejects(new ExecutionDoesNotExist({ message: 'Execution Does Not Exist', $metadata: {} }));
+    const r = await cli(['unlock', 'xml-articles', '--json'], { clients: aws.clients });
+    expect(r.code).toBe(EXIT.SUCCESS);
+    expect(JSON.parse(r.stdout)).toEqual({
+      batch: 'xml-articles',
+      action: 'released',
+      owner: OWNER,
+      ownerStatus: 'DOES_NOT_EXIST',
+    });
+  });
+
+  test('no lock: nothing to do, exit 0, nothing deleted', async () => {
+    aws.mocks.dynamodb.on(GetItemCommand).resolves({});
+    const r = await cli(['unlock', 'xml-articles'], { clients: aws.clients });
+    expect(r.code).toBe(EXIT.SUCCESS);
+    expect(r.stdout).toContain('no lock is held');
+    expect(aws.mocks.dynamodb).not.toHaveReceivedCommand(DeleteItemCommand);
+  });
+
+  test('refuses to break a live owner without --force (exit 7) and says what to do instead', async () => {
+    ownerIs('RUNNING');
+    const r = await cli(['unlock', 'xml-articles'], { clients: aws.clients });
+
+    expect(r.code).toBe(EXIT.REFUSED);
+    expect(r.stderr).toContain(`the lock of xml-articles is held by ${OWNER}, which is still RUNNING`);
+    expect(r.stderr).toContain(`aws stepfunctions stop-execution --execution-arn ${OWNER}`);
+    expect(r.stderr).toContain('--force');
+    expect(aws.mocks.dynamodb).not.toHaveReceivedCommand(DeleteItemCommand);
+  });
+
+  test('--force without a terminal and without --yes is refused', async () => {
+    ownerIs('RUNNING');
+    const r = await cli(['unlock', 'xml-articles', '--force'], { clients: aws.clients, interactive: false });
+    expect(r.code).toBe(EXIT.REFUSED);
+    expect(r.stderr).toContain('add --yes');
+    expect(aws.mocks.dynamodb).not.toHaveReceivedCommand(DeleteItemCommand);
+  });
+
+  test('--force asks on a terminal; "no" leaves the lock', async () => {
+    ownerIs('RUNNING');
+    const questions: string[] = [];
+    const r = await cli(['unlock', 'xml-articles', '--force'], {
+      clients: aws.clients,
+      interactive: true,
+      confirm: async (q) => {
+        questions.push(q);
+        return false;
+      },
+    });
+    expect(questions[0]).toContain(`Break the lock of xml-articles held by RUNNING execution ${OWNER}?`);
+    expect(r.code).toBe(EXIT.REFUSED);
+    expect(aws.mocks.dynamodb).not.toHaveReceivedCommand(DeleteItemCommand);
+  });
+
+  test('--force --yes breaks a live lock and warns what follows', async () => {
+    ownerIs('RUNNING');
+    const r = await cli(['unlock', 'xml-articles', '--force', '--yes'], { clients: aws.clients });
+    expect(r.code).toBe(EXIT.SUCCESS);
+    expect(aws.mocks.dynamodb).toHaveReceivedCommandWith(DeleteItemCommand, conditionalDelete);
+    expect(r.stdout).toContain(`broke the lock of RUNNING execution ${OWNER}`);
+    expect(r.stdout).toContain('BatchRunner.LockLost');
+  });
+
+  test('a lock that changed hands meanwhile is left alone (conditional delete fails): exit 7', async () => {
+    ownerIs('FAILED');
+    aws.mocks.dynamodb
+      .on(DeleteItemCommand)
+      .rejects(Object.assign(new Error('The conditional request failed'), { name: 'ConditionalCheckFailedException' }));
+    const r = await cli(['unlock', 'xml-articles'], { clients: aws.clients });
+    expect(r.code).toBe(EXIT.REFUSED);
+    expect(r.stdout).toContain('the lock changed while unlocking');
+  });
+});
+
+describe('pause / resume <batch>', () => {
+  const schedule = {
+    Name: 'batch-runner-xml-articles',
+    GroupName: 'batch-runner',
+    Arn: `arn:aws:scheduler:${REGION}:${ACCOUNT}:schedule/batch-runner/batch-runner-xml-articles`,
+    ScheduleExpression: 'cron(0 7 * * ? *)',
+    ScheduleExpressionTimezone: 'Asia/Tokyo',
+    Description: 'xml-articles nightly',
+    FlexibleTimeWindow: { Mode: 'OFF' as const },
+    Target: {
+      Arn: `arn:aws:states:${REGION}:${ACCOUNT}:stateMachine:batch-runner-xml-articles`,
+      RoleArn: `arn:aws:iam::${ACCOUNT}:role/batch-runner-scheduler`,
+      Input: '{"trigger":"schedule","scheduledTime":"<aws.scheduler.scheduled-time>"}',
+      RetryPolicy: { MaximumEventAgeInSeconds: 3600, MaximumRetryAttempts: 3 },
+      DeadLetterConfig: { Arn: `arn:aws:sqs:${REGION}:${ACCOUNT}:batch-runner-schedule-dlq` },
+    },
+    State: 'ENABLED' as const,
+  };
+
+  test('pause sets State DISABLED and sends every other field back unchanged', async () => {
+    aws.mocks.scheduler.on(GetScheduleCommand).resolves(schedule);
+    aws.mocks.scheduler.on(UpdateScheduleCommand).resolves({ ScheduleArn: schedule.Arn });
+    const r = await cli(['pause', 'xml-articles'], { clients: aws.clients });
+
+    expect(r.code).toBe(EXIT.SUCCESS);
+    expect(aws.mocks.scheduler).toHaveReceivedCommandWith(GetScheduleCommand, {
+      Name: 'batch-runner-xml-articles',
+      GroupName: 'batch-runner',
+    });
+    const { Arn: _arn, ...fields } = schedule;
+    expect(aws.mocks.scheduler.commandCalls(UpdateScheduleCommand)[0].args[0].input).toEqual({
+      ...fields,
+      State: 'DISABLED',
+    });
+    expect(r.stdout).toContain('paused schedule batch-runner-xml-articles');
+    expect(r.stdout).toContain('batch-runner resume xml-articles');
+  });
+
+  test('resume sets State ENABLED; --json', async () => {
+    aws.mocks.scheduler.on(GetScheduleCommand).resolves({ ...schedule, State: 'DISABLED' });
+    aws.mocks.scheduler.on(UpdateScheduleCommand).resolves({ ScheduleArn: schedule.Arn });
+    const r = await cli(['resume', 'xml-articles', '--json'], { clients: aws.clients });
+    expect(r.code).toBe(EXIT.SUCCESS);
+    expect(aws.mocks.scheduler).toHaveReceivedCommandWith(UpdateScheduleCommand, {
+      State: 'ENABLED',
+      ScheduleExpression: 'cron(0 7 * * ? *)',
+    });
+    expect(JSON.parse(r.stdout)).toEqual({
+      batch: 'xml-articles',
+      schedule: 'batch-runner-xml-articles',
+      group: 'batch-runner',
+      before: 'DISABLED',
+      state: 'ENABLED',
+      changed: true,
+    });
+  });
+
+  test('pausing a paused schedule changes nothing', async () => {
+    aws.mocks.scheduler.on(GetScheduleCommand).resolves({ ...schedule, State: 'DISABLED' });
+    const r = await cli(['pause', 'xml-articles'], { clients: aws.clients });
+    expect(r.code).toBe(EXIT.SUCCESS);
+    expect(r.stdout).toContain('already paused');
+    expect(aws.mocks.scheduler).not.toHaveReceivedCommand(UpdateScheduleCommand);
+  });
+
+  test('a schedule that does not exist: exit 6 with the fix', async () => {
+    aws.mocks.scheduler
+      .on(GetScheduleCommand)
+      .rejects(
+        Object.assign(new Error('Schedule batch-runner-xml-articles does not exist.'), {
+          name: 'ResourceNotFoundException',
+        }),
+      );
+    const r = await cli(['resume', 'xml-articles'], { clients: aws.clients });
+    expect(r.code).toBe(EXIT.ENVIRONMENT);
+    expect(r.stderr).toContain(
+      'schedule "batch-runner-xml-articles" (group "batch-runner") of xml-articles was not found',
+    );
+  });
+
+  test('demo-only batches have no schedule to pause: unknown batch on AWS', async () => {
+    const r = await cli(['pause', 'stubborn-export'], { clients: aws.clients });
+    expect(r.code).toBe(EXIT.USAGE);
+    expect(r.stderr).toContain('unknown batch "stubborn-export"');
+  });
+});
