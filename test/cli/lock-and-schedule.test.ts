@@ -190,13 +190,11 @@ describe('pause / resume <batch>', () => {
   });
 
   test('a schedule that does not exist: exit 6 with the fix', async () => {
-    aws.mocks.scheduler
-      .on(GetScheduleCommand)
-      .rejects(
-        Object.assign(new Error('Schedule batch-runner-xml-articles does not exist.'), {
-          name: 'ResourceNotFoundException',
-        }),
-      );
+    aws.mocks.scheduler.on(GetScheduleCommand).rejects(
+      Object.assign(new Error('Schedule batch-runner-xml-articles does not exist.'), {
+        name: 'ResourceNotFoundException',
+      }),
+    );
     const r = await cli(['resume', 'xml-articles'], { clients: aws.clients });
     expect(r.code).toBe(EXIT.ENVIRONMENT);
     expect(r.stderr).toContain(

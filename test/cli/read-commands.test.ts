@@ -53,19 +53,17 @@ describe('list', () => {
     aws.mocks.scheduler.on(GetScheduleCommand).resolves({ State: 'ENABLED' });
     aws.mocks.scheduler.on(GetScheduleCommand, { Name: 'batch-runner-xml-articles' }).resolves({ State: 'DISABLED' });
     aws.mocks.sfn.on(ListExecutionsCommand).resolves({ executions: [] });
-    aws.mocks.sfn
-      .on(ListExecutionsCommand, { stateMachineArn: smArn('sitemap-refresh') })
-      .resolves({
-        executions: [
-          {
-            executionArn: execArn('sitemap-refresh', 'sched-1'),
-            name: 'sched-1',
-            status: 'SUCCEEDED',
-            startDate: new Date(T0),
-            stateMachineArn: smArn('sitemap-refresh'),
-          },
-        ],
-      });
+    aws.mocks.sfn.on(ListExecutionsCommand, { stateMachineArn: smArn('sitemap-refresh') }).resolves({
+      executions: [
+        {
+          executionArn: execArn('sitemap-refresh', 'sched-1'),
+          name: 'sched-1',
+          status: 'SUCCEEDED',
+          startDate: new Date(T0),
+          stateMachineArn: smArn('sitemap-refresh'),
+        },
+      ],
+    });
     aws.mocks.sfn.on(DescribeExecutionCommand, { executionArn: execArn('sitemap-refresh', 'sched-1') }).resolves({
       executionArn: execArn('sitemap-refresh', 'sched-1'),
       status: 'SUCCEEDED',
@@ -158,24 +156,20 @@ describe('status <batch>', () => {
         },
       ],
     });
-    aws.mocks.sfn
-      .on(ListExecutionsCommand)
-      .resolves({
-        executions: [
-          {
-            executionArn: LIVE,
-            name: LIVE.split(':').pop(),
-            status: 'RUNNING',
-            startDate: new Date(T0),
-            stateMachineArn: smArn('missing-images'),
-          },
-        ],
-      });
-    aws.mocks.sfn
-      .on(GetExecutionHistoryCommand)
-      .resolves({
-        events: [entered('StartBatchTask', 'Task', {}, 19), entered('WaitForTaskToStop', 'Task', {}, 20)].reverse(),
-      });
+    aws.mocks.sfn.on(ListExecutionsCommand).resolves({
+      executions: [
+        {
+          executionArn: LIVE,
+          name: LIVE.split(':').pop(),
+          status: 'RUNNING',
+          startDate: new Date(T0),
+          stateMachineArn: smArn('missing-images'),
+        },
+      ],
+    });
+    aws.mocks.sfn.on(GetExecutionHistoryCommand).resolves({
+      events: [entered('StartBatchTask', 'Task', {}, 19), entered('WaitForTaskToStop', 'Task', {}, 20)].reverse(),
+    });
 
     const r = await cli(['status', 'missing-images'], { clients: aws.clients });
 
@@ -251,13 +245,9 @@ describe('history <batch>', () => {
       cause:
         'The batch container exited non-zero or the task stopped abnormally (see task.exitCode and task.stoppedReason).',
     });
-    aws.mocks.sfn
-      .on(GetExecutionHistoryCommand, { executionArn: execArn('missing-images', 'e3') })
-      .resolves({
-        events: [
-          runFailed({ outcome: 'failed', details: { outcome: 'failed', task: { taskArn: TASK, exitCode: 2 } } }),
-        ],
-      });
+    aws.mocks.sfn.on(GetExecutionHistoryCommand, { executionArn: execArn('missing-images', 'e3') }).resolves({
+      events: [runFailed({ outcome: 'failed', details: { outcome: 'failed', task: { taskArn: TASK, exitCode: 2 } } })],
+    });
     aws.mocks.sfn.on(DescribeExecutionCommand, { executionArn: execArn('missing-images', 'e2') }).resolves({
       executionArn: execArn('missing-images', 'e2'),
       name: 'e2',
@@ -416,19 +406,17 @@ describe('logs <batch>', () => {
   });
 
   test('a log stream that does not exist (yet) exits 1 and says why', async () => {
-    aws.mocks.sfn
-      .on(ListExecutionsCommand)
-      .resolves({
-        executions: [
-          {
-            executionArn: LIVE,
-            name: NAME,
-            status: 'RUNNING',
-            startDate: new Date(T0),
-            stateMachineArn: smArn('missing-images'),
-          },
-        ],
-      });
+    aws.mocks.sfn.on(ListExecutionsCommand).resolves({
+      executions: [
+        {
+          executionArn: LIVE,
+          name: NAME,
+          status: 'RUNNING',
+          startDate: new Date(T0),
+          stateMachineArn: smArn('missing-images'),
+        },
+      ],
+    });
     aws.mocks.sfn.on(GetExecutionHistoryCommand).resolves({ events: [startedTask(TASK)] });
     aws.mocks.logs
       .on(GetLogEventsCommand)

@@ -1,0 +1,47 @@
+import { join } from 'node:path';
+import { EXIT } from '../../cli/exit-codes';
+import { runCli } from '../../cli/program';
+import { readAlerts } from '../../local/local-sns';
+import { cleanUpStateDir, tempStateDir } from './support';
+
+/** `npm start` runs `batch-runner demo`: the four runs of the README, each ending as it must. */
+test('demo: normal run, skipped overlap, hard-timeout kill and failure alert, with a timeline and a summary', async () => {
+  const dir = tempStateDir('demo');
+  const out: string[] = [];
+  try {
+    const code = await runCli(['--state-dir', dir, 'demo'], {
+      output: { out: (t) => out.push(t), err: (t) => out.push(t) },
+    });
+    const text = out.join('\n');
+
+    expect(code).toBe(EXIT.SUCCESS);
+    expect(text).toMatch(/#1 sitemap-refresh\s+=> SUCCEEDED: The batch container exited with code 0\./);
+    expect(text).toMatch(
+      /#2 sitemap-refresh\s+=> SKIPPED: Another run holds the lock: execution demo1-sitemap-refresh-/,
+    );
+    expect(text).toMatch(/#3 stubborn-export\s+StopTask sent SIGTERM; SIGKILL follows after the 2 s stop grace/);
+    expect(text).toMatch(/\[stubborn-export\]\s+SIGTERM received - ignoring it/);
+    expect(text).toMatch(/#3 stubborn-export\s+task stopped: exit code 137 \(killed with SIGKILL/);
+    const table = text.slice(text.indexOf('  RUN  BATCH'));
+    expect(table).toMatch(/#1\s+sitemap-refresh\s+normal run\s+succeeded\s+succeeded\s+0\s+\S+\s+-/);
+    expect(table).toMatch(
+      /#2\s+sitemap-refresh\s+overlapping start while #1 runs\s+skipped\s+skipped\s+-\s+\S+\s+notice/,
+    );
+    expect(table).toMatch(
+      /#3\s+stubborn-export\s+runaway that ignores SIGTERM\s+timed_out\s+timed_out\s+137\s+\S+\s+alert/,
+    );
+    expect(table).toMatch(
+      /#4\s+missing-images\s+failing batch \(2 images missing\)\s+failed\s+failed\s+1\s+\S+\s+alert/,
+    );
+    expect(text).toContain('Subject: [batch-runner] missing-images failed');
+    expect(text).toContain('After the demo: no lock held, no task running; 3 messages in');
+    const alerts = readAlerts(join(dir, 'demo', 'alerts.jsonl'));
+    expect(alerts.map((a) => `${a.attributes.batch}:${a.attributes.outcome}:${a.attributes.severity}`)).toEqual([
+      'sitemap-refresh:skipped:notice',
+      'stubborn-export:timed_out:alert',
+      'missing-images:failed:alert',
+    ]);
+  } finally {
+    await cleanUpStateDir(dir);
+  }
+}, 60000);
