@@ -89,6 +89,7 @@ export class RunnerFunction extends Construct {
         format: nodejs.OutputFormat.CJS,
         minify: true,
         sourceMap: true,
+        logLevel: nodejs.LogLevel.WARNING,
         // Bundle the pinned SDK clients instead of relying on the runtime's copy.
         externalModules: [],
       },
