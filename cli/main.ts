@@ -19,6 +19,13 @@ const onSignal = () => {
   interrupt.abort();
 };
 process.on('SIGINT', onSignal);
+// `batch-runner history x | head`: a closed pipe ends the command quietly.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw err;
+  });
+}
 process.on('SIGTERM', onSignal);
 
 async function confirm(question: string): Promise<boolean> {

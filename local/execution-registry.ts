@@ -89,6 +89,20 @@ export class ExecutionRegistry {
     } catch {}
   }
 
+  /** Deletes records of executions that ended more than `maxAgeMs` ago; returns how many. */
+  prune(maxAgeMs: number, now = Date.now()): number {
+    let removed = 0;
+    for (const record of this.list()) {
+      if (record.status !== 'RUNNING' && record.stopDate && now - Date.parse(record.stopDate) > maxAgeMs) {
+        try {
+          unlinkSync(this.pathOf(record.name));
+          removed += 1;
+        } catch {}
+      }
+    }
+    return removed;
+  }
+
   private pathOf(name: string): string {
     return join(this.dir, `${name}.json`);
   }

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readSync, statSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { isAlive, type ProcessRef, processRef, REPO_ROOT, readJson, writeJsonAtomic } from './state-dir';
 import type { EcsService } from './task-resources';
@@ -324,6 +324,19 @@ export class LocalEcs implements EcsService {
       .filter((t) => t.spec.family === family)
       .map((t) => this.describeFrom(t.spec, t.state))
       .filter((t) => t.DesiredStatus === 'RUNNING');
+  }
+
+  /** Deletes the files of tasks that stopped more than `maxAgeMs` ago; returns how many. */
+  prune(maxAgeMs: number, now = Date.now()): number {
+    let removed = 0;
+    for (const { spec, state } of this.allTasks()) {
+      const task = this.describeFrom(spec, state);
+      if (task.LastStatus === TERMINAL && now - (task.StoppedAt ?? spec.createdAt) > maxAgeMs) {
+        rmSync(join(this.tasksDir, spec.taskId), { recursive: true, force: true });
+        removed += 1;
+      }
+    }
+    return removed;
   }
 
   /** Stops polling (tasks keep running: they belong to their agents). */

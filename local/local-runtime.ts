@@ -33,6 +33,8 @@ export const localStateMachineArn = (batch: string) =>
   `arn:aws:states:${LOCAL_REGION}:${LOCAL_ACCOUNT}:stateMachine:${stateMachineName(batch)}`;
 export const localExecutionArn = (batch: string, name: string) =>
   `arn:aws:states:${LOCAL_REGION}:${LOCAL_ACCOUNT}:execution:${stateMachineName(batch)}:${name}`;
+/** How long finished executions and stopped tasks stay in the state directory. */
+export const RETENTION_MS = 7 * 24 * 3600 * 1000;
 const localTaskDefinitionArn = (batch: string) =>
   `arn:aws:ecs:${LOCAL_REGION}:${LOCAL_ACCOUNT}:task-definition/${batch}:1`;
 
@@ -178,7 +180,11 @@ export class LocalRuntime {
       // Two processes creating the table at once: the other one won, which is all we need.
       if ((err as Error).name !== 'ResourceInUseException') throw err;
     }
-    return new LocalRuntime(options, dynamodb);
+    const runtime = new LocalRuntime(options, dynamodb);
+    // Keep the state directory small: finished executions and stopped tasks go after a week.
+    runtime.registry.prune(RETENTION_MS);
+    runtime.ecs.prune(RETENTION_MS);
+    return runtime;
   }
 
   get alertsPath(): string {

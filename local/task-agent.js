@@ -21,6 +21,12 @@ const { closeSync, openSync, readFileSync, renameSync, writeFileSync } = require
 const { constants } = require('node:os');
 const { join } = require('node:path');
 
+// Caught from the first line on (the default action would kill this agent without a record). The
+// handler runs only after this script's synchronous part, when the container has been spawned.
+process.on('SIGTERM', onStopTask);
+process.on('SIGINT', () => undefined);
+process.on('SIGHUP', () => undefined);
+
 const dir = process.argv[2];
 const spec = JSON.parse(readFileSync(join(dir, 'spec.json'), 'utf8'));
 const stateFile = join(dir, 'state.json');
@@ -97,7 +103,7 @@ function finish(exitCode, extra = {}) {
   process.exit(0);
 }
 
-process.on('SIGTERM', () => {
+function onStopTask() {
   if (stopRequest || finished) return;
   stopRequest = readStopRequest();
   save({ desiredStatus: 'STOPPED', stoppingAt: Date.now(), stopRequestedReason: stopRequest.reason });
@@ -107,9 +113,7 @@ process.on('SIGTERM', () => {
     killedAfterGrace = true;
     signalGroup('SIGKILL');
   }, spec.stopGraceSeconds * 1000);
-});
-process.on('SIGINT', () => undefined);
-process.on('SIGHUP', () => undefined);
+}
 
 try {
   child = spawn(file, args, {

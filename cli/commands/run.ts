@@ -1,3 +1,4 @@
+import { pathToFileURL } from 'node:url';
 import { StartExecutionCommand } from '@aws-sdk/client-sfn';
 import type { BatchConfig } from '../../config/batch-config';
 import { manualExecutionName } from '../../config/naming';
@@ -122,19 +123,13 @@ async function runLocal(
   input: Record<string, unknown>,
   options: RunOptions,
 ): Promise<ExitCode> {
-  const t0 = ctx.now().getTime();
-  let executionArn: string | undefined;
+  const t0 = Date.now();
   const at = () => `+${duration(Date.now() - t0)}`.padEnd(9);
-  const onEvent = (e: LocalRuntimeEvent) => {
-    if ('executionArn' in e && executionArn && e.executionArn !== executionArn) return;
-    if ('family' in e && e.family !== batch.name) return;
-    const line = progressLine(e, at);
-    if (line !== undefined) ctx.output.err(line);
-  };
+  // This process runs one execution: every event of the runtime is about it (tasks: of its family).
   const runtime = await ctx.openLocal({
     onEvent: (e) => {
-      if (e.type === 'execution-started' && !executionArn && e.batch === batch.name) executionArn = e.executionArn;
-      onEvent(e);
+      const line = progressLine(e, at);
+      if (line !== undefined) ctx.output.err(line);
     },
   });
   const interrupt = () =>
@@ -153,7 +148,7 @@ async function runLocal(
         ...outcome,
         taskArn: result.taskArn,
         exitCode: task?.Containers[0]?.ExitCode ?? outcome.exitCode,
-        logUrl: `file://${runtime.ecs.logPathOf(result.taskArn)}`,
+        logUrl: pathToFileURL(runtime.ecs.logPathOf(result.taskArn)).href,
       };
     }
     const code = report(ctx, batch.name, result.executionArn, outcome, result.stoppedAt - result.startedAt, options);

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BatchConfig } from '../../config/batch-config';
 import { LOCAL_BATCHES } from '../../examples/demo-batches';
-import { LOCAL_CLUSTER_ARN, type LocalRuntime, type LocalRuntimeEvent } from '../../local/local-runtime';
+import { LOCAL_CLUSTER_ARN, type LocalRuntime, type LocalRuntimeEvent, RETENTION_MS } from '../../local/local-runtime';
 import { alertsOf, cleanUpStateDir, isAlive, localTasks, memoryRuntime, tempStateDir, waitFor } from './support';
 
 const BROKEN: BatchConfig = {
@@ -110,6 +110,22 @@ describe('local mode: the real definition on child processes', () => {
     await runtime.ecs.whenStopped(first.Tasks[0].TaskArn);
   });
 
+  test('StopTask right after RunTask (before the process is up): the task ends STOPPED, nothing left running', async () => {
+    const cluster = LOCAL_CLUSTER_ARN;
+    const { Tasks } = await runtime.ecs.runTask({
+      Cluster: cluster,
+      TaskDefinition: 'arn:aws:ecs:local:000000000000:task-definition/stubborn-export:1',
+    });
+    await runtime.ecs.stopTask({ Cluster: cluster, Task: Tasks[0].TaskArn, Reason: 'changed my mind' });
+    const task = await runtime.ecs.whenStopped(Tasks[0].TaskArn);
+
+    expect(task.StopCode).toBe('UserInitiated');
+    expect(task.StoppedReason).toBe('changed my mind');
+    const pid = task.Containers[0].RuntimeId;
+    if (pid) expect(isAlive({ pid: Number(pid) })).toBe(false);
+    expect((await runtime.ecs.listTasks({ Cluster: cluster, Family: 'stubborn-export' })).TaskArns).toEqual([]);
+  });
+
   test('overlap policy wait: the second start waits for the lock and then runs', async () => {
     const firstStarted = new Promise<void>((resolve) => {
       const check = setInterval(() => {
@@ -135,9 +151,10 @@ describe('local mode: the real definition on child processes', () => {
 
   test('an execution stopped by hand (StopExecution from another process): task stopped, lock released, one alert', async () => {
     const run = runtime.start('runaway-report', { trigger: 'cli', reason: 'will be stopped' });
-    const taskArn = await waitFor('the runaway task', () => {
-      const started = events.find((e) => e.type === 'task-started' && e.family === 'runaway-report');
-      return started && 'taskArn' in started ? started.taskArn : undefined;
+    // Its first line comes after it installed its SIGTERM handler.
+    const taskArn = await waitFor('the runaway task to print', () => {
+      const line = events.find((e) => e.type === 'task-output' && e.family === 'runaway-report');
+      return line && 'taskArn' in line ? line.taskArn : undefined;
     });
     const record = runtime.registry.list('runaway-report')[0];
     // What LocalSfn.stopExecution does for an execution run by another process.
@@ -160,5 +177,16 @@ describe('local mode: the real definition on child processes', () => {
       error: 'States.Aborted',
       cause: 'stopped by an operator',
     });
+  });
+
+  test('finished executions and stopped tasks are pruned after the retention period, nothing younger', () => {
+    const executions = runtime.registry.list().length;
+    const tasks = localTasks(dir).length;
+    expect(runtime.registry.prune(RETENTION_MS)).toBe(0);
+    expect(runtime.ecs.prune(RETENTION_MS)).toBe(0);
+    const weekLater = Date.now() + RETENTION_MS + 60_000;
+    expect(runtime.registry.prune(RETENTION_MS, weekLater)).toBe(executions);
+    expect(runtime.ecs.prune(RETENTION_MS, weekLater)).toBe(tasks);
+    expect(localTasks(dir)).toEqual([]);
   });
 });

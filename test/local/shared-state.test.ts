@@ -99,6 +99,9 @@ describe('a runner killed mid-run', () => {
     const again = await cliIn(dir, ['run', 'sitemap-refresh', '--local']);
     expect(again.code).toBe(EXIT.SUCCESS);
     expect(again.stderr).toContain('[sitemap-refresh] wrote 12 URLs');
+    const logs = await cliIn(dir, ['logs', 'sitemap-refresh', '--local']);
+    expect(logs.code).toBe(EXIT.SUCCESS);
+    expect(logs.stdout.split('\n')[0]).toBe('refreshing the sitemap: 12 pages of https://news.example.com');
   });
 
   test('unlock --local releases a lock whose owner does not exist, and refuses a live one without --force', async () => {
