@@ -193,7 +193,7 @@ export async function demoCommand(ctx: CliContext): Promise<ExitCode> {
       out('');
       out(`  The alert of ${failing!.scenario.label}, as a subscriber receives it:`);
       out(`    Subject: ${failAlert.subject}`);
-      for (const l of failAlert.message.split('\n').slice(0, 9)) out(`    ${l}`.trimEnd());
+      for (const l of failAlert.message.split('\n')) out(`    ${abbreviateDetails(l)}`.trimEnd());
     }
     const problems = await invariants(runtime, finalRows);
     out('');
@@ -209,6 +209,18 @@ export async function demoCommand(ctx: CliContext): Promise<ExitCode> {
   } finally {
     ctx.signal?.removeEventListener('abort', interrupt);
     await runtime.close();
+  }
+}
+
+/** The alert's one-line `Details: {json}`, reduced to what a person acts on (the rest is in the file). */
+function abbreviateDetails(line: string): string {
+  if (!line.startsWith('Details: ')) return line;
+  try {
+    const d = JSON.parse(line.slice('Details: '.length));
+    const t = d.task ?? {};
+    return `Details (abbreviated): task ${shortArn(t.taskArn)}, exit code ${t.exitCode ?? 'none'}, stop reason "${t.stoppedReason ?? '-'}", log ${t.logUrl ?? '-'}`;
+  } catch {
+    return truncate(line, 160);
   }
 }
 
