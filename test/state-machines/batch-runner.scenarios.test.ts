@@ -332,6 +332,8 @@ describe('failures and the hard timeout', () => {
     expect(alerts()).toHaveLength(1);
     expect(alerts()[0].Subject).toBe('[batch-runner] missing-images timed_out');
     expect(alerts()[0].Message).toContain('Task may still run: false');
+    // The exit code of the stopped container (143 after SIGTERM) is in the details.
+    expect(alerts()[0].Message).toContain('"ExitCode":143');
   });
 
   test('STOPPED never confirmed: bounded checks, lock released, the alert says the task may still run', async () => {
