@@ -87,3 +87,13 @@ export function measureInfra(
 export async function benchInfra(counts: readonly number[] = [1, 50, 200]): Promise<InfraBenchRow[]> {
   return counts.map((n) => measureInfra(syntheticBatches(n)));
 }
+
+/** Human-readable lines for `npm run bench`. */
+export function formatInfraBench(rows: readonly InfraBenchRow[]): string[] {
+  return rows.map(
+    (r) =>
+      `  ${r.batches} batches: synth ${r.synthSeconds} s, ${r.stacks} stacks, ${r.resourcesPerBatch} resources per batch (+${r.sharedResources} shared), ` +
+      `max per stack ${r.maxResourcesPerStack}/${CFN_LIMITS.resourcesPerStack} resources, ${r.maxOutputsPerStack}/${CFN_LIMITS.outputsPerStack} outputs, ` +
+      `${Math.round(r.maxTemplateBytes / 1000)}/${CFN_LIMITS.templateBytes / 1000} KB template`,
+  );
+}

@@ -372,6 +372,57 @@ describe('alarms and dashboard', () => {
 });
 
 describe('IAM across the app', () => {
+  const functionStatements = (name: string) => {
+    const fn = Object.values<any>(resourcesOf(shared, 'AWS::Lambda::Function')).find(
+      (r) => r.Properties.FunctionName === name,
+    );
+    return shared.Resources[fn.Properties.Role['Fn::GetAtt'][0]].Properties.Policies[0].PolicyDocument
+      .Statement as any[];
+  };
+  const actionsBySid = (name: string) =>
+    Object.fromEntries(functionStatements(name).map((st) => [st.Sid, [...asArray<string>(st.Action)].sort()]));
+
+  test('validator: nothing but its own logs', () => {
+    expect(actionsBySid('batch-runner-validate-manual-input')).toEqual({
+      OwnLogGroup: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+    });
+  });
+
+  test("task watcher: lock items, task tokens of the runner's state machines, DescribeTasks on the runner's clusters", () => {
+    expect(actionsBySid('batch-runner-task-watcher')).toEqual({
+      OwnLogGroup: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+      LockItems: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
+      AnswerTaskTokens: ['states:SendTaskFailure', 'states:SendTaskSuccess'],
+      DescribeBatchTasks: ['ecs:DescribeTasks'],
+      ReportFailedAsyncInvocations: ['sqs:SendMessage'],
+    });
+    const tokens = functionStatements('batch-runner-task-watcher').find((st) => st.Sid === 'AnswerTaskTokens');
+    expect(tokens.Resource['Fn::Join'][1].at(-1)).toBe(':stateMachine:batch-runner-*');
+  });
+
+  test('cleanup: locks, alert markers only for PutItem, execution history, stop tasks, publish alerts', () => {
+    expect(actionsBySid('batch-runner-cleanup')).toEqual({
+      OwnLogGroup: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+      ReadAndReleaseLocks: ['dynamodb:DeleteItem', 'dynamodb:GetItem'],
+      AlertSentMarkersOnly: ['dynamodb:PutItem'],
+      ReadExecutionHistory: ['states:GetExecutionHistory'],
+      StopBatchTasks: ['ecs:DescribeTasks', 'ecs:StopTask'],
+      PublishAlerts: ['sns:Publish'],
+      AlertTopicKey: ['kms:Decrypt', 'kms:GenerateDataKey'],
+      ReportFailedAsyncInvocations: ['sqs:SendMessage'],
+    });
+    const statements = functionStatements('batch-runner-cleanup');
+    expect(statements.find((st) => st.Sid === 'AlertSentMarkersOnly').Condition).toEqual({
+      'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['alert#*'] },
+    });
+    expect(statements.find((st) => st.Sid === 'StopBatchTasks').Condition).toEqual({
+      ArnEquals: { 'ecs:cluster': [{ 'Fn::GetAtt': [expect.stringMatching(/^Cluster/), 'Arn'] }] },
+    });
+    expect(statements.find((st) => st.Sid === 'ReadExecutionHistory').Resource['Fn::Join'][1].at(-1)).toBe(
+      ':execution:batch-runner-*:*',
+    );
+  });
+
   test('no statement grants Action "*" or a whole service', () => {
     const all = [...iamStatements(shared), ...iamStatements(batches)];
     expect(all.length).toBeGreaterThan(20);

@@ -163,14 +163,14 @@ describe.each(BATCHES.map((b) => b.name))('state machine role of %s', (batch) =>
     expect(extra).toEqual(Object.values(JUSTIFIED).flat().sort());
     for (const [sid, actions] of Object.entries(JUSTIFIED)) {
       const st = statements.find((x) => x.Sid === sid);
-      expect(asArray(st?.Action).sort()).toEqual([...actions].sort());
+      expect([...asArray(st?.Action)].sort()).toEqual([...actions].sort());
     }
     for (const st of statements) expect(st.Effect).toBe('Allow');
   });
 
   test("DynamoDB: only the lock table, only this batch's item (dynamodb:LeadingKeys)", () => {
     const [st] = granting(statementsOf(batch), 'dynamodb:PutItem');
-    expect(asArray(st.Action).sort()).toEqual(['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem']);
+    expect([...asArray(st.Action)].sort()).toEqual(['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem']);
     expect(st.Resource).toEqual({ 'Fn::ImportValue': expect.stringMatching(/LockTable.*Arn/) });
     expect(st.Condition).toEqual({ 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': [batch] } });
   });
@@ -207,7 +207,7 @@ describe.each(BATCHES.map((b) => b.name))('state machine role of %s', (batch) =>
 
   test("DescribeExecution and StopExecution: only executions of this batch's own state machine", () => {
     const [st] = granting(statementsOf(batch), 'states:DescribeExecution');
-    expect(asArray(st.Action).sort()).toEqual(['states:DescribeExecution', 'states:StopExecution']);
+    expect([...asArray(st.Action)].sort()).toEqual(['states:DescribeExecution', 'states:StopExecution']);
     expect(st.Resource['Fn::Join'][1].at(-1)).toBe(`:execution:batch-runner-${batch}:*`);
   });
 
