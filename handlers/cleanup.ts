@@ -85,10 +85,15 @@ export const handler = async (event: ExecutionStatusChangeEvent): Promise<Cleanu
       lockTableName: requiredEnv('LOCK_TABLE_NAME'),
       alertTopicArn: requiredEnv('ALERT_TOPIC_ARN'),
       namePrefix: requiredEnv('NAME_PREFIX'),
-      stopConfirmSeconds: Number(process.env.STOP_CONFIRM_SECONDS ?? 180),
+      stopConfirmSeconds: positiveNumber(process.env.STOP_CONFIRM_SECONDS, 180),
       pollIntervalMs: 5000,
     },
   });
+
+function positiveNumber(text: string | undefined, fallback: number): number {
+  const n = Number(text);
+  return text !== undefined && Number.isFinite(n) && n > 0 ? n : fallback;
+}
 
 /** `arn:...:stateMachine:<prefix>-<batch>` -> `<batch>`, or undefined for someone else's state machine. */
 export function batchOfStateMachine(stateMachineArn: string, namePrefix: string): string | undefined {
