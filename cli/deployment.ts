@@ -109,7 +109,7 @@ export function definitionFacts(definition: string | undefined): {
   logStreamPrefix?: string;
   hardTimeoutSeconds?: number;
 } {
-  let states: Record<string, any> = {};
+  let states: Record<string, any>;
   try {
     states = JSON.parse(definition ?? '{}').States ?? {};
   } catch {

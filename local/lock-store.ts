@@ -7,7 +7,6 @@ import {
 } from '@aws-sdk/client-dynamodb';
 
 // dynalite ships no types; it is an HTTP server speaking the DynamoDB API (LevelDB-backed).
-// eslint-disable-next-line @typescript-eslint/no-var-requires
 const dynalite: (options: Record<string, unknown>) => import('node:http').Server = require('dynalite');
 
 /** Partition key of the lock table: one item per batch. */

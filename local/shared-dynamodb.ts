@@ -78,7 +78,7 @@ function tryTakeStartLock(stateDir: string, staleMs: number): boolean {
     if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
   }
   const holder = readJson<{ pid: number; startTicks?: string }>(path);
-  let age = 0;
+  let age: number;
   try {
     age = Date.now() - statSync(path).mtimeMs;
   } catch {

@@ -44,7 +44,8 @@ export const MAX_COMMAND_ARG_LENGTH = 1024;
 export const MAX_OVERRIDES_BYTES = 8192;
 
 // Control characters (tab allowed): they hide text in consoles and mails.
-const CONTROL_CHARS = new RegExp('[\\u0000-\\u0008\\u000b-\\u001f\\u007f]');
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
+const CONTROL_CHARS = /[\u0000-\u0008\u000b-\u001f\u007f]/;
 const REQUESTED_BY = /^[\p{L}\p{N} @._+:/()-]+$/u;
 
 const isPlainObject = (v: unknown): v is Record<string, unknown> =>
