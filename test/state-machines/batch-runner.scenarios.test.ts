@@ -380,6 +380,22 @@ describe('releasing the lock', () => {
   });
 });
 
+describe('lock lost while the task runs', () => {
+  test('the watcher finds another owner: the runner stops its own task and alerts "lock lost"', async () => {
+    aws.watch = 'lock-lost';
+    aws.whileTaskRuns = () => holdLock(db, executionArn('Intruder'));
+
+    const r = await runScenario(db, aws);
+
+    expect(r.error).toBe('BatchRunner.LockLost');
+    expect(aws.stopRequests).toEqual([{ task: aws.startedTasks[0], reason: expect.stringContaining('lock lost while running') }]);
+    expect(callsTo(r, 'ReleaseLockAfterFailure')[0].error?.name).toBe('DynamoDB.ConditionalCheckFailedException');
+    expect(alerts()).toHaveLength(1);
+    expect(alerts()[0].Message).toContain('Lock: not held by this execution');
+    expect(r.lockItem?.owner.S).toBe(executionArn('Intruder'));
+  });
+});
+
 describe('input', () => {
   test.each([
     ['unknown key', { reasn: 'typo' }, 'unknown key "reasn"'],

@@ -59,7 +59,7 @@ export const TEST_BINDINGS: DeploymentBindings = {
 };
 
 /** How the scripted batch task ends, as the task watcher would report it. */
-export type WatchScript = { exitCode: number; sidecarExitCode?: number } | 'hang';
+export type WatchScript = { exitCode: number; sidecarExitCode?: number } | 'hang' | 'lock-lost';
 
 /**
  * Scripted AWS answers for one scenario: realistic payloads (see test/fixtures), one per call, with
@@ -163,6 +163,10 @@ export class ScriptedAws {
   private async watchTask(payload: Record<string, any>): Promise<unknown> {
     const taskArn = startedTaskArn(payload.start);
     if (!taskArn) throw new ServiceError('BatchRunner.TaskNotStarted', startFailureCause(payload.start));
+    if (this.watch === 'lock-lost') {
+      await this.whileTaskRuns();
+      throw new ServiceError('BatchRunner.LockLost', `lock ${payload.batch.name} is owned by ${executionArn('Intruder')}`);
+    }
     if (this.watch === 'hang') return new Promise(() => undefined);
     await this.whileTaskRuns();
     const logUrl = taskLogUrl(
