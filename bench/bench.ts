@@ -1,4 +1,5 @@
 import { benchStateMachine } from './asl-bench';
+import { benchInfra, formatInfraBench } from './infra-bench';
 
 /**
  * `npm run bench`: prints figures, never fails on a slow machine. Targets (issue 2): happy path at
@@ -30,6 +31,15 @@ async function main(): Promise<void> {
     stopLatencySeconds: Math.max(sm.stopLatencySeconds, ...Object.values(sm.stopLatencyBoundSeconds)),
     completionLatencySeconds: sm.completionLatencySeconds,
   });
+
+  process.stdout.write('infrastructure (real CDK synth with bundling, 1 / 50 / 200 batches)...\n');
+  const infra = await benchInfra([1, 50, 200]);
+  for (const line of formatInfraBench(infra)) process.stdout.write(`  ${line}\n`);
+  Object.assign(figures, {
+    resourcesPerBatch: infra.at(-1)?.resourcesPerBatch,
+    synthSeconds: Object.fromEntries(infra.map((r) => [String(r.batches), r.synthSeconds])),
+  });
+
   process.stdout.write(`${JSON.stringify(figures)}\n`);
 }
 
