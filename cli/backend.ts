@@ -1,9 +1,10 @@
 import { pathToFileURL } from 'node:url';
-import { DeleteItemCommand, GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { DescribeTasksCommand, ListTasksCommand } from '@aws-sdk/client-ecs';
 import { GetScheduleCommand } from '@aws-sdk/client-scheduler';
 import { DescribeExecutionCommand, type ExecutionStatus, ListExecutionsCommand } from '@aws-sdk/client-sfn';
 import type { BatchConfig } from '../config/batch-config';
+import { releaseLockIfOwner } from '../handlers/lib/lock-item';
 import { scheduleGroupName, scheduleName } from '../config/naming';
 import type { LocalRuntime } from '../local/local-runtime';
 import type { AwsClients } from './aws-clients';
@@ -113,21 +114,7 @@ export class AwsBackend implements BatchBackend {
 
   async releaseLock(batch: BatchConfig, owner: string): Promise<boolean> {
     const d = await this.resolver.resolve(batch);
-    try {
-      await this.clients.dynamodb.send(
-        new DeleteItemCommand({
-          TableName: d.lockTableName,
-          Key: { batch: { S: batch.name } },
-          ConditionExpression: '#owner = :owner',
-          ExpressionAttributeNames: { '#owner': 'owner' },
-          ExpressionAttributeValues: { ':owner': { S: owner } },
-        }),
-      );
-      return true;
-    } catch (err) {
-      if ((err as Error).name === 'ConditionalCheckFailedException') return false;
-      throw err;
-    }
+    return (await releaseLockIfOwner(this.clients.dynamodb, d.lockTableName, batch.name, owner)) === 'released';
   }
 
   async runningTasks(batch: BatchConfig): Promise<TaskInfo[]> {

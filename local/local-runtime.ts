@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import { DeleteItemCommand, GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { type BatchConfig, BatchConfigError, findBatch, forLocalMode } from '../config/batch-config';
 import {
   alertTopicName,
@@ -12,6 +12,7 @@ import {
   validatorFunctionName,
   watcherFunctionName,
 } from '../config/naming';
+import { releaseLockIfOwner } from '../handlers/lib/lock-item';
 import { handler as validateManualInput } from '../handlers/validate-manual-input';
 import { type DeploymentBindings, renderDefinition, substitutionsFor } from '../state-machines/definition';
 import { type ExecutionRecord, ExecutionRegistry, type LocalExecutionStatus, LocalSfn } from './execution-registry';
@@ -333,21 +334,7 @@ export class LocalRuntime {
 
   /** Deletes a batch's lock if (and only if) it is still held by `owner`; false if it was not. */
   async releaseLock(batch: string, owner: string): Promise<boolean> {
-    try {
-      await this.dynamodb.client.send(
-        new DeleteItemCommand({
-          TableName: this.lockTableName,
-          Key: { batch: { S: batch } },
-          ConditionExpression: '#owner = :owner',
-          ExpressionAttributeNames: { '#owner': 'owner' },
-          ExpressionAttributeValues: { ':owner': { S: owner } },
-        }),
-      );
-      return true;
-    } catch (err) {
-      if ((err as Error).name === 'ConditionalCheckFailedException') return false;
-      throw err;
-    }
+    return (await releaseLockIfOwner(this.dynamodb.client, this.lockTableName, batch, owner)) === 'released';
   }
 
   /** Stops polling and disconnects; tasks and the shared server live on. */

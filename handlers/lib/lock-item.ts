@@ -1,12 +1,14 @@
 import {
   type AttributeValue,
-  ConditionalCheckFailedException,
   DeleteItemCommand,
   type DynamoDBClient,
   GetItemCommand,
   PutItemCommand,
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
+
+// Errors are matched by name, not class: DynamoDB-compatible servers and test doubles throw plain
+// errors named like the SDK's.
 
 /**
  * The lock item of one batch as the handlers read and change it. The state machine writes `batch`,
@@ -137,7 +139,7 @@ export async function registerTaskWatch(
     const previousTaskArn = res.Attributes?.taskArn?.S;
     return previousTaskArn === undefined ? { registered: true } : { registered: true, previousTaskArn };
   } catch (err) {
-    if (!(err instanceof ConditionalCheckFailedException)) throw err;
+    if ((err as Error).name !== 'ConditionalCheckFailedException') throw err;
     const current = await readLock(ddb, tableName, r.batch);
     return current?.owner === undefined ? { registered: false } : { registered: false, currentOwner: current.owner };
   }
@@ -164,7 +166,7 @@ export async function releaseLockIfOwner(
     );
     return 'released';
   } catch (err) {
-    if (err instanceof ConditionalCheckFailedException) return 'not held by this execution';
+    if ((err as Error).name === 'ConditionalCheckFailedException') return 'not held by this execution';
     throw err;
   }
 }
@@ -192,7 +194,7 @@ export async function claimAlert(
     );
     return true;
   } catch (err) {
-    if (err instanceof ConditionalCheckFailedException) return false;
+    if ((err as Error).name === 'ConditionalCheckFailedException') return false;
     throw err;
   }
 }
