@@ -42,13 +42,16 @@ export async function startEmbeddedDynamoDb(options: { path?: string; port?: num
   };
 }
 
-/** A DynamoDB client for a local endpoint (static dummy credentials: nothing leaves loopback). */
-export function dynamoDbClientFor(endpoint: string): DynamoDBClient {
+/**
+ * A DynamoDB client for a local endpoint (static dummy credentials: nothing leaves loopback). The SDK
+ * retries transient failures (a busy machine) as against AWS; conditional-check failures are never retried.
+ */
+export function dynamoDbClientFor(endpoint: string, options: { maxAttempts?: number } = {}): DynamoDBClient {
   return new DynamoDBClient({
     endpoint,
     region: 'local',
     credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-    maxAttempts: 1,
+    maxAttempts: options.maxAttempts ?? 3,
   });
 }
 

@@ -54,7 +54,7 @@ async function answers(client: DynamoDBClient): Promise<boolean> {
 async function runningServer(stateDir: string): Promise<SharedServerState | undefined> {
   const state = readJson<SharedServerState>(stateFileOf(stateDir));
   if (!state || !isAlive({ pid: state.pid })) return undefined;
-  const probe = dynamoDbClientFor(state.endpoint);
+  const probe = dynamoDbClientFor(state.endpoint, { maxAttempts: 1 });
   try {
     return (await answers(probe)) ? state : undefined;
   } finally {
