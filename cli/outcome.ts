@@ -2,14 +2,7 @@ import { EXIT, type ExitCode } from './exit-codes';
 
 /** What happened to a run, in the words of the state machine's output (`outcome`), plus execution-level ends. */
 export type Outcome =
-  | 'running'
-  | 'succeeded'
-  | 'skipped'
-  | 'failed'
-  | 'timed_out'
-  | 'could_not_start'
-  | 'invalid_input'
-  | 'aborted';
+  'running' | 'succeeded' | 'skipped' | 'failed' | 'timed_out' | 'could_not_start' | 'invalid_input' | 'aborted';
 
 export interface RunOutcome {
   readonly outcome: Outcome;

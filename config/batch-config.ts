@@ -217,7 +217,12 @@ export function validateBatchConfig(batch: BatchConfig): void {
   }
   const interval = batch.schedule.expectedIntervalHours ?? 24;
   if (!Number.isInteger(interval) || interval < 1 || interval > 7 * 24) {
-    fail(name, 'schedule.expectedIntervalHours', interval, 'use a whole number of hours between 1 and 168: the missed-run alarm is a CloudWatch alarm, which looks back at most 7 days.');
+    fail(
+      name,
+      'schedule.expectedIntervalHours',
+      interval,
+      'use a whole number of hours between 1 and 168: the missed-run alarm is a CloudWatch alarm, which looks back at most 7 days.',
+    );
   }
   const timeout = batch.hardTimeoutSeconds;
   if (!Number.isInteger(timeout) || timeout < MIN_HARD_TIMEOUT_SECONDS || timeout > MAX_HARD_TIMEOUT_SECONDS) {

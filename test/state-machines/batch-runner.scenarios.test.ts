@@ -388,7 +388,9 @@ describe('lock lost while the task runs', () => {
     const r = await runScenario(db, aws);
 
     expect(r.error).toBe('BatchRunner.LockLost');
-    expect(aws.stopRequests).toEqual([{ task: aws.startedTasks[0], reason: expect.stringContaining('lock lost while running') }]);
+    expect(aws.stopRequests).toEqual([
+      { task: aws.startedTasks[0], reason: expect.stringContaining('lock lost while running') },
+    ]);
     expect(callsTo(r, 'ReleaseLockAfterFailure')[0].error?.name).toBe('DynamoDB.ConditionalCheckFailedException');
     expect(alerts()).toHaveLength(1);
     expect(alerts()[0].Message).toContain('Lock: not held by this execution');

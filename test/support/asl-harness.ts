@@ -165,7 +165,10 @@ export class ScriptedAws {
     if (!taskArn) throw new ServiceError('BatchRunner.TaskNotStarted', startFailureCause(payload.start));
     if (this.watch === 'lock-lost') {
       await this.whileTaskRuns();
-      throw new ServiceError('BatchRunner.LockLost', `lock ${payload.batch.name} is owned by ${executionArn('Intruder')}`);
+      throw new ServiceError(
+        'BatchRunner.LockLost',
+        `lock ${payload.batch.name} is owned by ${executionArn('Intruder')}`,
+      );
     }
     if (this.watch === 'hang') return new Promise(() => undefined);
     await this.whileTaskRuns();
