@@ -1,4 +1,6 @@
 import { benchStateMachine } from './asl-bench';
+import { measureConcurrentStarts } from './concurrency-bench';
+import { measureDemoSeconds } from './demo-bench';
 import { benchInfra, formatInfraBench } from './infra-bench';
 
 /**
@@ -39,6 +41,18 @@ async function main(): Promise<void> {
     resourcesPerBatch: infra.at(-1)?.resourcesPerBatch,
     synthSeconds: Object.fromEntries(infra.map((r) => [String(r.batches), r.synthSeconds])),
   });
+
+  process.stdout.write('concurrency (local mode: 200 executions of one batch started at once)...\n');
+  const burst = await measureConcurrentStarts(200);
+  process.stdout.write(
+    `  ${burst.starts} starts, ${burst.runs} task run, all decided in ${burst.secondsUntilDecided} s, done in ${burst.seconds} s\n`,
+  );
+  Object.assign(figures, { concurrentStarts: { starts: burst.starts, runs: burst.runs, seconds: burst.seconds } });
+
+  process.stdout.write('demo (npm start, in a fresh state directory)...\n');
+  const demoSeconds = await measureDemoSeconds();
+  process.stdout.write(`  ${demoSeconds} s\n`);
+  Object.assign(figures, { demoSeconds });
 
   process.stdout.write(`${JSON.stringify(figures)}\n`);
 }
