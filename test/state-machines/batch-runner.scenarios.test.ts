@@ -353,6 +353,23 @@ describe('failures and the hard timeout', () => {
   });
 });
 
+describe('a wait that times out without a started task', () => {
+  test('RunTask started nothing and the watcher never answered: an internal error, no StopTask, lock released, one alert', async () => {
+    aws.runTaskAnswers = [capacityFailure()];
+    aws.watch = 'silent';
+
+    const r = await runScenario(db, aws, { substitutions: { WaitChunkSeconds: '1' } });
+
+    expect(r.error).toBe('BatchRunner.InternalError');
+    expect(r.statesEntered).toEqual(
+      expect.arrayContaining(['CountWaitChunk', 'HasHardTimeoutPassed', 'RecordWatchError']),
+    );
+    expect(aws.stopRequests).toEqual([]);
+    expect(r.lockItem).toBeUndefined();
+    expect(alerts()).toHaveLength(1);
+  });
+});
+
 describe('releasing the lock', () => {
   test('release fails transiently: retried, then released', async () => {
     const r = await runScenario(db, aws, {

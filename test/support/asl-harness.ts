@@ -59,7 +59,8 @@ export const TEST_BINDINGS: DeploymentBindings = {
 };
 
 /** How the scripted batch task ends, as the task watcher would report it. */
-export type WatchScript = { exitCode: number; sidecarExitCode?: number } | 'hang' | 'lock-lost';
+/** `silent`: the watcher never answers at all (its callback lost), even for a task that never started. */
+export type WatchScript = { exitCode: number; sidecarExitCode?: number } | 'hang' | 'lock-lost' | 'silent';
 
 /**
  * Scripted AWS answers for one scenario: realistic payloads (see test/fixtures), one per call, with
@@ -161,6 +162,7 @@ export class ScriptedAws {
 
   /** What the task-watcher Lambda and the ECS STOPPED event would answer on the token. */
   private async watchTask(payload: Record<string, any>): Promise<unknown> {
+    if (this.watch === 'silent') return new Promise(() => undefined);
     const taskArn = startedTaskArn(payload.start);
     if (!taskArn) throw new ServiceError('BatchRunner.TaskNotStarted', startFailureCause(payload.start));
     if (this.watch === 'lock-lost') {
