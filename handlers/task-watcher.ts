@@ -1,4 +1,4 @@
-import { DescribeTasksCommand } from '@aws-sdk/client-ecs';
+import { DescribeTasksCommand, type DescribeTasksCommandOutput } from '@aws-sdk/client-ecs';
 import { defaultClients, type RunnerClients, requiredEnv } from './lib/aws-clients';
 import { type CamelCaseTask, type EcsTaskStateChangeEvent, regionOfArn, toDescribedTask } from './lib/ecs-task';
 import { type LockItem, readLock, registerTaskWatch } from './lib/lock-item';
@@ -78,8 +78,27 @@ export const LOCK_TTL_MARGIN_SECONDS = 24 * 60 * 60;
 export const handler = async (event: TaskWatcherEvent): Promise<WatchOutcome> =>
   handleTaskWatcherEvent(event, { clients: defaultClients(), lockTableName: requiredEnv('LOCK_TABLE_NAME') });
 
+/**
+ * Error name the state machine's WaitForTaskToStop retries: an AWS call of the watcher failed for a
+ * reason that says nothing about the batch (throttling, a timeout), so the batch must not be stopped.
+ */
+export const WATCHER_UNAVAILABLE = 'BatchRunner.WatcherUnavailable';
+
+export class WatcherUnavailableError extends Error {
+  constructor(cause: Error) {
+    super(`task-watcher could not register the wait (${cause.name}: ${cause.message}); the state machine retries.`);
+    this.name = WATCHER_UNAVAILABLE;
+  }
+}
+
 export async function handleTaskWatcherEvent(event: TaskWatcherEvent, deps: TaskWatcherDeps): Promise<WatchOutcome> {
-  if ('taskToken' in event) return registerWatch(event, deps);
+  if ('taskToken' in event) {
+    try {
+      return await registerWatch(event, deps);
+    } catch (err) {
+      throw new WatcherUnavailableError(err as Error);
+    }
+  }
   if (event.source === 'aws.ecs' && event['detail-type'] === 'ECS Task State Change')
     return onTaskStateChange(event, deps);
   throw new Error(
@@ -144,10 +163,15 @@ async function registerWatch(req: WatchRequest, deps: TaskWatcherDeps): Promise<
     reRegistration: registration.previousTaskArn === taskArn,
   });
 
-  // The task may have stopped before this chunk's token was stored (lost or early event): look.
-  const described = await deps.clients.ecs.send(
-    new DescribeTasksCommand({ cluster: batch.clusterArn, tasks: [taskArn] }),
-  );
+  // The task may have stopped before this chunk's token was stored (lost or early event): look. If the
+  // look fails, the token is stored already: the STOPPED event or the next chunk answers it.
+  let described: DescribeTasksCommandOutput;
+  try {
+    described = await deps.clients.ecs.send(new DescribeTasksCommand({ cluster: batch.clusterArn, tasks: [taskArn] }));
+  } catch (err) {
+    logEvent('DescribeTasks failed after registering; waiting for the event', { taskArn, error: (err as Error).name });
+    return { action: 'waiting', taskArn, lastStatus: 'UNKNOWN' };
+  }
   const task = described.tasks?.find((t) => t.taskArn === taskArn);
   const lock: LockItem = {
     batch: batch.name,

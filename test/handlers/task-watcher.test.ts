@@ -172,6 +172,28 @@ describe('task watcher, called by WaitForTaskToStop', () => {
     expect(failureCause()).toMatchObject({ taskArn: taskArn('t1'), exitCode: 1, lastStatus: 'STOPPED' });
   });
 
+  test('DescribeTasks failing after the token is stored: keep waiting (the STOPPED event or the next chunk answers)', async () => {
+    await acquire(executionArn('e1'));
+    ecsMock
+      .on(DescribeTasksCommand)
+      .rejects(Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' }));
+    const out = await handleTaskWatcherEvent(watchRequest({ exec: executionArn('e1'), task: taskArn('t1') }), deps());
+    expect(out).toEqual({ action: 'waiting', taskArn: taskArn('t1'), lastStatus: 'UNKNOWN' });
+    expect((await readLock(db.client, table, BATCH))?.taskToken).toBe('AQCEAAAAKgAAAAMAAAAAAAAAAR1chunk1');
+    expect(sfnMock).not.toHaveReceivedAnyCommand();
+  });
+
+  test('the lock table failing: a named error the state machine retries, nothing answered', async () => {
+    await acquire(executionArn('e1'));
+    const request = watchRequest({ exec: executionArn('e1'), task: taskArn('t1') });
+    const broken = { ...request, batch: { ...request.batch, lockTableName: 'no-such-table' } };
+    await expect(handleTaskWatcherEvent(broken, deps())).rejects.toMatchObject({
+      name: 'BatchRunner.WatcherUnavailable',
+      message: expect.stringContaining('ResourceNotFoundException'),
+    });
+    expect(sfnMock).not.toHaveReceivedAnyCommand();
+  });
+
   test('MISSING right after RunTask is eventual consistency: keep waiting', async () => {
     await acquire(executionArn('e1'));
     ecsMock.on(DescribeTasksCommand).resolves({ tasks: [], failures: [{ arn: taskArn('t1'), reason: 'MISSING' }] });

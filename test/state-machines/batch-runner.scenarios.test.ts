@@ -268,6 +268,30 @@ describe('starting the task', () => {
     expect(alerts()[0].MessageAttributes.outcome.StringValue).toBe('could_not_start');
   });
 
+  test('RunTask answer lost (server error after retries): could_not_start, and the alert says the task may still run', async () => {
+    const r = await runScenario(db, aws, {
+      inject: (call) =>
+        call.state === 'StartBatchTask'
+          ? Object.assign(new Error('Service unavailable'), { name: 'Ecs.ServerException' })
+          : undefined,
+    });
+    expect(r.error).toBe('BatchRunner.CouldNotStart');
+    expect(r.statesEntered).toContain('NoteStartMayHaveRun');
+    expect(alerts()[0].Message).toContain('Task may still run: true');
+    expect(r.lockItem).toBeUndefined();
+  });
+
+  test('the watcher is briefly unavailable: the wait is retried, the batch is not stopped', async () => {
+    const r = await runScenario(db, aws, {
+      inject: (call, attempt) =>
+        call.state === 'WaitForTaskToStop' && attempt < 2
+          ? Object.assign(new Error('Rate exceeded'), { name: 'BatchRunner.WatcherUnavailable' })
+          : undefined,
+    });
+    expect(r.output.outcome).toBe('succeeded');
+    expect(aws.stopRequests).toEqual([]);
+  });
+
   test('RunTask API throttled: retried by the state, then runs', async () => {
     const r = await runScenario(db, aws, {
       inject: (call, attempt) =>
