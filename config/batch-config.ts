@@ -166,7 +166,7 @@ export function cronProblem(cron: string): string | undefined {
       const m = /^(\*|[0-9A-Z]+)(?:-([0-9A-Z]+))?(?:\/(\d+))?$/.exec(part.toUpperCase());
       const toNumber = (token: string): number =>
         names.includes(token)
-          ? names.indexOf(token) + (i === 3 ? 1 : 1)
+          ? names.indexOf(token) + 1 // JAN = 1, SUN = 1 in Scheduler cron
           : /^\d+$/.test(token)
             ? Number(token)
             : Number.NaN;

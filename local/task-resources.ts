@@ -125,11 +125,11 @@ export async function callService(services: LocalServices, resource: string, par
 }
 
 /** Every Task state of a definition (including those inside Map and Parallel states), with its Resource. */
-export function taskStatesOf(definition: Params): Array<{ name: string; resource: string }> {
-  const found: Array<{ name: string; resource: string }> = [];
+export function taskStatesOf(definition: Params): Array<{ name: string; resource: string; state: Params }> {
+  const found: Array<{ name: string; resource: string; state: Params }> = [];
   const walk = (states: Params) => {
     for (const [name, state] of Object.entries(states)) {
-      if (state.Type === 'Task') found.push({ name, resource: state.Resource });
+      if (state.Type === 'Task') found.push({ name, resource: state.Resource, state });
       if (state.Type === 'Map') walk((state.ItemProcessor ?? state.Iterator).States);
       if (state.Type === 'Parallel') for (const b of state.Branches) walk(b.States);
     }

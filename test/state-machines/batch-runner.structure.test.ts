@@ -45,10 +45,9 @@ describe('the ASL template', () => {
 
   test('every Task state sets TimeoutSeconds explicitly (the local engine defaults to 60 s, AWS to never)', () => {
     const def = render();
-    const missing = taskStatesOf(def).filter(({ name }) => {
-      const state = def.States[name] ?? def.States.StopRunningCopies.ItemProcessor.States[name];
-      return typeof state.TimeoutSeconds !== 'number';
-    });
+    const missing = taskStatesOf(def)
+      .filter(({ state }) => typeof state.TimeoutSeconds !== 'number')
+      .map(({ name }) => name);
     expect(missing).toEqual([]);
   });
 
