@@ -191,14 +191,21 @@ export class ScheduledBatch extends Construct {
     });
 
     const name = scheduleName(batch.name, prefix);
-    const scheduleArn = stack.formatArn({
-      service: 'scheduler',
-      resource: 'schedule',
-      resourceName: `${runner.scheduleGroup.scheduleGroupName}/${name}`,
-    });
     const schedulerRole = new iam.Role(this, 'SchedulerRole', {
+      // Scheduler presents its *schedule group* ARN as aws:SourceArn, never the schedule's own ARN
+      // (Scheduler user guide, "Confused deputy prevention"; since 2023-09-07). A schedule ARN here
+      // makes every AssumeRole fail and every start land in the DLQ.
       assumedBy: new iam.ServicePrincipal('scheduler.amazonaws.com', {
-        conditions: { StringEquals: { 'aws:SourceAccount': stack.account, 'aws:SourceArn': scheduleArn } },
+        conditions: {
+          StringEquals: {
+            'aws:SourceAccount': stack.account,
+            'aws:SourceArn': stack.formatArn({
+              service: 'scheduler',
+              resource: 'schedule-group',
+              resourceName: runner.scheduleGroup.scheduleGroupName,
+            }),
+          },
+        },
       }),
       description: `Schedule ${name}: start ${smName}, park failed starts in its DLQ.`,
       inlinePolicies: {

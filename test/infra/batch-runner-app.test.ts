@@ -97,9 +97,10 @@ describe('the app of MISSION.md: three JST batches', () => {
       const statements = role.Properties.Policies[0].PolicyDocument.Statement;
       expect(statements.map((x: any) => x.Action)).toEqual(['states:StartExecution', 'sqs:SendMessage']);
       expect(statements[0].Resource).toEqual({ Ref: expect.stringMatching(/StateMachine/) });
-      expect(
-        role.Properties.AssumeRolePolicyDocument.Statement[0].Condition.StringEquals['aws:SourceArn'],
-      ).toBeDefined();
+      // Scheduler presents the schedule *group* ARN (Scheduler user guide, "Confused deputy prevention").
+      const sourceArn = role.Properties.AssumeRolePolicyDocument.Statement[0].Condition.StringEquals['aws:SourceArn'];
+      expect(JSON.stringify(sourceArn)).toMatch(/:scheduler:.*:schedule-group\/batch-runner"\]/);
+      expect(JSON.stringify(sourceArn)).not.toMatch(/:schedule\//);
     }
   });
 
