@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { BatchConfig } from '../config/batch-config';
-import { manualExecutionName } from '../config/naming';
+import { executionNameFromTags, manualExecutionName } from '../config/naming';
 import { LOCAL_BATCHES } from '../examples/demo-batches';
 import type { DescribedLocalTask } from '../local/local-ecs';
 import { type LocalRunResult, LocalRuntime } from '../local/local-runtime';
@@ -120,7 +120,7 @@ export async function measureConcurrentStarts(
     taskEnvironment: { EXAMPLE_STEP_MS: '5', EXAMPLE_HOLD_FILE: hold },
     onEvent: (event) => {
       if (event.type === 'task-started') {
-        const name = event.tags.find((t) => t.Key === 'batch-runner:execution')?.Value;
+        const name = executionNameFromTags(event.tags);
         if (name) withTask.add(name);
       }
     },

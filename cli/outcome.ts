@@ -72,7 +72,8 @@ export function outcomeOf(execution: {
         exitCode: task.exitCode ?? undefined,
         taskArn: task.taskArn ?? details.taskArn,
         logUrl: task.logUrl ?? details.logUrl,
-        stoppedReason: task.stoppedReason ?? details.stoppedTask?.stoppedReason,
+        // stoppedTask is the described task as ECS reports it (PascalCase), see RecordStoppedTask.
+        stoppedReason: task.stoppedReason ?? details.stoppedTask?.StoppedReason,
       };
     }
     case 'TIMED_OUT':

@@ -32,3 +32,70 @@ export function manualExecutionName(trigger: string, batch: string, now: Date, r
     .replace(/\.\d{3}Z$/, 'Z');
   return `${trigger}-${batch}-${stamp}-${random}`.slice(0, 80);
 }
+
+/** ECS tag on every task the runner starts: the batch name. StopTask is allowed only on tasks carrying it. */
+export const BATCH_TAG_KEY = 'batch-runner:batch';
+/**
+ * ECS tag naming the execution that started a task. ECS tag values allow only letters, digits, spaces
+ * and `_ . : / = + - @`, while execution names may contain `( ) ! '` and more, so the name is stored
+ * base64-encoded (`States.Base64Encode` in StartBatchTask): every character of base64 is allowed.
+ */
+export const EXECUTION_TAG_KEY = 'batch-runner:execution-name-base64';
+
+/** The execution name a task was started by, from its tags (undefined when the tag is absent). */
+export function executionNameFromTags(
+  tags: ReadonlyArray<{ Key?: string; Value?: string; key?: string; value?: string }> | undefined,
+): string | undefined {
+  const tag = tags?.find((t) => (t.Key ?? t.key) === EXECUTION_TAG_KEY);
+  const value = tag?.Value ?? tag?.value;
+  return value === undefined ? undefined : Buffer.from(value, 'base64').toString('utf8');
+}
+
+/**
+ * Names generated from a batch name and the deployment prefix, with the limit of the API that takes
+ * them. A prefix (up to 30 characters) plus a batch name (up to 40) can exceed them, so ScheduledBatch
+ * checks every one before CDK or CloudFormation sees it.
+ */
+export const GENERATED_NAME_LIMITS: ReadonlyArray<{
+  readonly what: string;
+  readonly make: (batch: string, prefix: string) => string;
+  readonly maxLength: number;
+  readonly source: string;
+}> = [
+  {
+    what: 'EventBridge Scheduler schedule name',
+    make: (batch, prefix) => scheduleName(batch, prefix),
+    maxLength: 64,
+    source: 'Scheduler API CreateSchedule: Name, 1-64 characters',
+  },
+  {
+    what: 'Step Functions state machine name',
+    make: (batch, prefix) => stateMachineName(batch, prefix),
+    maxLength: 80,
+    source: 'Step Functions API CreateStateMachine: name, 1-80 characters',
+  },
+  {
+    what: 'CloudWatch alarm name',
+    make: (batch, prefix) => `${prefix}-${batch}-near-hard-timeout`,
+    maxLength: 255,
+    source: 'CloudWatch API PutMetricAlarm: AlarmName, 1-255 characters',
+  },
+  {
+    what: 'ECS task group',
+    make: (batch) => taskGroup(batch),
+    maxLength: 255,
+    source: 'ECS API RunTask: group, up to 255 characters',
+  },
+];
+
+/** Problems of the names generated for one batch under a prefix (empty when all fit). */
+export function generatedNameProblems(batch: string, prefix = DEFAULT_PREFIX): string[] {
+  return GENERATED_NAME_LIMITS.flatMap(({ what, make, maxLength, source }) => {
+    const value = make(batch, prefix);
+    if (value.length <= maxLength) return [];
+    const room = maxLength - (value.length - batch.length);
+    return [
+      `the ${what} "${value}" has ${value.length} characters, more than ${maxLength} (${source}): use a batch name of at most ${room} characters with prefix "${prefix}", or a shorter namePrefix.`,
+    ];
+  });
+}

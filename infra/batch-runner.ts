@@ -16,6 +16,7 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { BatchConfigError } from '../config/batch-config';
 import {
+  BATCH_TAG_KEY,
   alertTopicName,
   cleanupFunctionName,
   DEFAULT_PREFIX,
@@ -329,10 +330,18 @@ export class BatchRunner extends Construct {
           resources: [executions],
         }),
         new iam.PolicyStatement({
-          sid: 'StopBatchTasks',
-          actions: ['ecs:DescribeTasks', 'ecs:StopTask'],
+          sid: 'DescribeBatchTasks',
+          actions: ['ecs:DescribeTasks'],
           resources: taskPatterns,
           conditions: onRunnerClusters,
+        }),
+        new iam.PolicyStatement({
+          sid: 'StopBatchTasks',
+          // Only tasks the runner started (StartBatchTask tags each with its batch), never other tasks
+          // that share the cluster.
+          actions: ['ecs:StopTask'],
+          resources: taskPatterns,
+          conditions: { ...onRunnerClusters, Null: { [`aws:ResourceTag/${BATCH_TAG_KEY}`]: 'false' } },
         }),
         new iam.PolicyStatement({
           sid: 'PublishAlerts',

@@ -7,7 +7,7 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { type BatchConfig, BatchConfigError, validateBatchConfig } from '../config/batch-config';
-import { scheduleName, stateMachineName } from '../config/naming';
+import { generatedNameProblems, scheduleName, stateMachineName } from '../config/naming';
 import { type BatchTimings, deriveTimings } from '../config/timings';
 import { type DeploymentBindings, readDefinitionTemplate, substitutionsFor } from '../state-machines/definition';
 import { BatchAlarms } from './batch-alarms';
@@ -77,6 +77,12 @@ export class ScheduledBatch extends Construct {
     runner.registerBatch(batch.name);
     const stack = Stack.of(this);
     const prefix = runner.namePrefix;
+    const nameProblems = generatedNameProblems(batch.name, prefix);
+    if (nameProblems.length > 0) {
+      throw new BatchConfigError(
+        `batch "${batch.name}": name = "${batch.name}" is too long: ${nameProblems.join(' ')}`,
+      );
+    }
     const smName = stateMachineName(batch.name, prefix);
 
     if (props.task) {

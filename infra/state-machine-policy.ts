@@ -1,6 +1,7 @@
 import { ArnFormat, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type { Construct } from 'constructs';
+import { BATCH_TAG_KEY } from '../config/naming';
 
 /** What one batch's state machine may touch. Strings may be tokens. */
 export interface StateMachinePolicyProps {
@@ -73,11 +74,19 @@ export function stateMachinePolicyStatements(scope: Construct, p: StateMachinePo
       conditions: { StringEquals: { 'ecs:CreateAction': 'RunTask' } },
     }),
     new iam.PolicyStatement({
-      sid: 'StopAndDescribeTasksOnTheCluster',
-      // StopBatchTask, StopRunningCopy (replace), ConfirmTaskStopped.
-      actions: ['ecs:StopTask', 'ecs:DescribeTasks'],
+      sid: 'DescribeTasksOnTheCluster',
+      // ConfirmTaskStopped.
+      actions: ['ecs:DescribeTasks'],
       resources: [p.taskArnPattern],
       conditions: onCluster,
+    }),
+    new iam.PolicyStatement({
+      sid: 'StopOnlyThisBatchsTasks',
+      // StopBatchTask, StopRunningCopy (replace). Only tasks tagged with this batch's name (StartBatchTask
+      // tags every task it starts), so a batch can never stop another batch's task on a shared cluster.
+      actions: ['ecs:StopTask'],
+      resources: [p.taskArnPattern],
+      conditions: { ...onCluster, StringEquals: { [`aws:ResourceTag/${BATCH_TAG_KEY}`]: p.batchName } },
     }),
     new iam.PolicyStatement({
       sid: 'PassOnlyTheTaskRolesToEcs',

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { type BatchConfig, BatchConfigError, findBatch, forLocalMode } from '../config/batch-config';
+import { executionNameFromTags } from '../config/naming';
 import {
   alertTopicName,
   lockTableName,
@@ -150,7 +151,7 @@ export class LocalRuntime {
         // The task carries its execution's name as a tag (StartBatchTask): record it at once, so that
         // status and history know the task even if this runner is killed before the execution ends.
         if (event.type === 'task-started') {
-          const execution = event.tags.find((t) => t.Key === 'batch-runner:execution')?.Value;
+          const execution = executionNameFromTags(event.tags);
           if (execution) this.registry.update(execution, { taskArn: event.taskArn });
         }
         this.emitLater(event);

@@ -5,6 +5,7 @@ import {
   PutItemCommand,
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
+import * as dynamodbModel from '@aws-sdk/client-dynamodb';
 
 /**
  * Serves the Task states of a batch-runner definition outside AWS: each `Resource` of the ASL is
@@ -83,8 +84,21 @@ async function callDynamoDb(client: DynamoDBClient, action: string, params: Para
     return stripMetadata(await client.send(make(params)));
   } catch (err) {
     const e = err as Error;
-    throw new ServiceError(`DynamoDB.${e.name}`, e.message);
+    throw new ServiceError(optimizedDynamoDbErrorName(e), e.message);
   }
+}
+
+/**
+ * The name Step Functions' optimized DynamoDB integration gives an error: the AWS SDK for Java v1
+ * class name, i.e. the modeled error with an `Exception` suffix (`RequestLimitExceeded` becomes
+ * `DynamoDB.RequestLimitExceededException`), and `DynamoDB.AmazonDynamoDBException` for errors the
+ * model does not have (Step Functions developer guide, error handling of service integrations).
+ */
+export function optimizedDynamoDbErrorName(err: Error): string {
+  const cls = (dynamodbModel as Record<string, unknown>)[err.name];
+  const modeled = typeof cls === 'function' && cls.prototype instanceof dynamodbModel.DynamoDBServiceException;
+  if (!modeled) return 'DynamoDB.AmazonDynamoDBException';
+  return `DynamoDB.${err.name.endsWith('Exception') ? err.name : `${err.name}Exception`}`;
 }
 
 /** Parses a Task Resource into how it is served. */

@@ -284,7 +284,11 @@ describe('run <batch> --wait (AWS)', () => {
         error: 'BatchRunner.TimedOut',
         taskArn: TASK,
         logUrl: 'https://logs.example/2',
-        stoppedTask: { stoppedReason: 'batch-runner: hard timeout of 1800 s reached' },
+        stoppedTask: {
+          LastStatus: 'STOPPED',
+          StopCode: 'UserInitiated',
+          StoppedReason: 'batch-runner: hard timeout of 1800 s reached',
+        },
       }),
       EXIT.TIMED_OUT,
       [

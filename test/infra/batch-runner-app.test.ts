@@ -407,7 +407,8 @@ describe('IAM across the app', () => {
       ReadAndReleaseLocks: ['dynamodb:DeleteItem', 'dynamodb:GetItem'],
       AlertSentMarkersOnly: ['dynamodb:PutItem'],
       ReadExecutionHistory: ['states:GetExecutionHistory'],
-      StopBatchTasks: ['ecs:DescribeTasks', 'ecs:StopTask'],
+      DescribeBatchTasks: ['ecs:DescribeTasks'],
+      StopBatchTasks: ['ecs:StopTask'],
       PublishAlerts: ['sns:Publish'],
       AlertTopicKey: ['kms:Decrypt', 'kms:GenerateDataKey'],
       ReportFailedAsyncInvocations: ['sqs:SendMessage'],
@@ -418,6 +419,8 @@ describe('IAM across the app', () => {
     });
     expect(statements.find((st) => st.Sid === 'StopBatchTasks').Condition).toEqual({
       ArnEquals: { 'ecs:cluster': [{ 'Fn::GetAtt': [expect.stringMatching(/^Cluster/), 'Arn'] }] },
+      // Only tasks the runner tagged when it started them.
+      Null: { 'aws:ResourceTag/batch-runner:batch': 'false' },
     });
     expect(statements.find((st) => st.Sid === 'ReadExecutionHistory').Resource['Fn::Join'][1].at(-1)).toBe(
       ':execution:batch-runner-*:*',

@@ -1,7 +1,7 @@
 import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as sns from 'aws-cdk-lib/aws-sns';
-import type { BatchConfig } from '../../config/batch-config';
+import { type BatchConfig, BatchConfigError } from '../../config/batch-config';
 import { BATCHES } from '../../config/batches';
 import { BatchRunner } from '../../infra/batch-runner';
 import { addBatchRunnerStacks } from '../../infra/batch-runner-app';
@@ -187,6 +187,28 @@ describe('configuration errors stop the synth with a message naming the batch, t
     });
     expect(() => new ScheduledBatch(stack, 'B', { runner: runnerIn(stack), batch })).toThrow(
       /batch "weekly-report": schedule.expectedIntervalHours = 168 is invalid: .* use at most 165 h/,
+    );
+  });
+
+  test('a prefix and batch name whose schedule name would exceed 64 characters (valid each on its own)', () => {
+    const stack = stackWithoutBundling();
+    const runner = new BatchRunner(stack, 'Runner', {
+      namePrefix: 'a'.repeat(30),
+      network: { subnetIds: ['subnet-1'], securityGroupIds: ['sg-1'] },
+    });
+    const name = `b${'x'.repeat(38)}z`; // 40 characters: the longest valid batch name
+    const batch = imported(name, `arn:aws:ecs:${REGION}:${ACCOUNT}:task-definition/x:1`);
+    let thrown: unknown;
+    try {
+      new ScheduledBatch(stack, 'B', { runner, batch });
+    } catch (err) {
+      thrown = err;
+    }
+    expect(thrown).toBeInstanceOf(BatchConfigError);
+    expect(() => {
+      throw thrown;
+    }).toThrow(
+      /batch "bx+z": name = "bx+z" is too long: the EventBridge Scheduler schedule name "a{30}-bx+z" has 71 characters, more than 64 .* use a batch name of at most 33 characters with prefix "a{30}", or a shorter namePrefix\./,
     );
   });
 

@@ -4,6 +4,7 @@ import {
   measureConcurrentStarts,
   type StartKind,
 } from '../../bench/concurrency-bench';
+import { BATCH_TAG_KEY, executionNameFromTags } from '../../config/naming';
 import { ExecutionRegistry } from '../../local/execution-registry';
 import { readJson } from '../../local/state-dir';
 import { alertsIn, alertsOf, cleanUpStateDir, tempStateDir } from '../local/support';
@@ -55,7 +56,8 @@ describe(`${N} executions of one batch started at once (local mode)`, () => {
     expect(m.runs).toBe(1);
     expect(m.tasks).toHaveLength(1);
     const [task] = m.tasks;
-    expect(task.Tags).toEqual(expect.arrayContaining([{ Key: 'batch-runner:execution', Value: winner.result.name }]));
+    expect(executionNameFromTags(task.Tags)).toBe(winner.result.name);
+    expect(task.Tags).toEqual(expect.arrayContaining([{ Key: BATCH_TAG_KEY, Value: m.batch }]));
     expect(task).toMatchObject({ LastStatus: 'STOPPED', StopCode: 'EssentialContainerExited' });
     expect(task.Containers[0].ExitCode).toBe(0);
     expect(winner.result.status).toBe('SUCCEEDED');

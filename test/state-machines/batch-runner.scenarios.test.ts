@@ -293,15 +293,17 @@ describe('starting the task', () => {
   });
 
   test('RunTask API throttled: retried by the state, then runs', async () => {
+    // ECS models no ThrottlingException: an SDK integration reports an unmodeled error as
+    // <Service>.<Service>Exception (Step Functions developer guide, AWS SDK service integrations).
     const r = await runScenario(db, aws, {
       inject: (call, attempt) =>
         call.state === 'StartBatchTask' && attempt < 2
-          ? Object.assign(new Error('Rate exceeded'), { name: 'Ecs.ThrottlingException' })
+          ? Object.assign(new Error('Rate exceeded'), { name: 'Ecs.EcsException' })
           : undefined,
     });
     expect(callsTo(r, 'StartBatchTask').map((c) => c.error?.name)).toEqual([
-      'Ecs.ThrottlingException',
-      'Ecs.ThrottlingException',
+      'Ecs.EcsException',
+      'Ecs.EcsException',
       undefined,
     ]);
     expect(r.output.outcome).toBe('succeeded');

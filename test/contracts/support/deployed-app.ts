@@ -1,0 +1,127 @@
+import type { BatchConfig } from '../../../config/batch-config';
+import { renderDefinition } from '../../../state-machines/definition';
+import { resourcesOf, synthApp } from '../../infra/synth';
+import { ACCOUNT, TemplateResolver } from './cloudformation';
+
+/** One batch of the synthesized app with every value CloudFormation would resolve, resolved. */
+export interface DeployedBatch {
+  readonly name: string;
+  readonly stack: string;
+  readonly stateMachineArn: string;
+  readonly stateMachineName: string;
+  /** The definition as Step Functions would run it (substitutions applied). */
+  readonly definition: any;
+  readonly roleArn: string;
+  readonly rolePolicies: any[];
+  readonly trustPolicy: any;
+  readonly substitutions: Record<string, string>;
+  /** Roles of the task definition (what RunTask passes). */
+  readonly passedRoleArns: string[];
+}
+
+export interface DeployedRole {
+  readonly stack: string;
+  readonly logicalId: string;
+  readonly arn: string;
+  readonly trustPolicy: any;
+  /** Inline policies and attached AWS::IAM::Policy documents. */
+  readonly policies: any[];
+}
+
+export interface DeployedApp {
+  readonly resolver: TemplateResolver;
+  readonly json: Record<string, any>;
+  readonly batches: DeployedBatch[];
+  readonly roles: DeployedRole[];
+  readonly scheduleGroupArn: string;
+  readonly lockTableArn: string;
+  readonly alertTopicArn: string;
+  readonly clusterArn: string;
+  /** Function ARNs by FunctionName. */
+  readonly functions: Record<string, { arn: string; roleArn: string }>;
+}
+
+/** Synthesizes the app as `cdk synth` would and resolves it to the values of one account and region. */
+export function deployApp(batches: readonly BatchConfig[]): DeployedApp {
+  const s = synthApp(batches);
+  const resolver = new TemplateResolver(s.json);
+  const roles: DeployedRole[] = [];
+  const attached = new Map<string, any[]>();
+  for (const [stack, t] of Object.entries<any>(s.json))
+    for (const p of Object.values<any>(resourcesOf(t, 'AWS::IAM::Policy'))) {
+      const doc = resolver.resolve(stack, p.Properties.PolicyDocument);
+      for (const role of p.Properties.Roles ?? []) {
+        const arn = `arn:aws:iam::${ACCOUNT}:role/${resolver.resolve(stack, role)}`;
+        attached.set(arn, [...(attached.get(arn) ?? []), doc]);
+      }
+    }
+  for (const [stack, t] of Object.entries<any>(s.json))
+    for (const [logicalId, r] of Object.entries<any>(resourcesOf(t, 'AWS::IAM::Role'))) {
+      const arn = resolver.getAtt(stack, logicalId, 'Arn');
+      roles.push({
+        stack,
+        logicalId,
+        arn,
+        trustPolicy: resolver.resolve(stack, r.Properties.AssumeRolePolicyDocument),
+        policies: [
+          ...(r.Properties.Policies ?? []).map((p: any) => resolver.resolve(stack, p.PolicyDocument)),
+          ...(attached.get(arn) ?? []),
+        ],
+      });
+    }
+  const roleByArn = new Map(roles.map((r) => [r.arn, r]));
+  const deployed: DeployedBatch[] = [];
+  for (const [stack, t] of Object.entries<any>(s.json))
+    for (const [logicalId, r] of Object.entries<any>(resourcesOf(t, 'AWS::StepFunctions::StateMachine'))) {
+      const p = r.Properties;
+      const substitutions = resolver.resolve(stack, p.DefinitionSubstitutions);
+      const definition = JSON.parse(renderDefinition(substitutions, resolver.resolve(stack, p.DefinitionString)));
+      const roleArn = resolver.resolve(stack, p.RoleArn);
+      const role = roleByArn.get(roleArn);
+      if (!role) throw new Error(`role ${roleArn} of ${logicalId} not found`);
+      const taskDefinitions = Object.values<any>(resourcesOf(t, 'AWS::ECS::TaskDefinition')).filter(
+        (td) => td.Properties.Family === substitutions.TaskFamily,
+      );
+      const passedRoleArns = taskDefinitions.flatMap((td) =>
+        [td.Properties.TaskRoleArn, td.Properties.ExecutionRoleArn]
+          .filter((x) => x !== undefined)
+          .map((x) => resolver.resolve(stack, x)),
+      );
+      deployed.push({
+        name: substitutions.BatchName,
+        stack,
+        stateMachineName: p.StateMachineName,
+        stateMachineArn: resolver.ref(stack, logicalId),
+        definition,
+        roleArn,
+        rolePolicies: role.policies,
+        trustPolicy: role.trustPolicy,
+        substitutions,
+        passedRoleArns,
+      });
+    }
+  const shared = s.shared.stackName;
+  const sharedTemplate = s.json[shared];
+  const only = (type: string) => {
+    const ids = Object.keys(resourcesOf(sharedTemplate, type));
+    if (ids.length !== 1) throw new Error(`expected one ${type} in ${shared}, found ${ids.length}`);
+    return ids[0];
+  };
+  const functions: Record<string, { arn: string; roleArn: string }> = {};
+  for (const [id, f] of Object.entries<any>(resourcesOf(sharedTemplate, 'AWS::Lambda::Function')))
+    functions[f.Properties.FunctionName] = {
+      arn: resolver.getAtt(shared, id, 'Arn'),
+      roleArn: resolver.resolve(shared, f.Properties.Role),
+    };
+  return {
+    resolver,
+    json: s.json,
+    batches: deployed,
+    roles,
+    scheduleGroupArn: resolver.getAtt(shared, only('AWS::Scheduler::ScheduleGroup'), 'Arn'),
+    lockTableArn: resolver.getAtt(shared, only('AWS::DynamoDB::Table'), 'Arn'),
+    alertTopicArn: resolver.ref(shared, only('AWS::SNS::Topic')),
+    clusterArn: resolver.getAtt(shared, only('AWS::ECS::Cluster'), 'Arn'),
+    functions,
+  };
+}
