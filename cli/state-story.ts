@@ -13,6 +13,7 @@ export const STATE_STORY: Readonly<Record<string, string>> = {
   WaitForLock: 'lock held by a live run: waiting (overlap policy wait)',
   StopLockHolder: 'lock held by a live run: stopping it (overlap policy replace)',
   RecordSkipLockHeld: 'lock held by a live run: skipping',
+  RecordSkipLockHeldSinceUnknown: 'lock held by a live run: skipping',
   CheckRunningTasks: 'checking for running tasks of the family',
   StopRunningCopies: 'stopping running copies (overlap policy replace)',
   RecordSkipTaskRunning: 'a task of the family is already running: skipping',

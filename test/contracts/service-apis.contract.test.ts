@@ -179,6 +179,24 @@ describe('Task results: nothing read that the API may omit, unless guarded by Is
     expect(problems).toEqual([]);
   });
 
+  test('no blind spot: Map iterations read only their item, no Task result replaces the state untracked, no filter paths', () => {
+    // The dataflow covers top-level states and reads of `$.a.b[0]` paths; make anything it would not
+    // see fail here instead of passing unnoticed.
+    const problems: string[] = [];
+    for (const [name, s] of Object.entries<any>(definition.States)) {
+      if (s.Type === 'Map')
+        for (const [inner, st] of Object.entries<any>((s.ItemProcessor ?? s.Iterator).States)) {
+          const reads = readsOf({ States: { [inner]: st } }).filter((r) => r.against === 'input');
+          if (reads.length > 0) problems.push(`${name}/${inner} reads ${reads.map((r) => r.path).join(', ')}`);
+        }
+      // A raw result replacing the whole state (no ResultPath, no ResultSelector) would not be tracked.
+      if (s.Type === 'Task' && s.ResultPath === undefined && !s.ResultSelector)
+        problems.push(`${name}: its raw result replaces the state (no ResultPath or ResultSelector)`);
+      if (/\[\*\]|\[\?\(|\.\./.test(JSON.stringify(s))) problems.push(`${name}: a wildcard or filter path`);
+    }
+    expect(problems).toEqual([]);
+  });
+
   test('ResultSelectors of AWS calls read only members the model requires', () => {
     const problems: string[] = [];
     for (const { name, resource, state } of tasks) {
