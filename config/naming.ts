@@ -10,6 +10,9 @@ export const lockTableName = (prefix = DEFAULT_PREFIX) => `${prefix}-locks`;
 export const alertTopicName = (prefix = DEFAULT_PREFIX) => `${prefix}-alerts`;
 export const scheduleName = (batch: string, prefix = DEFAULT_PREFIX) => `${prefix}-${batch}`;
 export const scheduleGroupName = (prefix = DEFAULT_PREFIX) => prefix;
+/** CloudWatch alarm of one batch, e.g. `batch-runner-sitemap-refresh-missed-run`. */
+export const batchAlarmName = (batch: string, suffix: string, prefix = DEFAULT_PREFIX) =>
+  `${prefix}-${batch}-${suffix}`;
 export const taskLogGroupName = (batch: string, prefix = DEFAULT_PREFIX) => `/${prefix}/tasks/${batch}`;
 export const TASK_LOG_STREAM_PREFIX = 'batch';
 export const validatorFunctionName = (prefix = DEFAULT_PREFIX) => `${prefix}-validate-manual-input`;
@@ -76,7 +79,8 @@ export const GENERATED_NAME_LIMITS: ReadonlyArray<{
   },
   {
     what: 'CloudWatch alarm name',
-    make: (batch, prefix) => `${prefix}-${batch}-near-hard-timeout`,
+    // The longest suffix of infra/batch-alarms.ts.
+    make: (batch, prefix) => batchAlarmName(batch, 'near-hard-timeout', prefix),
     maxLength: 255,
     source: 'CloudWatch API PutMetricAlarm: AlarmName, 1-255 characters',
   },

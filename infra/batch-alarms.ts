@@ -4,6 +4,7 @@ import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { BatchConfigError } from '../config/batch-config';
+import { batchAlarmName } from '../config/naming';
 
 export interface BatchAlarmsProps {
   readonly batchName: string;
@@ -62,7 +63,7 @@ export class BatchAlarms extends Construct {
   constructor(scope: Construct, id: string, props: BatchAlarmsProps) {
     super(scope, id);
     const sm = props.stateMachine;
-    const name = (suffix: string) => `${props.namePrefix}-${props.batchName}-${suffix}`;
+    const name = (suffix: string) => batchAlarmName(props.batchName, suffix, props.namePrefix);
     const fiveMinuteSum = { period: Duration.minutes(5), statistic: 'Sum' };
     const anyExecution = (suffix: string, metric: cloudwatch.IMetric, what: string) =>
       new cloudwatch.Alarm(this, suffix, {

@@ -9,7 +9,8 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseResource, taskStatesOf } from '../../local/task-resources';
+import { ConditionalCheckFailedException, InternalServerError, RequestLimitExceeded } from '@aws-sdk/client-dynamodb';
+import { optimizedDynamoDbErrorName, parseResource, taskStatesOf } from '../../local/task-resources';
 import { renderDefinition, substitutionsFor } from '../../state-machines/definition';
 import { TEST_BATCH, TEST_BINDINGS } from '../support/asl-harness';
 import { isCovered, presentOnEntry, readsOf, segmentsOf } from './support/definition-reads';
@@ -300,6 +301,20 @@ describe('error names in Retry and Catch are ones Step Functions can report', ()
       return !(e.startsWith(`${prefix}.`) && (modeled.has(e) || DOCUMENTED.has(e)));
     });
     expect(unknown).toEqual([]);
+  });
+
+  test('the local mode names DynamoDB errors by the same rule, from the real SDK exception classes', () => {
+    const meta = { $metadata: {}, message: 'x' };
+    expect(optimizedDynamoDbErrorName(new RequestLimitExceeded(meta))).toBe('DynamoDB.RequestLimitExceededException');
+    expect(optimizedDynamoDbErrorName(new InternalServerError(meta))).toBe('DynamoDB.InternalServerErrorException');
+    expect(optimizedDynamoDbErrorName(new ConditionalCheckFailedException(meta))).toBe(
+      'DynamoDB.ConditionalCheckFailedException',
+    );
+    expect(optimizedDynamoDbErrorName(Object.assign(new Error('socket hang up'), { name: 'TimeoutError' }))).toBe(
+      'DynamoDB.AmazonDynamoDBException',
+    );
+    for (const e of [new RequestLimitExceeded(meta), new InternalServerError(meta)])
+      expect(modeledErrorNames('DynamoDB').has(optimizedDynamoDbErrorName(e))).toBe(true);
   });
 
   test('the rule refuses the names the first cut used and accepts their real names', () => {

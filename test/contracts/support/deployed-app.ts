@@ -6,7 +6,6 @@ import { ACCOUNT, TemplateResolver } from './cloudformation';
 /** One batch of the synthesized app with every value CloudFormation would resolve, resolved. */
 export interface DeployedBatch {
   readonly name: string;
-  readonly stack: string;
   readonly stateMachineArn: string;
   readonly stateMachineName: string;
   /** The definition as Step Functions would run it (substitutions applied). */
@@ -14,7 +13,6 @@ export interface DeployedBatch {
   readonly roleArn: string;
   readonly rolePolicies: any[];
   readonly trustPolicy: any;
-  readonly substitutions: Record<string, string>;
   /** Roles of the task definition (what RunTask passes). */
   readonly passedRoleArns: string[];
 }
@@ -29,13 +27,9 @@ export interface DeployedRole {
 }
 
 export interface DeployedApp {
-  readonly resolver: TemplateResolver;
-  readonly json: Record<string, any>;
   readonly batches: DeployedBatch[];
   readonly roles: DeployedRole[];
   readonly scheduleGroupArn: string;
-  readonly lockTableArn: string;
-  readonly alertTopicArn: string;
   readonly clusterArn: string;
   /** Function ARNs by FunctionName. */
   readonly functions: Record<string, { arn: string; roleArn: string }>;
@@ -89,14 +83,12 @@ export function deployApp(batches: readonly BatchConfig[]): DeployedApp {
       );
       deployed.push({
         name: substitutions.BatchName,
-        stack,
         stateMachineName: p.StateMachineName,
         stateMachineArn: resolver.ref(stack, logicalId),
         definition,
         roleArn,
         rolePolicies: role.policies,
         trustPolicy: role.trustPolicy,
-        substitutions,
         passedRoleArns,
       });
     }
@@ -114,13 +106,9 @@ export function deployApp(batches: readonly BatchConfig[]): DeployedApp {
       roleArn: resolver.resolve(shared, f.Properties.Role),
     };
   return {
-    resolver,
-    json: s.json,
     batches: deployed,
     roles,
     scheduleGroupArn: resolver.getAtt(shared, only('AWS::Scheduler::ScheduleGroup'), 'Arn'),
-    lockTableArn: resolver.getAtt(shared, only('AWS::DynamoDB::Table'), 'Arn'),
-    alertTopicArn: resolver.ref(shared, only('AWS::SNS::Topic')),
     clusterArn: resolver.getAtt(shared, only('AWS::ECS::Cluster'), 'Arn'),
     functions,
   };
