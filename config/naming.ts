@@ -44,6 +44,11 @@ export const BATCH_TAG_KEY = 'batch-runner:batch';
  * base64-encoded (`States.Base64Encode` in StartBatchTask): every character of base64 is allowed.
  */
 export const EXECUTION_TAG_KEY = 'batch-runner:execution-name-base64';
+/**
+ * ECS tag with the batch's hard timeout in seconds: with the task's creation time it gives the run's
+ * deadline from ECS alone, so the reconciler can enforce it even without the lock item.
+ */
+export const HARD_TIMEOUT_TAG_KEY = 'batch-runner:hard-timeout-seconds';
 
 /** The execution name a task was started by, from its tags (undefined when the tag is absent). */
 export function executionNameFromTags(

@@ -1,36 +1,41 @@
-import { publishAlert, type RunAlert } from './lib/alert';
-import { defaultClients, type RunnerClients, requiredEnv } from './lib/aws-clients';
-import { clusterArnOfTask } from './lib/ecs-task';
-import { type ExecutionFacts, readExecutionFacts } from './lib/execution-history';
-import { claimAlert, type LockItem, readLock, releaseLockIfOwner, unclaimAlert } from './lib/lock-item';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { defaultClients, requiredEnv } from './lib/aws-clients';
+import { awsWorld } from './lib/aws-world';
+import { LOCK_KEY } from './lib/lock-item';
 import { logEvent } from './lib/log';
-import { type StopResult, stopTaskAndConfirm } from './lib/stop-task';
+import { deliverOwedAlerts, type DeliveryReport } from './lib/owed-alerts';
+import {
+  type BatchReconcileReport,
+  type BatchTarget,
+  type ExecutionStatus,
+  reconcileAll,
+  reconcileBatch,
+  type ReconcileContext,
+  type ReconcileWorld,
+} from './lib/reconcile';
+import { ScanCommand } from '@aws-sdk/client-dynamodb';
 
 /**
- * Cleanup Lambda: the safety net for executions that ended outside their own failure path, from
- * the EventBridge rule on "Step Functions Execution Status Change" FAILED / TIMED_OUT / ABORTED for
- * the runner's state machines. An ABORTED execution (stopped by hand, by the CLI, or replaced by
- * another run) and one that hit its own TimeoutSeconds run none of their Catch states.
+ * The reconciler Lambda (deployed as the runner's cleanup function): every entry point applies the one
+ * rule of handlers/lib/reconcile.ts.
  *
- * 1. Stops the execution's ECS task if it still runs (task ARN from the lock item when this
- *    execution still owns it, else from the `StartBatchTask` output in the execution history) and
- *    waits, bounded, until ECS reports it STOPPED.
- * 2. Releases the lock only if this execution still owns it (conditional delete), after step 1.
- * 3. Sends one alert, unless the execution's own `PublishFailureAlert` already did (FAILED runs that
- *    went through the normal failure path). A marker item makes duplicate events and retries silent.
+ * 1. EventBridge "Step Functions Execution Status Change" FAILED / TIMED_OUT / ABORTED for the runner's
+ *    state machines (best effort: it only makes the cleanup fast). The batch is reconciled at once and
+ *    the ended execution owes one alert (recorded durably; never a second one).
+ * 2. An EventBridge schedule (every few minutes): every batch with a held lock or a running runner task
+ *    is reconciled, and owed alerts are delivered. Nothing depends on an event having arrived.
+ * 3. The state machine itself (`lambda:invoke`):
+ *    - `settle`: a start found the lock held by an owner that is no longer RUNNING; stop that owner's
+ *      task if needed, confirm STOPPED, and release the lock, so that the start can take it.
+ *    - `finish`: a run that ends on a failure path asks to release its own lock; its tasks are found by
+ *      what ECS reports (tags), stopped and confirmed first, so a lost RunTask answer or an unconfirmed
+ *      stop keeps the lock held instead of freeing it beside a running task.
  */
 
-export type ExecutionStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT' | 'ABORTED' | 'PENDING_REDRIVE';
-
 export interface ExecutionStatusChangeEvent {
-  readonly version?: string;
-  readonly id?: string;
   readonly 'detail-type': 'Step Functions Execution Status Change';
   readonly source: 'aws.states';
-  readonly account?: string;
   readonly time?: string;
-  readonly region?: string;
-  readonly resources?: readonly string[];
   readonly detail: {
     readonly executionArn: string;
     readonly stateMachineArn: string;
@@ -45,50 +50,77 @@ export interface ExecutionStatusChangeEvent {
   };
 }
 
-export interface CleanupConfig {
+export interface ScheduledEvent {
+  readonly 'detail-type': 'Scheduled Event';
+  readonly source: 'aws.events';
+  readonly time?: string;
+}
+
+/** Payload of the state machine's `SettleStaleLock` and `SettleLockBeforeRelease` states. */
+export interface SettleRequest {
+  readonly action: 'settle' | 'finish';
+  /** The calling execution. */
+  readonly executionArn: string;
+  readonly batch: { readonly name: string; readonly clusterArn: string };
+  /** Tasks the caller knows of (its own started task), whether or not ECS still lists them. */
+  readonly knownTaskArns?: readonly string[];
+}
+
+export type ReconcilerEvent = ExecutionStatusChangeEvent | ScheduledEvent | SettleRequest;
+
+export interface ReconcilerConfig {
   readonly lockTableName: string;
-  readonly alertTopicArn: string;
   /** Deployment prefix: state machines are named `<prefix>-<batch>` (config/naming.ts). */
   readonly namePrefix: string;
-  /** Bound for the wait until ECS reports the task STOPPED (stop grace is at most 120 s on Fargate). */
+  /** Clusters the runner's batches run on (the scheduled pass lists runner tasks on each). */
+  readonly clusterArns: readonly string[];
+  /** Bound for the wait until ECS reports a stopped task STOPPED (stop grace is at most 120 s on Fargate). */
   readonly stopConfirmSeconds: number;
   readonly pollIntervalMs: number;
 }
 
-export interface CleanupDeps {
-  readonly clients: Pick<RunnerClients, 'dynamodb' | 'ecs' | 'sfn' | 'sns'>;
-  readonly config: CleanupConfig;
+export interface ReconcilerDeps {
+  readonly world: ReconcileWorld;
+  readonly dynamodb: DynamoDBClient;
+  readonly config: ReconcilerConfig;
   readonly now?: () => number;
   readonly sleep?: (ms: number) => Promise<void>;
 }
 
-export interface CleanupReport {
-  readonly batch: string;
-  readonly executionArn: string;
-  readonly status: ExecutionStatus;
-  readonly task: { readonly taskArn: string; readonly source: 'lock' | 'history'; readonly stop: StopResult } | null;
-  readonly lock: 'released' | 'not held by this execution';
-  readonly alert: 'sent' | 'already sent by the execution' | 'already sent by an earlier cleanup';
+/** What the state machine reads from a settle/finish answer (`$.Payload`). */
+export interface SettleAnswer {
+  /** `released` or `free`: the lock can be taken (settle) / was let go (finish). */
+  readonly lock: BatchReconcileReport['lock'];
+  /** For the alert text: released, or why not. */
+  readonly status: string;
+  readonly taskMayStillRun: boolean;
+  readonly mayStillRun: readonly string[];
+  readonly tasks: BatchReconcileReport['tasks'];
 }
 
-export type CleanupResult = CleanupReport | { readonly ignored: string };
+export type ReconcilerResult =
+  | BatchReconcileReport
+  | SettleAnswer
+  | { readonly ignored: string }
+  | { readonly reports: BatchReconcileReport[]; readonly errors: { batch: string; error: string }[]; readonly alerts: DeliveryReport };
 
-/** Statuses the handler acts on (the rule filters on the same list). */
+/** Statuses the event entry acts on (the rule filters on the same list). */
 export const CLEANUP_STATUSES: readonly ExecutionStatus[] = ['FAILED', 'TIMED_OUT', 'ABORTED'];
-/** How long an "alert sent" marker stays (TTL); duplicate events arrive within minutes. */
-export const ALERT_MARKER_TTL_SECONDS = 7 * 24 * 60 * 60;
 
-export const handler = async (event: ExecutionStatusChangeEvent): Promise<CleanupResult> =>
-  handleExecutionEnded(event, {
-    clients: defaultClients(),
+export const handler = async (event: ReconcilerEvent): Promise<ReconcilerResult> => {
+  const clients = defaultClients();
+  return handleReconcilerEvent(event, {
+    world: awsWorld(clients, requiredEnv('ALERT_TOPIC_ARN')),
+    dynamodb: clients.dynamodb,
     config: {
       lockTableName: requiredEnv('LOCK_TABLE_NAME'),
-      alertTopicArn: requiredEnv('ALERT_TOPIC_ARN'),
       namePrefix: requiredEnv('NAME_PREFIX'),
+      clusterArns: requiredEnv('CLUSTER_ARNS').split(','),
       stopConfirmSeconds: positiveNumber(process.env.STOP_CONFIRM_SECONDS, 180),
       pollIntervalMs: 5000,
     },
   });
+};
 
 function positiveNumber(text: string | undefined, fallback: number): number {
   const n = Number(text);
@@ -101,160 +133,173 @@ export function batchOfStateMachine(stateMachineArn: string, namePrefix: string)
   return name.startsWith(`${namePrefix}-`) ? name.slice(namePrefix.length + 1) : undefined;
 }
 
-export async function handleExecutionEnded(
-  event: ExecutionStatusChangeEvent,
-  deps: CleanupDeps,
-): Promise<CleanupResult> {
-  const { detail } = event;
-  const { config, clients } = deps;
-  if (!CLEANUP_STATUSES.includes(detail.status)) return { ignored: `status ${detail.status} needs no cleanup` };
-  const batch = batchOfStateMachine(detail.stateMachineArn, config.namePrefix);
-  if (batch === undefined)
-    return { ignored: `state machine ${detail.stateMachineArn} is not a ${config.namePrefix} state machine` };
-  const executionArn = detail.executionArn;
-  const now = deps.now ?? Date.now;
+/** `arn:aws:states:<r>:<a>:execution:<sm>:<name>` -> `arn:aws:states:<r>:<a>:stateMachine:<sm>`. */
+export function stateMachineOfExecution(executionArn: string): string {
+  const parts = executionArn.split(':');
+  return [...parts.slice(0, 5), 'stateMachine', parts[6]].join(':');
+}
 
-  const lock = await readLock(clients.dynamodb, config.lockTableName, batch);
-  const ownsLock = lock?.owner === executionArn;
-  let facts: ExecutionFacts | undefined;
-  const history = async () => {
-    facts ??= await readExecutionFacts(clients.sfn, executionArn);
-    return facts;
+/** The state machine ARN of a batch, in the region and account of a cluster ARN. */
+function stateMachineArnFor(clusterArn: string, namePrefix: string, batch: string): string {
+  const [, partition, , region, account] = clusterArn.split(':');
+  return `arn:${partition}:states:${region}:${account}:stateMachine:${namePrefix}-${batch}`;
+}
+
+export async function handleReconcilerEvent(event: ReconcilerEvent, deps: ReconcilerDeps): Promise<ReconcilerResult> {
+  const ctx: ReconcileContext = {
+    world: deps.world,
+    dynamodb: deps.dynamodb,
+    lockTableName: deps.config.lockTableName,
+    now: deps.now,
+    sleep: deps.sleep,
+    pollIntervalMs: deps.config.pollIntervalMs,
   };
+  const confirmWithinMs = deps.config.stopConfirmSeconds * 1000;
 
-  // 1. Stop the task if it still runs.
-  let task: CleanupReport['task'] = null;
-  const fromLock =
-    ownsLock && lock?.taskArn
-      ? { taskArn: lock.taskArn, clusterArn: lock.clusterArn, source: 'lock' as const }
-      : undefined;
-  const started =
-    fromLock ??
-    (await history().then((f) => (f.startedTask ? { ...f.startedTask, source: 'history' as const } : undefined)));
-  if (started) {
-    const clusterArn = started.clusterArn ?? clusterArnOfTask(started.taskArn);
-    const executionName = detail.name ?? executionArn.split(':').pop();
-    const stop: StopResult = clusterArn
-      ? await stopTaskAndConfirm(clients.ecs, {
-          clusterArn,
-          taskArn: started.taskArn,
-          reason: `batch-runner cleanup: execution ${executionName} ended ${detail.status}`,
-          confirmWithinMs: config.stopConfirmSeconds * 1000,
-          pollIntervalMs: config.pollIntervalMs,
-          sleep: deps.sleep,
-          now,
-        })
-      : {
-          status: 'stop not confirmed',
-          lastStatus: 'UNKNOWN',
-          stoppedReason: null,
-          error: `cannot tell the cluster of task ${started.taskArn}`,
-        };
-    task = { taskArn: started.taskArn, source: started.source, stop };
+  if ('action' in event) {
+    const target: BatchTarget = {
+      name: event.batch.name,
+      clusterArn: event.batch.clusterArn,
+      stateMachineArn: stateMachineOfExecution(event.executionArn),
+    };
+    const report = await reconcileBatch(ctx, target, {
+      confirmWithinMs,
+      finishing: event.action === 'finish' ? event.executionArn : undefined,
+      knownTaskArns: event.knownTaskArns,
+      deliverAlerts: false,
+    });
+    logEvent(`reconciler ${event.action}`, { ...report });
+    return settleAnswer(report, event.executionArn);
   }
 
-  // 2. Release the lock, only if this execution still owns it (after the task stopped or could not be stopped).
-  const lockStatus = ownsLock
-    ? await releaseLockIfOwner(clients.dynamodb, config.lockTableName, batch, executionArn)
-    : 'not held by this execution';
-
-  // 3. One alert.
-  const f = detail.status === 'FAILED' ? await history() : undefined;
-  let alert: CleanupReport['alert'];
-  if (f?.alertPublished) {
-    alert = 'already sent by the execution';
-  } else {
-    const expiresAt = Math.floor(now() / 1000) + ALERT_MARKER_TTL_SECONDS;
-    if (!(await claimAlert(clients.dynamodb, config.lockTableName, executionArn, expiresAt))) {
-      alert = 'already sent by an earlier cleanup';
-    } else {
-      try {
-        await publishAlert(
-          clients.sns,
-          config.alertTopicArn,
-          buildAlert(event, batch, ownsLock ? lock : undefined, task, lockStatus),
-        );
-      } catch (err) {
-        // Let the retry (Lambda async retries) send it: remove the marker, then fail the invocation.
-        await unclaimAlert(clients.dynamodb, config.lockTableName, executionArn);
-        throw err;
-      }
-      alert = 'sent';
-    }
+  if (event.source === 'aws.states') {
+    const { detail } = event;
+    if (!CLEANUP_STATUSES.includes(detail.status)) return { ignored: `status ${detail.status} needs no cleanup` };
+    const batch = batchOfStateMachine(detail.stateMachineArn, deps.config.namePrefix);
+    if (batch === undefined)
+      return { ignored: `state machine ${detail.stateMachineArn} is not a ${deps.config.namePrefix} state machine` };
+    const report = await reconcileBatch(
+      ctx,
+      { name: batch, clusterArn: deps.config.clusterArns[0], stateMachineArn: detail.stateMachineArn },
+      {
+        confirmWithinMs,
+        ended: {
+          executionArn: detail.executionArn,
+          status: detail.status,
+          error: detail.error,
+          cause: detail.cause,
+          input: detail.input,
+          startDate: detail.startDate,
+          stopDate: detail.stopDate,
+        },
+        listedTasks: await listAll(deps),
+      },
+    );
+    logEvent('reconciler: execution ended', { ...report });
+    return report;
   }
-  const report: CleanupReport = { batch, executionArn, status: detail.status, task, lock: lockStatus, alert };
-  logEvent('cleanup done', { ...report });
-  return report;
+
+  if (event.source === 'aws.events') return reconcilePass(ctx, deps);
+
+  throw new Error(
+    `reconciler: unexpected event ${JSON.stringify(event).slice(0, 200)}: expected an Execution Status Change event, a scheduled event, or a settle/finish request.`,
+  );
 }
 
-const OUTCOMES: Record<string, { outcome: string; explain: string }> = {
-  ABORTED: {
-    outcome: 'aborted',
-    explain:
-      'The execution was stopped before it finished (by hand, by the CLI, or replaced by a newer run); none of its own cleanup states ran.',
-  },
-  TIMED_OUT: {
-    outcome: 'timed_out',
-    explain: 'The execution ran into its own TimeoutSeconds; none of its own cleanup states ran.',
-  },
-  FAILED: {
-    outcome: 'failed',
-    explain: 'The execution failed outside its own failure handling, or its own alert could not be published.',
-  },
-};
-
-function runOf(
-  event: ExecutionStatusChangeEvent,
-  lock: LockItem | undefined,
-): { trigger: string; requestedBy: string } {
-  if (lock?.trigger) return { trigger: lock.trigger, requestedBy: lock.requestedBy ?? 'unknown' };
-  let input: any;
-  try {
-    input = JSON.parse(event.detail.input ?? '{}');
-  } catch {
-    input = undefined;
-  }
-  if (input?.trigger === 'schedule' && typeof input.scheduledTime === 'string')
-    return { trigger: 'schedule', requestedBy: 'EventBridge Scheduler' };
-  const trigger =
-    typeof input?.trigger === 'string' ? input.trigger : input && typeof input === 'object' ? 'console' : 'unknown';
-  return { trigger, requestedBy: typeof input?.requestedBy === 'string' ? input.requestedBy : 'unknown' };
+async function listAll(deps: ReconcilerDeps) {
+  const lists = await Promise.all(deps.config.clusterArns.map((c) => deps.world.listRunnerTasks(c)));
+  return lists.flat();
 }
 
-function buildAlert(
-  event: ExecutionStatusChangeEvent,
-  batch: string,
-  lock: LockItem | undefined,
-  task: CleanupReport['task'],
-  lockStatus: CleanupReport['lock'],
-): RunAlert {
-  const { detail } = event;
-  const kind = OUTCOMES[detail.status];
-  const errorText = detail.error ? ` Error: ${detail.error}${detail.cause ? ` (${detail.cause})` : ''}.` : '';
-  const taskMayStillRun = task?.stop.status === 'stop not confirmed';
-  const taskText = task
-    ? taskMayStillRun
-      ? ` The cleanup asked ECS to stop task ${task.taskArn} but could not confirm it stopped: the task may still run (the next start refuses to run while it does).`
-      : ` Task ${task.taskArn}: ${task.stop.status}.`
-    : ' No ECS task had been started.';
+/**
+ * The scheduled pass: every batch with a held lock or a running runner task is reconciled (a batch
+ * with neither needs nothing), then every owed alert is delivered.
+ */
+async function reconcilePass(ctx: ReconcileContext, deps: ReconcilerDeps) {
+  const listed = await listAll(deps);
+  const lockedBatches = await listLockedBatches(deps.dynamodb, deps.config.lockTableName);
+  const names = new Set([...lockedBatches, ...listed.map((t) => t.batch).filter((b): b is string => !!b)]);
+  const home = deps.config.clusterArns[0];
+  const targets: BatchTarget[] = [...names].sort().map((name) => ({
+    name,
+    clusterArn: listed.find((t) => t.batch === name)?.clusterArn ?? home,
+    stateMachineArn: stateMachineArnFor(home, deps.config.namePrefix, name),
+  }));
+  const { reports, errors } = await reconcileAllListed(ctx, targets, listed);
+  const alerts = await deliverOwedAlerts(
+    deps.dynamodb,
+    deps.config.lockTableName,
+    deps.world.publish,
+    Math.floor((deps.now ?? Date.now)() / 1000),
+  );
+  // Embedded metric (CloudWatch EMF): the undelivered-alerts alarm watches it.
+  console.log(
+    JSON.stringify({
+      _aws: {
+        Timestamp: (deps.now ?? Date.now)(),
+        CloudWatchMetrics: [
+          {
+            Namespace: 'BatchRunner',
+            Dimensions: [[]],
+            Metrics: [
+              { Name: 'OldestUndeliveredAlertSeconds', Unit: 'Seconds' },
+              { Name: 'ReconcileErrors', Unit: 'Count' },
+            ],
+          },
+        ],
+      },
+      OldestUndeliveredAlertSeconds: alerts.oldestUndeliveredSeconds,
+      ReconcileErrors: errors.length,
+    }),
+  );
+  logEvent('reconciler pass', { batches: targets.length, errors, alerts });
+  return { reports, errors, alerts };
+}
+
+async function reconcileAllListed(ctx: ReconcileContext, targets: BatchTarget[], listed: Awaited<ReturnType<typeof listAll>>) {
+  const world: ReconcileWorld = { ...ctx.world, listRunnerTasks: async () => listed };
+  return reconcileAll({ ...ctx, world }, targets);
+}
+
+async function listLockedBatches(ddb: DynamoDBClient, tableName: string): Promise<string[]> {
+  const names: string[] = [];
+  let startKey: Record<string, any> | undefined;
+  do {
+    const page = await ddb.send(
+      new ScanCommand({
+        TableName: tableName,
+        ConsistentRead: true,
+        ProjectionExpression: '#key',
+        FilterExpression: 'attribute_exists(#owner)',
+        ExpressionAttributeNames: { '#key': LOCK_KEY, '#owner': 'owner' },
+        ExclusiveStartKey: startKey,
+      }),
+    );
+    for (const item of page.Items ?? []) if (item[LOCK_KEY]?.S) names.push(item[LOCK_KEY].S);
+    startKey = page.LastEvaluatedKey;
+  } while (startKey);
+  return names;
+}
+
+function settleAnswer(report: BatchReconcileReport, caller: string): SettleAnswer {
+  const released = report.lock === 'released' || report.lock === 'free';
+  const status =
+    report.lock === 'released'
+      ? 'released'
+      : report.lock === 'free'
+        ? report.lockOwner === null
+          ? 'not held'
+          : 'released'
+        : report.lock === 'held until its task is confirmed STOPPED'
+          ? 'kept until the task is confirmed STOPPED (the reconciler releases it then)'
+          : report.lockOwner === caller
+            ? 'held'
+            : 'not held by this execution';
   return {
-    batch,
-    outcome: kind.outcome,
-    reason: `${kind.explain}${errorText}${taskText}`,
-    ...runOf(event, lock),
-    executionArn: detail.executionArn,
-    taskArn: task?.taskArn ?? null,
-    stopReason: task?.stop.stoppedReason ?? task?.stop.error ?? null,
-    taskMayStillRun,
-    lockStatus,
-    details: {
-      status: detail.status,
-      error: detail.error ?? null,
-      cause: detail.cause ?? null,
-      startDate: detail.startDate ?? null,
-      stopDate: detail.stopDate ?? null,
-      task: task ? { taskArn: task.taskArn, foundIn: task.source, ...task.stop } : null,
-    },
-    source: 'cleanup',
+    lock: report.lock,
+    status: released ? status : status,
+    taskMayStillRun: report.mayStillRun.length > 0,
+    mayStillRun: report.mayStillRun,
+    tasks: report.tasks,
   };
 }

@@ -1,18 +1,16 @@
 import { DescribeTasksCommand, type DescribeTasksCommandOutput } from '@aws-sdk/client-ecs';
 import { defaultClients, type RunnerClients, requiredEnv } from './lib/aws-clients';
-import { type CamelCaseTask, type EcsTaskStateChangeEvent, regionOfArn, toDescribedTask } from './lib/ecs-task';
+import { type CamelCaseTask, type EcsTaskStateChangeEvent, toDescribedTask } from './lib/ecs-task';
 import { type LockItem, readLock, registerTaskWatch } from './lib/lock-item';
 import { logEvent, tokenFingerprint } from './lib/log';
 import {
   type DescribedTask,
-  evaluateStoppedTask,
   type StartResult,
   startedTaskArn,
   startFailureCause,
-  type TaskSummary,
-  taskLogUrl,
+  tokenAnswerForStoppedTask,
 } from './lib/task-outcome';
-import { answerTaskToken, MAX_CAUSE_LENGTH, type TokenAnswer, type TokenAnswerResult } from './lib/task-token';
+import { answerTaskToken, type TokenAnswer, type TokenAnswerResult } from './lib/task-token';
 
 /**
  * Task watcher Lambda: turns "the batch's ECS task stopped" into the answer of the state machine's
@@ -84,6 +82,15 @@ export const handler = async (event: TaskWatcherEvent): Promise<WatchOutcome> =>
  */
 export const WATCHER_UNAVAILABLE = 'BatchRunner.WatcherUnavailable';
 
+/** Error name the state machine's WaitForTaskToStop routes to RecordHardTimeout. */
+export const DEADLINE_REACHED = 'BatchRunner.DeadlineReached';
+/**
+ * A registration this close to the deadline counts as at the deadline: the next wait chunk would
+ * overshoot it by up to a whole chunk, while stopping now costs the batch at most these seconds.
+ * (Chunk boundaries drift from the first registration by Lambda latencies of a second or so.)
+ */
+export const DEADLINE_TOLERANCE_SECONDS = 30;
+
 export class WatcherUnavailableError extends Error {
   constructor(cause: Error) {
     super(`task-watcher could not register the wait (${cause.name}: ${cause.message}); the state machine retries.`);
@@ -135,6 +142,7 @@ async function registerWatch(req: WatchRequest, deps: TaskWatcherDeps): Promise<
     logGroupName: batch.logGroupName,
     logStreamPrefix: batch.logStreamPrefix,
     expiresAt: nowSeconds + batch.hardTimeoutSeconds + LOCK_TTL_MARGIN_SECONDS,
+    deadlineAt: nowSeconds + batch.hardTimeoutSeconds,
   });
   if (!registration.registered) {
     const cause = JSON.stringify({
@@ -165,10 +173,12 @@ async function registerWatch(req: WatchRequest, deps: TaskWatcherDeps): Promise<
 
   // The task may have stopped before this chunk's token was stored (lost or early event): look. If the
   // look fails, the token is stored already: the STOPPED event or the next chunk answers it.
+  const deadlineReached = nowSeconds >= registration.deadlineAt - DEADLINE_TOLERANCE_SECONDS;
   let described: DescribeTasksCommandOutput;
   try {
     described = await deps.clients.ecs.send(new DescribeTasksCommand({ cluster: batch.clusterArn, tasks: [taskArn] }));
   } catch (err) {
+    if (deadlineReached) return answerDeadlineReached(deps, req.taskToken, taskArn, registration.deadlineAt);
     logEvent('DescribeTasks failed after registering; waiting for the event', { taskArn, error: (err as Error).name });
     return { action: 'waiting', taskArn, lastStatus: 'UNKNOWN' };
   }
@@ -193,7 +203,29 @@ async function registerWatch(req: WatchRequest, deps: TaskWatcherDeps): Promise<
     };
     return answerStoppedTask(deps, req.taskToken, vanished, lock);
   }
+  if (deadlineReached) return answerDeadlineReached(deps, req.taskToken, taskArn, registration.deadlineAt);
   return { action: 'waiting', taskArn, lastStatus: task?.lastStatus ?? 'MISSING' };
+}
+
+/**
+ * The task still runs and the run's deadline (stored once with the lock) has come: the state machine
+ * records the hard timeout and stops the task. Checked after looking at the task, so a task that
+ * exited by itself in the last chunk gets its own outcome, not `timed_out`.
+ */
+async function answerDeadlineReached(
+  deps: TaskWatcherDeps,
+  taskToken: string,
+  taskArn: string,
+  deadlineAt: number,
+): Promise<WatchOutcome> {
+  const cause = JSON.stringify({
+    message: `The run's deadline ${new Date(deadlineAt * 1000).toISOString()} has come and task ${taskArn} still runs.`,
+    taskArn,
+    deadlineAt,
+  });
+  logEvent('deadline reached', { taskArn, deadlineAt });
+  const answer: TokenAnswer = { kind: 'failure', error: DEADLINE_REACHED, cause };
+  return answered(await answerTaskToken(deps.clients.sfn, taskToken, answer), answer);
 }
 
 async function onTaskStateChange(event: EcsTaskStateChangeEvent, deps: TaskWatcherDeps): Promise<WatchOutcome> {
@@ -219,40 +251,10 @@ async function answerStoppedTask(
   task: DescribedTask,
   lock: LockItem,
 ): Promise<WatchOutcome> {
-  const containerName = lock.containerName ?? '';
-  const logUrl =
-    lock.logGroupName && lock.logStreamPrefix
-      ? taskLogUrl(regionOfArn(task.TaskArn), lock.logGroupName, lock.logStreamPrefix, containerName, task.TaskArn)
-      : null;
-  const verdict = evaluateStoppedTask(task, containerName, logUrl);
-  const answer: TokenAnswer = verdict.ok
-    ? { kind: 'success', output: verdict.summary }
-    : { kind: 'failure', error: verdict.error, cause: summaryCause(verdict.summary) };
+  const answer = tokenAnswerForStoppedTask(task, lock);
   const token = await answerTaskToken(deps.clients.sfn, taskToken, answer);
-  logEvent('task stopped', {
-    batch: lock.batch,
-    taskArn: task.TaskArn,
-    exitCode: verdict.summary.exitCode,
-    ok: verdict.ok,
-    token,
-  });
+  logEvent('task stopped', { batch: lock.batch, taskArn: task.TaskArn, ok: answer.kind === 'success', token });
   return answered(token, answer);
-}
-
-/**
- * The summary as JSON for SendTaskFailure's cause. The state machine parses it, so it must stay
- * valid JSON within the 32768-character limit: shrink by dropping detail, never by cutting text.
- */
-export function summaryCause(summary: TaskSummary): string {
-  const full = JSON.stringify(summary);
-  if (full.length <= MAX_CAUSE_LENGTH) return full;
-  const reasonless = {
-    ...summary,
-    containers: summary.containers.map((c) => ({ ...c, reason: c.reason?.slice(0, 200) ?? null })),
-  };
-  const shorter = JSON.stringify(reasonless);
-  if (shorter.length <= MAX_CAUSE_LENGTH) return shorter;
-  return JSON.stringify({ ...summary, containers: [], stoppedReason: summary.stoppedReason?.slice(0, 1000) ?? null });
 }
 
 function answered(token: TokenAnswerResult, answer: Pick<TokenAnswer, 'kind'> & { error?: string }): WatchOutcome {

@@ -31,6 +31,13 @@ export interface LockItem {
   readonly logGroupName?: string;
   readonly logStreamPrefix?: string;
   readonly expiresAt?: number;
+  /**
+   * The run's deadline (epoch seconds), fixed once when the watcher first registers the task:
+   * start + hard timeout. Every "is time up" decision compares against it, not against chunk counts.
+   */
+  readonly deadlineAt?: number;
+  /** Tasks the reconciler asked to stop and has not yet seen STOPPED; the lock stays held until it has. */
+  readonly pendingStopTaskArns?: readonly string[];
 }
 
 /** Partition key attribute of the lock table (one item per batch). */
@@ -66,7 +73,10 @@ function fromAttributes(item: Record<string, AttributeValue>): LockItem {
   }
   const expires = item[EXPIRES_AT]?.N;
   if (expires !== undefined) out[EXPIRES_AT] = Number(expires);
-  return out as unknown as LockItem;
+  const deadline = item.deadlineAt?.N;
+  if (deadline !== undefined) out.deadlineAt = Number(deadline);
+  const pending = item.pendingStopTaskArns?.SS;
+  return (pending ? { ...out, pendingStopTaskArns: pending } : out) as unknown as LockItem;
 }
 
 /** Reads a batch's lock item with a strongly consistent read; undefined when nobody holds the lock. */
@@ -89,10 +99,12 @@ export interface TaskWatchRegistration {
   readonly logStreamPrefix: string;
   /** Epoch seconds for the TTL attribute. */
   readonly expiresAt: number;
+  /** Epoch seconds: the run's deadline. Stored on the first registration only (later chunks keep it). */
+  readonly deadlineAt: number;
 }
 
 export type RegistrationResult =
-  | { readonly registered: true; readonly previousTaskArn?: string }
+  | { readonly registered: true; readonly previousTaskArn?: string; readonly deadlineAt: number }
   | { readonly registered: false; readonly currentOwner?: string };
 
 /**
@@ -111,7 +123,7 @@ export async function registerTaskWatch(
         TableName: tableName,
         Key: { [LOCK_KEY]: { S: r.batch } },
         UpdateExpression:
-          'SET #taskArn = :taskArn, #taskToken = :taskToken, #clusterArn = :clusterArn, #containerName = :containerName, #logGroupName = :logGroupName, #logStreamPrefix = :logStreamPrefix, #expiresAt = :expiresAt',
+          'SET #taskArn = :taskArn, #taskToken = :taskToken, #clusterArn = :clusterArn, #containerName = :containerName, #logGroupName = :logGroupName, #logStreamPrefix = :logStreamPrefix, #expiresAt = :expiresAt, #deadlineAt = if_not_exists(#deadlineAt, :deadlineAt)',
         ConditionExpression: '#owner = :owner',
         ExpressionAttributeNames: {
           '#owner': 'owner',
@@ -122,6 +134,7 @@ export async function registerTaskWatch(
           '#logGroupName': 'logGroupName',
           '#logStreamPrefix': 'logStreamPrefix',
           '#expiresAt': EXPIRES_AT,
+          '#deadlineAt': 'deadlineAt',
         },
         ExpressionAttributeValues: {
           ':owner': { S: r.owner },
@@ -132,12 +145,16 @@ export async function registerTaskWatch(
           ':logGroupName': { S: r.logGroupName },
           ':logStreamPrefix': { S: r.logStreamPrefix },
           ':expiresAt': { N: String(r.expiresAt) },
+          ':deadlineAt': { N: String(r.deadlineAt) },
         },
         ReturnValues: 'ALL_OLD',
       }),
     );
-    const previousTaskArn = res.Attributes?.taskArn?.S;
-    return previousTaskArn === undefined ? { registered: true } : { registered: true, previousTaskArn };
+    const before = res.Attributes ? fromAttributes(res.Attributes) : undefined;
+    const deadlineAt = before?.deadlineAt ?? r.deadlineAt;
+    return before?.taskArn === undefined
+      ? { registered: true, deadlineAt }
+      : { registered: true, deadlineAt, previousTaskArn: before.taskArn };
   } catch (err) {
     if ((err as Error).name !== 'ConditionalCheckFailedException') throw err;
     const current = await readLock(ddb, tableName, r.batch);
@@ -207,4 +224,33 @@ export async function unclaimAlert(ddb: DynamoDBClient, tableName: string, execu
       Key: { [LOCK_KEY]: { S: `${ALERT_MARKER_PREFIX}${executionArn}` } },
     }),
   );
+}
+
+/**
+ * Notes on the lock of an owner that has ended which of its batch's tasks are still being stopped:
+ * the lock stays held, and whoever comes next (a start, the cleanup, the reconciler) looks at these
+ * tasks by ARN until ECS reports them STOPPED.
+ */
+export async function notePendingStop(
+  ddb: DynamoDBClient,
+  tableName: string,
+  batch: string,
+  owner: string,
+  taskArns: readonly string[],
+): Promise<void> {
+  if (taskArns.length === 0) return;
+  try {
+    await ddb.send(
+      new UpdateItemCommand({
+        TableName: tableName,
+        Key: { [LOCK_KEY]: { S: batch } },
+        UpdateExpression: 'ADD #pending :arns',
+        ConditionExpression: '#owner = :owner',
+        ExpressionAttributeNames: { '#owner': 'owner', '#pending': 'pendingStopTaskArns' },
+        ExpressionAttributeValues: { ':owner': { S: owner }, ':arns': { SS: [...taskArns] } },
+      }),
+    );
+  } catch (err) {
+    if ((err as Error).name !== 'ConditionalCheckFailedException') throw err;
+  }
 }

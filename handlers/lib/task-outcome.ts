@@ -1,3 +1,6 @@
+import type { LockItem } from './lock-item';
+import { MAX_CAUSE_LENGTH, type TokenAnswer } from './task-token';
+
 /**
  * How a stopped ECS task becomes a run outcome. Shared by the task-watcher Lambda (which answers the
  * state machine's WaitForTaskToStop token) and the local mode.
@@ -95,4 +98,34 @@ export function startFailureCause(start: StartResult): string {
     message: `RunTask started no task: ${failures.join('; ') || 'no failures reported'}`,
     failures: start.Failures ?? [],
   });
+}
+
+/** The answer for a watched task that stopped: success when the batch container exited 0. Shared by the task watcher and the reconciler. */
+export function tokenAnswerForStoppedTask(task: DescribedTask, lock: LockItem): TokenAnswer {
+  const containerName = lock.containerName ?? '';
+  const region = task.TaskArn.split(':')[3] ?? '';
+  const logUrl =
+    lock.logGroupName && lock.logStreamPrefix
+      ? taskLogUrl(region, lock.logGroupName, lock.logStreamPrefix, containerName, task.TaskArn)
+      : null;
+  const verdict = evaluateStoppedTask(task, containerName, logUrl);
+  return verdict.ok
+    ? { kind: 'success', output: verdict.summary }
+    : { kind: 'failure', error: verdict.error, cause: summaryCause(verdict.summary) };
+}
+
+/**
+ * The summary as JSON for SendTaskFailure's cause. The state machine parses it, so it must stay
+ * valid JSON within the 32768-character limit: shrink by dropping detail, never by cutting text.
+ */
+export function summaryCause(summary: TaskSummary): string {
+  const full = JSON.stringify(summary);
+  if (full.length <= MAX_CAUSE_LENGTH) return full;
+  const reasonless = {
+    ...summary,
+    containers: summary.containers.map((c) => ({ ...c, reason: c.reason?.slice(0, 200) ?? null })),
+  };
+  const shorter = JSON.stringify(reasonless);
+  if (shorter.length <= MAX_CAUSE_LENGTH) return shorter;
+  return JSON.stringify({ ...summary, containers: [], stoppedReason: summary.stoppedReason?.slice(0, 1000) ?? null });
 }

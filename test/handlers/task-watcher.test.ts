@@ -4,12 +4,11 @@ import { DescribeTasksCommand, ECSClient } from '@aws-sdk/client-ecs';
 import { SendTaskFailureCommand, SendTaskSuccessCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { mockClient } from 'aws-sdk-client-mock';
 import { readLock } from '../../handlers/lib/lock-item';
-import type { TaskSummary } from '../../handlers/lib/task-outcome';
+import { summaryCause, type TaskSummary } from '../../handlers/lib/task-outcome';
 import { MAX_CAUSE_LENGTH } from '../../handlers/lib/task-token';
 import {
   handleTaskWatcherEvent,
   LOCK_TTL_MARGIN_SECONDS,
-  summaryCause,
   type WatchRequest,
 } from '../../handlers/task-watcher';
 import { type EmbeddedDynamoDb, ensureLockTable, startEmbeddedDynamoDb } from '../../local/lock-store';

@@ -1,0 +1,437 @@
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { RunAlert } from './alert';
+import { type LockItem, readLock, releaseLockIfOwner, notePendingStop } from './lock-item';
+import { deliverOwedAlerts, type DeliveryReport, oweAndDeliver, type PublishAlert } from './owed-alerts';
+import { type DescribedTask, tokenAnswerForStoppedTask } from './task-outcome';
+import type { TokenAnswer, TokenAnswerResult } from './task-token';
+
+/**
+ * The reconciler: one level-triggered rule that brings a batch back to a safe state from what the
+ * services report now (the lock item, the owner execution's status, ECS's view of the batch's
+ * tasks), never from an event having arrived. Kubernetes controllers work the same way: a lost event
+ * costs latency, never correctness.
+ *
+ * The rule, per batch:
+ * 1. A runner task of the batch that may still run (ECS last status not STOPPED) is *supervised*
+ *    only while its execution holds the lock, that execution is RUNNING, and the run's deadline has
+ *    not passed. Every other such task is stopped (StopTask by ARN). A task past its deadline first
+ *    has its owner's wait token answered `BatchRunner.DeadlineReached`, so the state machine records
+ *    the timeout itself.
+ * 2. The lock of an owner that is no longer RUNNING is released only once none of the batch's
+ *    runner tasks may still run (ECS reports them STOPPED or no longer knows them). Until then the
+ *    lock stays held, with the tasks being stopped noted on it, and the next pass looks again.
+ * 3. The watched task of a live owner that has already stopped gets its token answered (a lost ECS
+ *    STOPPED event costs one reconciler interval, not a wait chunk).
+ * 4. An owner that ended FAILED, TIMED_OUT or ABORTED owes one alert; owed alerts are delivered.
+ *
+ * Entry points: the scheduled pass over all batches, the Execution Status Change event (cleanup),
+ * and the state machine itself (settling a stale lock before taking it over; finishing its own run
+ * before releasing its lock). The local mode runs the same code against local services.
+ */
+
+export type ExecutionStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT' | 'ABORTED' | 'PENDING_REDRIVE';
+
+/** An ECS task as the reconciler sees it. */
+export interface ObservedTask {
+  readonly taskArn: string;
+  readonly clusterArn: string;
+  readonly lastStatus: string;
+  readonly desiredStatus: string;
+  /** `batch-runner:batch` tag; undefined for a task the runner did not start. */
+  readonly batch?: string;
+  /** Execution name from the `batch-runner:execution-name-base64` tag. */
+  readonly executionName?: string;
+  /** Epoch milliseconds ECS created the task. */
+  readonly createdAt?: number;
+  /** `batch-runner:hard-timeout-seconds` tag: with createdAt, the deadline ECS itself can tell. */
+  readonly hardTimeoutSeconds?: number;
+  /** The task in the PascalCase shape the outcome evaluation reads. */
+  readonly described: DescribedTask;
+}
+
+/** The services the reconciler reads and acts on: AWS SDK clients in Lambda, local stand-ins offline. */
+export interface ReconcileWorld {
+  /** The runner's tasks on a cluster whose desired status is RUNNING, described with their tags. */
+  listRunnerTasks(clusterArn: string): Promise<ObservedTask[]>;
+  /** Describes tasks by ARN (with tags); tasks ECS no longer knows are left out. */
+  describeTasks(clusterArn: string, taskArns: readonly string[]): Promise<ObservedTask[]>;
+  stopTask(clusterArn: string, taskArn: string, reason: string): Promise<void>;
+  /** The execution's status, or 'MISSING' when Step Functions does not know it. */
+  executionStatus(executionArn: string): Promise<ExecutionStatus | 'MISSING'>;
+  answerToken(taskToken: string, answer: TokenAnswer): Promise<TokenAnswerResult>;
+  publish: PublishAlert;
+}
+
+/** One batch as the reconciler needs to know it. */
+export interface BatchTarget {
+  readonly name: string;
+  readonly clusterArn: string;
+  readonly stateMachineArn: string;
+}
+
+export interface ReconcileContext {
+  readonly world: ReconcileWorld;
+  readonly dynamodb: DynamoDBClient;
+  readonly lockTableName: string;
+  readonly now?: () => number;
+  readonly sleep?: (ms: number) => Promise<void>;
+  /** Poll interval while waiting for STOPPED. */
+  readonly pollIntervalMs?: number;
+}
+
+export interface ReconcileRequest {
+  /**
+   * How long to wait for tasks this pass stopped to reach STOPPED before deciding about the lock.
+   * 0 for the scheduled pass (the next pass looks again); the stop grace plus a margin when the
+   * state machine waits for the answer.
+   */
+  readonly confirmWithinMs?: number;
+  /** The lock owner is ending its own run and asks for the lock to be settled (no alert: it sends its own). */
+  readonly finishing?: string;
+  /** An execution that ended (from the status event): owes an alert even if it no longer holds the lock. */
+  readonly ended?: EndedExecution;
+  /** Deliver this batch's owed alerts in this pass (default true). */
+  readonly deliverAlerts?: boolean;
+  /** Tasks the caller knows of (e.g. the state machine's started task, which may be stopping already). */
+  readonly knownTaskArns?: readonly string[];
+  /** Runner tasks of the batch's cluster listed already (the all-batches pass lists each cluster once). */
+  readonly listedTasks?: readonly ObservedTask[];
+}
+
+export interface EndedExecution {
+  readonly executionArn: string;
+  readonly status: ExecutionStatus;
+  readonly error?: string | null;
+  readonly cause?: string | null;
+  readonly input?: string | null;
+  readonly startDate?: number | null;
+  readonly stopDate?: number | null;
+}
+
+export type LockVerdict =
+  | 'free'
+  | 'held by a live owner'
+  | 'released'
+  | 'held until its task is confirmed STOPPED'
+  | 'held by another owner';
+
+export interface TaskAction {
+  readonly taskArn: string;
+  readonly execution: string | null;
+  readonly action: 'supervised' | 'stopped' | 'stop requested, not yet STOPPED' | 'stop failed' | 'already stopping';
+  readonly why: string;
+  readonly error?: string;
+}
+
+export interface BatchReconcileReport {
+  readonly batch: string;
+  readonly lockOwner: string | null;
+  readonly ownerStatus: ExecutionStatus | 'MISSING' | 'ENDING' | null;
+  readonly lock: LockVerdict;
+  readonly tasks: readonly TaskAction[];
+  /** Runner tasks of the batch that may still run after this pass (ARNs). */
+  readonly mayStillRun: readonly string[];
+  readonly tokenAnswered: string | null;
+  readonly alert: 'sent' | 'already recorded' | 'owed: publish failed' | 'none owed';
+  readonly alerts: DeliveryReport | null;
+}
+
+/** How long after the lock was taken its task must be visible in ECS before "not found" means it is gone. */
+export const WATCHED_TASK_VISIBLE_AFTER_MS = 10 * 60 * 1000;
+
+/** A task past its deadline by less than this is left to the state machine, which stops it at the deadline itself. */
+export const DEADLINE_GRACE_SECONDS = 0;
+
+const ENDED_ALERT_STATUSES: readonly string[] = ['FAILED', 'TIMED_OUT', 'ABORTED', 'PENDING_REDRIVE'];
+
+const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** `arn:...:stateMachine:<name>` + execution name -> `arn:...:execution:<name>:<execution>`. */
+export function executionArnOf(stateMachineArn: string, executionName: string): string {
+  return `${stateMachineArn.replace(':stateMachine:', ':execution:')}:${executionName}`;
+}
+
+const executionNameOf = (executionArn: string) => executionArn.split(':').pop() ?? executionArn;
+
+/** The run's deadline in epoch ms: the one stored with the lock, else the one the task's own tags and creation time give. */
+export function deadlineOf(task: ObservedTask, lock: LockItem | undefined, ownerOfTask: boolean): number | undefined {
+  if (ownerOfTask && lock?.deadlineAt !== undefined) return lock.deadlineAt * 1000;
+  if (task.createdAt !== undefined && task.hardTimeoutSeconds !== undefined)
+    return task.createdAt + task.hardTimeoutSeconds * 1000;
+  return undefined;
+}
+
+/** Applies the rule to one batch. Safe to run twice or concurrently: every write is conditional. */
+export async function reconcileBatch(
+  ctx: ReconcileContext,
+  target: BatchTarget,
+  request: ReconcileRequest = {},
+): Promise<BatchReconcileReport> {
+  const { world } = ctx;
+  const now = ctx.now ?? Date.now;
+
+  // Order matters: tasks first, then the lock. A task that exists when listed was started by an
+  // execution that held the lock, and that lock is released only after the task stopped, so a lock
+  // read afterwards names the task's owner. (Read the other way round, a run starting in between
+  // would look like an orphan.)
+  const listed = (request.listedTasks ?? (await world.listRunnerTasks(target.clusterArn))).filter(
+    (t) => t.batch === target.name,
+  );
+  const lock = await readLock(ctx.dynamodb, ctx.lockTableName, target.name);
+  const owner = lock?.owner;
+  const known = [
+    ...new Set([lock?.taskArn, ...(lock?.pendingStopTaskArns ?? []), ...(request.knownTaskArns ?? [])]),
+  ].filter((arn): arn is string => arn !== undefined && !listed.some((t) => t.taskArn === arn));
+  const described = known.length > 0 ? await world.describeTasks(target.clusterArn, known) : [];
+  const observed = [...listed, ...described];
+  const mayRun = observed.filter((t) => t.lastStatus !== 'STOPPED');
+
+  const ownerStatus: BatchReconcileReport['ownerStatus'] =
+    owner === undefined ? null : owner === request.finishing ? 'ENDING' : await world.executionStatus(owner);
+  const ownerLive = ownerStatus === 'RUNNING';
+  const nowMs = now();
+
+  // 3. The live owner's watched task already stopped: answer its token (a lost STOPPED event).
+  let tokenAnswered: string | null = null;
+  const watched = lock?.taskArn ? observed.find((t) => t.taskArn === lock.taskArn) : undefined;
+  // ECS keeps stopped tasks visible for about an hour; right after RunTask a new task may not be
+  // visible yet, so "unknown to ECS" counts only well after the lock was taken.
+  const lockAgeMs = lock?.acquiredAt ? nowMs - Date.parse(lock.acquiredAt) : 0;
+  const watchedGone = lock?.taskArn !== undefined && watched === undefined && lockAgeMs > WATCHED_TASK_VISIBLE_AFTER_MS;
+  if (ownerLive && lock?.taskToken && lock.taskArn && (watched?.lastStatus === 'STOPPED' || watchedGone)) {
+    const task: DescribedTask = watched?.described ?? {
+      TaskArn: lock.taskArn,
+      LastStatus: 'MISSING',
+      StoppedReason: 'ECS no longer knows the task; its STOPPED event was not received.',
+    };
+    const result = await world.answerToken(lock.taskToken, tokenAnswerForStoppedTask(task, lock));
+    tokenAnswered = `${result}: task ${lock.taskArn} stopped`;
+  }
+
+  // 1. Every task that may still run is supervised or stopped.
+  const actions: TaskAction[] = [];
+  const stopped: ObservedTask[] = [];
+  for (const task of mayRun) {
+    const execution = task.executionName ? executionArnOf(target.stateMachineArn, task.executionName) : null;
+    const ownersTask = execution !== null && execution === owner;
+    const deadline = deadlineOf(task, lock, ownersTask);
+    const pastDeadline = deadline !== undefined && nowMs > deadline + DEADLINE_GRACE_SECONDS * 1000;
+    if (ownersTask && ownerLive && !pastDeadline) {
+      actions.push({ taskArn: task.taskArn, execution, action: 'supervised', why: 'its execution holds the lock and runs' });
+      continue;
+    }
+    let why: string;
+    if (ownersTask && ownerLive) {
+      why = `hard timeout: the run's deadline ${new Date(deadline ?? 0).toISOString()} has passed`;
+      if (lock?.taskToken && lock.taskArn === task.taskArn) {
+        const result = await world.answerToken(lock.taskToken, {
+          kind: 'failure',
+          error: 'BatchRunner.DeadlineReached',
+          cause: JSON.stringify({ message: `${why}; the reconciler stops the task.`, taskArn: task.taskArn }),
+        });
+        tokenAnswered = `${result}: deadline reached`;
+      }
+    } else if (ownersTask) {
+      why =
+        ownerStatus === 'ENDING'
+          ? `its execution ${executionNameOf(execution)} is ending its run`
+          : `its execution ${executionNameOf(execution)} is ${ownerStatus}`;
+    } else {
+      why = execution
+        ? `its execution ${executionNameOf(execution)} does not hold the lock`
+        : 'it carries no execution tag of the runner';
+    }
+    const reason = `batch-runner reconciler: ${why}`.slice(0, 255);
+    try {
+      await world.stopTask(task.clusterArn, task.taskArn, reason);
+      stopped.push(task);
+      actions.push({ taskArn: task.taskArn, execution, action: 'stop requested, not yet STOPPED', why });
+    } catch (err) {
+      const e = err as Error;
+      actions.push({ taskArn: task.taskArn, execution, action: 'stop failed', why, error: `${e.name}: ${e.message}` });
+    }
+  }
+
+  // Wait (bounded) for what this pass stopped.
+  let stillRunning = new Set(mayRun.filter((t) => !isSupervised(actions, t.taskArn)).map((t) => t.taskArn));
+  const confirmWithinMs = request.confirmWithinMs ?? 0;
+  if (stillRunning.size > 0 && confirmWithinMs > 0) {
+    const until = now() + confirmWithinMs;
+    const sleep = ctx.sleep ?? defaultSleep;
+    while (stillRunning.size > 0 && now() < until) {
+      await sleep(ctx.pollIntervalMs ?? 5000);
+      const current = await world.describeTasks(target.clusterArn, [...stillRunning]);
+      stillRunning = new Set(current.filter((t) => t.lastStatus !== 'STOPPED').map((t) => t.taskArn));
+    }
+  }
+  const finalActions = actions.map((a) =>
+    a.action === 'stop requested, not yet STOPPED' && !stillRunning.has(a.taskArn) ? { ...a, action: 'stopped' as const } : a,
+  );
+  const mayStillRun = mayRun
+    .filter((t) => stillRunning.has(t.taskArn) || isSupervised(actions, t.taskArn))
+    .map((t) => t.taskArn);
+
+  // 2. The lock of an owner that no longer runs: released once no task of the batch may still run.
+  let lockVerdict: LockVerdict;
+  if (owner === undefined) lockVerdict = 'free';
+  else if (ownerLive) lockVerdict = 'held by a live owner';
+  else if (stillRunning.size === 0) {
+    lockVerdict =
+      (await releaseLockIfOwner(ctx.dynamodb, ctx.lockTableName, target.name, owner)) === 'released'
+        ? 'released'
+        : 'held by another owner';
+  } else {
+    await notePendingStop(ctx.dynamodb, ctx.lockTableName, target.name, owner, [...stillRunning]);
+    lockVerdict = 'held until its task is confirmed STOPPED';
+  }
+
+  // 4. Alerts: the ended owner (or the ended execution of the event) owes one; deliver what is owed.
+  const endedOwner =
+    owner !== undefined && ownerStatus !== null && ENDED_ALERT_STATUSES.includes(ownerStatus)
+      ? { executionArn: owner, status: ownerStatus as ExecutionStatus }
+      : undefined;
+  const ended = request.ended ?? endedOwner;
+  let alert: BatchReconcileReport['alert'] = 'none owed';
+  if (ended && ENDED_ALERT_STATUSES.includes(ended.status)) {
+    const endedTasks = finalActions.filter((a) => a.execution === ended.executionArn);
+    alert = await oweAndDeliver(
+      ctx.dynamodb,
+      ctx.lockTableName,
+      world.publish,
+      endedRunAlert(target.name, ended, owner === ended.executionArn ? lock : undefined, endedTasks, lockVerdict),
+      Math.floor(nowMs / 1000),
+    );
+  }
+  const alerts =
+    request.deliverAlerts === false
+      ? null
+      : await deliverOwedAlerts(ctx.dynamodb, ctx.lockTableName, world.publish, Math.floor(nowMs / 1000), {
+          onlyBatch: target.name,
+        });
+
+  return {
+    batch: target.name,
+    lockOwner: owner ?? null,
+    ownerStatus,
+    lock: lockVerdict,
+    tasks: finalActions,
+    mayStillRun,
+    tokenAnswered,
+    alert,
+    alerts,
+  };
+}
+
+function isSupervised(actions: readonly TaskAction[], taskArn: string): boolean {
+  return actions.some((a) => a.taskArn === taskArn && a.action === 'supervised');
+}
+
+const OUTCOMES: Record<string, { outcome: string; explain: string }> = {
+  ABORTED: {
+    outcome: 'aborted',
+    explain:
+      'The execution was stopped before it finished (by hand, by the CLI, or replaced by a newer run); none of its own cleanup states ran.',
+  },
+  TIMED_OUT: {
+    outcome: 'timed_out',
+    explain: 'The execution ran into its own TimeoutSeconds; none of its own cleanup states ran.',
+  },
+  FAILED: {
+    outcome: 'failed',
+    explain: 'The execution failed outside its own failure handling.',
+  },
+  PENDING_REDRIVE: {
+    outcome: 'failed',
+    explain: 'The execution failed and waits for a redrive; none of its own cleanup states ran.',
+  },
+};
+
+function runOf(ended: EndedExecution, lock: LockItem | undefined): { trigger: string; requestedBy: string } {
+  if (lock?.trigger) return { trigger: lock.trigger, requestedBy: lock.requestedBy ?? 'unknown' };
+  let input: any;
+  try {
+    input = JSON.parse(ended.input ?? 'null');
+  } catch {
+    input = undefined;
+  }
+  if (input?.trigger === 'schedule' && typeof input.scheduledTime === 'string')
+    return { trigger: 'schedule', requestedBy: 'EventBridge Scheduler' };
+  const trigger =
+    typeof input?.trigger === 'string' ? input.trigger : input && typeof input === 'object' ? 'console' : 'unknown';
+  return { trigger, requestedBy: typeof input?.requestedBy === 'string' ? input.requestedBy : 'unknown' };
+}
+
+/** The alert for a run that ended outside its own failure path (stopped, timed out, failed at run time). */
+export function endedRunAlert(
+  batch: string,
+  ended: EndedExecution,
+  lock: LockItem | undefined,
+  tasks: readonly TaskAction[],
+  lockVerdict: LockVerdict,
+): RunAlert {
+  const kind = OUTCOMES[ended.status] ?? { outcome: 'failed', explain: `The execution ended ${ended.status}.` };
+  const errorText = ended.error ? ` Error: ${ended.error}${ended.cause ? ` (${ended.cause})` : ''}.` : '';
+  const task = tasks[0];
+  const taskMayStillRun = tasks.some((t) => t.action !== 'stopped');
+  const taskText = task
+    ? taskMayStillRun
+      ? ` The reconciler asked ECS to stop task ${task.taskArn} (${task.why}) and has not yet seen it STOPPED: the lock stays held until it is, and the reconciler keeps checking.`
+      : ` Task ${task.taskArn} was stopped by the reconciler (${task.why}).`
+    : lock?.taskArn
+      ? ` Its task ${lock.taskArn} had already stopped.`
+      : ' No task of this execution was running.';
+  const lockStatus =
+    lockVerdict === 'held until its task is confirmed STOPPED'
+      ? 'held until the task is confirmed STOPPED'
+      : lockVerdict === 'released'
+        ? 'released'
+        : 'not held by this execution';
+  return {
+    batch,
+    outcome: kind.outcome,
+    reason: `${kind.explain}${errorText}${taskText}`,
+    ...runOf(ended, lock),
+    executionArn: ended.executionArn,
+    taskArn: task?.taskArn ?? lock?.taskArn ?? null,
+    stopReason: task ? `batch-runner reconciler: ${task.why}` : null,
+    taskMayStillRun,
+    lockStatus,
+    details: {
+      status: ended.status,
+      error: ended.error ?? null,
+      cause: ended.cause ?? null,
+      startDate: ended.startDate ?? null,
+      stopDate: ended.stopDate ?? null,
+      tasks,
+    },
+    source: 'reconciler',
+  };
+}
+
+/** The all-batches pass: each cluster listed once, each batch reconciled, failures of one batch reported, not thrown. */
+export async function reconcileAll(
+  ctx: ReconcileContext,
+  targets: readonly BatchTarget[],
+): Promise<{ reports: BatchReconcileReport[]; errors: { batch: string; error: string }[] }> {
+  const byCluster = new Map<string, ObservedTask[] | Error>();
+  for (const clusterArn of new Set(targets.map((t) => t.clusterArn))) {
+    try {
+      byCluster.set(clusterArn, await ctx.world.listRunnerTasks(clusterArn));
+    } catch (err) {
+      byCluster.set(clusterArn, err as Error);
+    }
+  }
+  const reports: BatchReconcileReport[] = [];
+  const errors: { batch: string; error: string }[] = [];
+  for (const target of targets) {
+    try {
+      const listed = byCluster.get(target.clusterArn);
+      if (listed instanceof Error) throw listed;
+      reports.push(await reconcileBatch(ctx, target, { listedTasks: listed }));
+    } catch (err) {
+      const e = err as Error;
+      errors.push({ batch: target.name, error: `${e.name}: ${e.message}` });
+    }
+  }
+  return { reports, errors };
+}
