@@ -23,7 +23,7 @@ export interface BatchTimings {
   readonly executionTimeoutSeconds: number;
   /** Upper bound between the deadline and the StopTask call (chunk rounding + per-chunk overhead). */
   readonly stopLatencyBoundSeconds: number;
-  /** Upper bound between the task stopping and the runner noticing, if the ECS event is lost. */
+  /** Upper bound between the task stopping and the runner noticing, if the ECS event is lost (the reconciler's interval). */
   readonly lostEventDetectionSeconds: number;
 }
 
@@ -34,6 +34,14 @@ export const MAX_WAIT_CHUNKS = 25;
 /** Generous per-chunk overhead (3 state transitions plus a Lambda call) for the stop-latency bound. */
 export const CHUNK_OVERHEAD_SECONDS = 2;
 export const API_CALL_TIMEOUT_SECONDS = 60;
+/**
+ * The reconciler Lambda's timeout: it may wait up to RECONCILER_STOP_CONFIRM_SECONDS for a task to
+ * reach STOPPED (Fargate's stop grace is at most 120 s), plus its API calls.
+ */
+export const RECONCILER_STOP_CONFIRM_SECONDS = 180;
+export const RECONCILER_TIMEOUT_SECONDS = 300;
+/** The reconciler's scheduled pass runs this often (EventBridge rule in infra/batch-runner.ts). */
+export const RECONCILER_INTERVAL_SECONDS = 60;
 const SAFETY_MARGIN_SECONDS = 300;
 
 export function deriveTimings(batch: BatchConfig): BatchTimings {
@@ -50,7 +58,13 @@ export function deriveTimings(batch: BatchConfig): BatchTimings {
   const startBackoffSeconds = 10;
   const startBudget = startBackoffSeconds * (2 ** startAttempts - 1) + startAttempts * API_CALL_TIMEOUT_SECONDS;
   const lockBudget = batch.overlapPolicy === 'wait' ? lockWaitAttempts * lockWaitIntervalSeconds : 0;
-  const stopBudget = stopConfirmAttempts * stopConfirmIntervalSeconds + 2 * API_CALL_TIMEOUT_SECONDS;
+  // The stop, its confirmation, the release through the reconciler (twice: settling a stale lock at
+  // the start, finishing at the end), and one chunk past the deadline when the watcher cannot answer.
+  const stopBudget =
+    stopConfirmAttempts * stopConfirmIntervalSeconds +
+    2 * API_CALL_TIMEOUT_SECONDS +
+    2 * RECONCILER_TIMEOUT_SECONDS +
+    waitChunkSeconds;
   const stopLatencyBoundSeconds = waitChunkCount * waitChunkSeconds - hard + waitChunkCount * CHUNK_OVERHEAD_SECONDS;
   if (stopLatencyBoundSeconds > 60) {
     throw new BatchConfigError(
@@ -70,6 +84,6 @@ export function deriveTimings(batch: BatchConfig): BatchTimings {
     startBackoffSeconds,
     executionTimeoutSeconds: hard + startBudget + lockBudget + stopBudget + SAFETY_MARGIN_SECONDS,
     stopLatencyBoundSeconds,
-    lostEventDetectionSeconds: waitChunkSeconds + CHUNK_OVERHEAD_SECONDS,
+    lostEventDetectionSeconds: RECONCILER_INTERVAL_SECONDS + CHUNK_OVERHEAD_SECONDS,
   };
 }

@@ -14,6 +14,7 @@ import {
   type ReconcileWorld,
 } from './lib/reconcile';
 import { ScanCommand } from '@aws-sdk/client-dynamodb';
+import { type StartResult, startedTaskArn } from './lib/task-outcome';
 
 /**
  * The reconciler Lambda (deployed as the runner's cleanup function): every entry point applies the one
@@ -62,8 +63,8 @@ export interface SettleRequest {
   /** The calling execution. */
   readonly executionArn: string;
   readonly batch: { readonly name: string; readonly clusterArn: string };
-  /** Tasks the caller knows of (its own started task), whether or not ECS still lists them. */
-  readonly knownTaskArns?: readonly string[];
+  /** The caller's RunTask answer (`$.start`; `{}` before RunTask): its task is checked even if ECS no longer lists it. */
+  readonly start?: StartResult;
 }
 
 export type ReconcilerEvent = ExecutionStatusChangeEvent | ScheduledEvent | SettleRequest;
@@ -165,7 +166,7 @@ export async function handleReconcilerEvent(event: ReconcilerEvent, deps: Reconc
     const report = await reconcileBatch(ctx, target, {
       confirmWithinMs,
       finishing: event.action === 'finish' ? event.executionArn : undefined,
-      knownTaskArns: event.knownTaskArns,
+      knownTaskArns: event.action === 'finish' && event.start ? [startedTaskArn(event.start)].filter((a): a is string => !!a) : [],
       deliverAlerts: false,
     });
     logEvent(`reconciler ${event.action}`, { ...report });

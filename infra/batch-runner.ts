@@ -25,6 +25,7 @@ import {
   validatorFunctionName,
   watcherFunctionName,
 } from '../config/naming';
+import { RECONCILER_INTERVAL_SECONDS, RECONCILER_STOP_CONFIRM_SECONDS, RECONCILER_TIMEOUT_SECONDS } from '../config/timings';
 import { taskArnPatternOf } from './batch-task-target';
 import { arnFinding, literal, TASKS_OF_A_CLUSTER } from './iam-wildcards';
 import { RunnerFunction } from './runner-function';
@@ -288,15 +289,17 @@ export class BatchRunner extends Construct {
       functionName: cleanupFunctionName(this.namePrefix),
       entry: 'handlers/cleanup.ts',
       description:
-        'After an execution ended FAILED, TIMED_OUT or ABORTED: stops its task, releases its lock, sends one alert.',
+        'The reconciler: stops tasks without a live owner or past their deadline, releases locks only after their tasks are STOPPED, delivers owed alerts.',
       environment: {
         LOCK_TABLE_NAME: this.lockTable.tableName,
         ALERT_TOPIC_ARN: this.alertTopic.topicArn,
         NAME_PREFIX: this.namePrefix,
-        STOP_CONFIRM_SECONDS: '180',
+        STOP_CONFIRM_SECONDS: String(RECONCILER_STOP_CONFIRM_SECONDS),
+        // Filled as batches register their clusters (useCluster).
+        CLUSTER_ARNS: Lazy.string({ produce: () => [...this.clusters.keys()].join(',') }),
       },
       // Stop grace (<= 120 s on Fargate) + 60 s for ECS to report STOPPED + API calls.
-      timeout: Duration.minutes(5),
+      timeout: Duration.seconds(RECONCILER_TIMEOUT_SECONDS),
       logRetention: this.logRetention,
       logRemovalPolicy: this.removalPolicy,
       onFailure: failureDestination,
@@ -304,30 +307,57 @@ export class BatchRunner extends Construct {
         {
           finding: arnFinding('states', literal(`execution:${this.namePrefix}-*:*`)),
           reason:
-            "Execution history of any of this runner's executions (the one whose status event arrived): execution names are not known in advance, state machines are added over time. The prefix is this deployment's.",
+            "Status of any of this runner's executions (lock owners, task owners): execution names are not known in advance, state machines are added over time. The prefix is this deployment's.",
+        },
+        {
+          finding: arnFinding('states', literal(`stateMachine:${this.namePrefix}-*`)),
+          reason:
+            "Task tokens of any of this runner's state machines (a watched task that stopped while its event was lost, or passed its deadline). The prefix is this deployment's.",
         },
         {
           finding: TASKS_OF_A_CLUSTER,
           reason:
-            "StopTask/DescribeTasks of the ended execution's task: task IDs exist only after RunTask; limited to the runner's clusters (resource and ecs:cluster condition).",
+            "StopTask/DescribeTasks of the runner's tasks: task IDs exist only after RunTask; limited to the runner's clusters (resource and ecs:cluster condition).",
+        },
+        {
+          finding: /^Resource::\*$/,
+          reason:
+            'ecs:ListTasks is authorized on container instances (none on Fargate); the ecs:cluster condition limits it to the runner\'s clusters.',
         },
       ],
       statements: [
         new iam.PolicyStatement({
-          sid: 'ReadAndReleaseLocks',
-          actions: ['dynamodb:GetItem', 'dynamodb:DeleteItem'],
+          sid: 'ReadLocksAndAlertRecords',
+          // Reads every lock and owed alert (Scan: the table holds one item per batch and a week of alerts).
+          actions: ['dynamodb:GetItem', 'dynamodb:Scan'],
           resources: [this.lockTable.tableArn],
         }),
         new iam.PolicyStatement({
-          sid: 'AlertSentMarkersOnly',
+          sid: 'ReleaseLocksAndNotePendingStops',
+          actions: ['dynamodb:DeleteItem', 'dynamodb:UpdateItem'],
+          resources: [this.lockTable.tableArn],
+        }),
+        new iam.PolicyStatement({
+          sid: 'AlertRecordsOnly',
           actions: ['dynamodb:PutItem'],
           resources: [this.lockTable.tableArn],
           conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['alert#*'] } },
         }),
         new iam.PolicyStatement({
-          sid: 'ReadExecutionHistory',
-          actions: ['states:GetExecutionHistory'],
+          sid: 'OwnerStatus',
+          actions: ['states:DescribeExecution'],
           resources: [executions],
+        }),
+        new iam.PolicyStatement({
+          sid: 'AnswerTaskTokens',
+          actions: ['states:SendTaskSuccess', 'states:SendTaskFailure'],
+          resources: [stateMachines],
+        }),
+        new iam.PolicyStatement({
+          sid: 'ListRunnerTasks',
+          actions: ['ecs:ListTasks'],
+          resources: ['*'],
+          conditions: onRunnerClusters,
         }),
         new iam.PolicyStatement({
           sid: 'DescribeBatchTasks',
@@ -392,6 +422,30 @@ export class BatchRunner extends Construct {
         },
       },
       targets: [ruleTarget(this.cleanup)],
+    });
+
+    new events.Rule(this, 'ReconcileSchedule', {
+      ruleName: `${this.namePrefix}-reconcile`,
+      description:
+        'The reconciler pass: every batch back to a safe state from what the services report now, whatever events were lost (handlers/cleanup).',
+      schedule: events.Schedule.rate(Duration.seconds(RECONCILER_INTERVAL_SECONDS)),
+      targets: [ruleTarget(this.cleanup)],
+    });
+
+    new cloudwatch.Alarm(this, 'UndeliveredAlertsAlarm', {
+      alarmName: `${this.namePrefix}-undelivered-alerts`,
+      alarmDescription:
+        'An alert has been owed for more than 5 minutes: SNS publishing fails. The reconciler keeps retrying; check the topic and its key.',
+      metric: new cloudwatch.Metric({
+        namespace: 'BatchRunner',
+        metricName: 'OldestUndeliveredAlertSeconds',
+        statistic: 'Maximum',
+        period: Duration.minutes(5),
+      }),
+      threshold: 300,
+      evaluationPeriods: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
 
     this.node.addValidation({

@@ -121,6 +121,7 @@ export class ScheduledBatch extends Construct {
       logStreamPrefix: this.target.logStreamPrefix,
       manualInputValidatorFunctionArn: runner.validator.function.functionArn,
       taskWatcherFunctionArn: runner.watcher.function.functionArn,
+      reconcilerFunctionArn: runner.cleanup.function.functionArn,
     };
     // JSON.stringify of string tokens keeps them as "${Token[...]}" text, which CloudFormation
     // resolves inside the substitution (Fn::Join): SubnetIdsJson becomes ["subnet-..."] at deploy.
@@ -153,6 +154,7 @@ export class ScheduledBatch extends Construct {
             passRoleArns: this.target.passRoleArns,
             validatorFunctionArn: runner.validator.function.functionArn,
             watcherFunctionArn: runner.watcher.function.functionArn,
+            reconcilerFunctionArn: runner.cleanup.function.functionArn,
           }),
         }),
       },

@@ -19,6 +19,7 @@ export interface StateMachinePolicyProps {
   readonly passRoleArns: readonly string[];
   readonly validatorFunctionArn: string;
   readonly watcherFunctionArn: string;
+  readonly reconcilerFunctionArn: string;
 }
 
 /**
@@ -45,10 +46,29 @@ export function stateMachinePolicyStatements(scope: Construct, p: StateMachinePo
   const statements = [
     new iam.PolicyStatement({
       sid: 'LockItemOfThisBatchOnly',
-      // AcquireLock, ReclaimStaleLock (putItem), ReadLockHolder (getItem), ReleaseLock* (deleteItem).
+      // AcquireLock (putItem), ReadLockHolder (getItem), ReleaseLock, ReleaseLockAfterSkip (deleteItem).
       actions: ['dynamodb:PutItem', 'dynamodb:GetItem', 'dynamodb:DeleteItem'],
       resources: [p.lockTableArn],
       conditions: { 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': [p.batchName] } },
+    }),
+    new iam.PolicyStatement({
+      sid: 'AlertRecordsOfThisBatchsExecutionsOnly',
+      // RecordOwedAlert (putItem), MarkAlertDelivered (updateItem): keys `alert#<execution ARN>` of
+      // this batch's own executions only.
+      actions: ['dynamodb:PutItem', 'dynamodb:UpdateItem'],
+      resources: [p.lockTableArn],
+      conditions: {
+        'ForAllValues:StringLike': {
+          'dynamodb:LeadingKeys': [
+            `alert#${stack.formatArn({
+              service: 'states',
+              resource: 'execution',
+              resourceName: `${p.stateMachineName}:*`,
+              arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+            })}`,
+          ],
+        },
+      },
     }),
     new iam.PolicyStatement({
       sid: 'ListRunningTasksOnTheCluster',
@@ -117,9 +137,10 @@ export function stateMachinePolicyStatements(scope: Construct, p: StateMachinePo
     }),
     new iam.PolicyStatement({
       sid: 'InvokeTheRunnerFunctions',
-      // ValidateManualInput (lambda:invoke), WaitForTaskToStop (lambda:invoke.waitForTaskToken).
+      // ValidateManualInput (lambda:invoke), WaitForTaskToStop (lambda:invoke.waitForTaskToken),
+      // SettleStaleLock and ReleaseLockAfterFailure (lambda:invoke of the reconciler).
       actions: ['lambda:InvokeFunction'],
-      resources: [p.validatorFunctionArn, p.watcherFunctionArn],
+      resources: [p.validatorFunctionArn, p.watcherFunctionArn, p.reconcilerFunctionArn],
     }),
     new iam.PolicyStatement({
       sid: JUSTIFIED_EXTRA_SIDS.logDelivery,

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BatchConfig } from '../config/batch-config';
 import { BatchConfigError } from '../config/batch-config';
-import { deriveTimings } from '../config/timings';
+import { deriveTimings, RECONCILER_TIMEOUT_SECONDS } from '../config/timings';
 
 /** The ASL template every batch's state machine is made from (single source of truth). */
 export const BATCH_RUNNER_ASL_PATH = join(__dirname, 'batch-runner.asl.json');
@@ -26,6 +26,8 @@ export interface DeploymentBindings {
   readonly logStreamPrefix: string;
   readonly manualInputValidatorFunctionArn: string;
   readonly taskWatcherFunctionArn: string;
+  /** The reconciler (handlers/cleanup.ts): settles stale locks and every failure path's release. */
+  readonly reconcilerFunctionArn: string;
 }
 
 /**
@@ -49,6 +51,9 @@ export const PLACEHOLDER_DOCS: Readonly<Record<string, string>> = {
   LogGroupUrlPath: 'LogGroupName encoded for a CloudWatch console URL fragment.',
   LogStreamUrlPrefix: '"<prefix>/<container>/" encoded for a console URL fragment.',
   ManualInputValidatorFunctionArn: 'Lambda that validates console/CLI input (handlers/validate-manual-input).',
+  ReconcilerFunctionArn:
+    'Lambda that applies the reconcile rule (handlers/cleanup.ts): settles a stale lock, and releases a failed run\'s lock only after its tasks are STOPPED.',
+  ReconcilerTimeoutSeconds: 'TimeoutSeconds of the states that invoke the reconciler: its Lambda timeout (number).',
   TaskWatcherFunctionArn: 'Lambda that registers the task token for the ECS STOPPED event (handlers/task-watcher).',
   AllowedEnvironmentOverrides: 'Comma-separated environment names an operator may override.',
   AllowCommandOverride: '"true" if an operator may replace the container command.',
@@ -104,6 +109,8 @@ export function substitutionsFor(batch: BatchConfig, bindings: DeploymentBinding
     LogStreamUrlPrefix: consoleFragmentEncode(`${bindings.logStreamPrefix}/${batch.containerName}/`),
     ManualInputValidatorFunctionArn: bindings.manualInputValidatorFunctionArn,
     TaskWatcherFunctionArn: bindings.taskWatcherFunctionArn,
+    ReconcilerFunctionArn: bindings.reconcilerFunctionArn,
+    ReconcilerTimeoutSeconds: String(RECONCILER_TIMEOUT_SECONDS),
     AllowedEnvironmentOverrides: (batch.overrides?.environment ?? []).join(','),
     AllowCommandOverride: String(batch.overrides?.command ?? false),
     OverlapPolicy: batch.overlapPolicy ?? 'skip',

@@ -41,8 +41,12 @@ export interface OwedAlert {
   readonly trigger: string;
   readonly subject: string;
   readonly message: string;
-  /** Epoch seconds. */
-  readonly owedAt: number;
+  /**
+   * Epoch seconds the alert was recorded. The state machine cannot tell epoch seconds, so its records
+   * have none until the reconciler first sees them and stamps the time (its grace counts from then).
+   */
+  readonly owedAt: number | undefined;
+  readonly expiresAt: number | undefined;
   readonly attempts: number;
   /** Epoch seconds before which the reconciler does not try again. */
   readonly nextAttemptAt: number;
@@ -133,6 +137,19 @@ async function markAttemptFailed(
   );
 }
 
+async function stampFirstSeen(ddb: DynamoDBClient, tableName: string, executionArn: string, nowSeconds: number) {
+  await ddb.send(
+    new UpdateItemCommand({
+      TableName: tableName,
+      Key: { [LOCK_KEY]: s(alertKey(executionArn)) },
+      UpdateExpression: 'SET owedAt = if_not_exists(owedAt, :now), #expiresAt = if_not_exists(#expiresAt, :expires)',
+      ConditionExpression: 'attribute_exists(#key)',
+      ExpressionAttributeNames: { '#key': LOCK_KEY, '#expiresAt': EXPIRES_AT },
+      ExpressionAttributeValues: { ':now': n(nowSeconds), ':expires': n(nowSeconds + ALERT_RECORD_TTL_SECONDS) },
+    }),
+  );
+}
+
 function fromItem(item: Record<string, AttributeValue>): OwedAlert | undefined {
   const key = item[LOCK_KEY]?.S ?? '';
   if (!key.startsWith(ALERT_KEY_PREFIX)) return undefined;
@@ -147,13 +164,17 @@ function fromItem(item: Record<string, AttributeValue>): OwedAlert | undefined {
     subject: str('subject'),
     message: str('message'),
     source: str('source'),
-    owedAt: num('owedAt'),
+    owedAt: item.owedAt?.N === undefined ? undefined : num('owedAt'),
+    expiresAt: item[EXPIRES_AT]?.N === undefined ? undefined : num(EXPIRES_AT),
     attempts: num('attempts'),
     nextAttemptAt: num('nextAttemptAt'),
   };
 }
 
-/** Every alert record still owed (a scan: the table holds one lock per batch and a week of alerts). */
+/**
+ * Every alert record still owed, and delivered ones the state machine wrote without a TTL (a scan:
+ * the table holds one lock per batch and a week of alerts).
+ */
 export async function listOwedAlerts(ddb: DynamoDBClient, tableName: string): Promise<OwedAlert[]> {
   const owed: OwedAlert[] = [];
   let startKey: Record<string, AttributeValue> | undefined;
@@ -162,8 +183,8 @@ export async function listOwedAlerts(ddb: DynamoDBClient, tableName: string): Pr
       new ScanCommand({
         TableName: tableName,
         ConsistentRead: true,
-        FilterExpression: 'begins_with(#key, :prefix) AND #state = :owed',
-        ExpressionAttributeNames: { '#key': LOCK_KEY, '#state': 'state' },
+        FilterExpression: 'begins_with(#key, :prefix) AND (#state = :owed OR attribute_not_exists(#expiresAt))',
+        ExpressionAttributeNames: { '#key': LOCK_KEY, '#state': 'state', '#expiresAt': EXPIRES_AT },
         ExpressionAttributeValues: { ':prefix': s(ALERT_KEY_PREFIX), ':owed': s('owed') },
         ExclusiveStartKey: startKey,
       }),
@@ -216,6 +237,7 @@ function toOwed(alert: RunAlert, nowSeconds: number): OwedAlert {
     subject: alertSubject(alert),
     message: alertMessage(alert),
     owedAt: nowSeconds,
+    expiresAt: nowSeconds + ALERT_RECORD_TTL_SECONDS,
     attempts: 0,
     nextAttemptAt: nowSeconds,
   };
@@ -243,6 +265,13 @@ export async function deliverOwedAlerts(
   let oldest = 0;
   for (const alert of await listOwedAlerts(ddb, tableName)) {
     if (options.onlyBatch !== undefined && alert.batch !== options.onlyBatch) continue;
+    if (alert.owedAt === undefined || alert.expiresAt === undefined) {
+      // Written by the state machine: stamp when it was first seen and when it may be tidied away.
+      await stampFirstSeen(ddb, tableName, alert.executionArn, nowSeconds);
+      if (alert.state === 'owed') report.waiting.push(alert.executionArn);
+      continue;
+    }
+    if (alert.state !== 'owed') continue;
     const due = alert.owedAt + grace <= nowSeconds && alert.nextAttemptAt <= nowSeconds;
     if (!due) {
       report.waiting.push(alert.executionArn);
