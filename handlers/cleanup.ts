@@ -103,7 +103,11 @@ export type ReconcilerResult =
   | BatchReconcileReport
   | SettleAnswer
   | { readonly ignored: string }
-  | { readonly reports: BatchReconcileReport[]; readonly errors: { batch: string; error: string }[]; readonly alerts: DeliveryReport };
+  | {
+      readonly reports: BatchReconcileReport[];
+      readonly errors: { batch: string; error: string }[];
+      readonly alerts: DeliveryReport;
+    };
 
 /** Statuses the event entry acts on (the rule filters on the same list). */
 export const CLEANUP_STATUSES: readonly ExecutionStatus[] = ['FAILED', 'TIMED_OUT', 'ABORTED'];
@@ -166,7 +170,8 @@ export async function handleReconcilerEvent(event: ReconcilerEvent, deps: Reconc
     const report = await reconcileBatch(ctx, target, {
       confirmWithinMs,
       finishing: event.action === 'finish' ? event.executionArn : undefined,
-      knownTaskArns: event.action === 'finish' && event.start ? [startedTaskArn(event.start)].filter((a): a is string => !!a) : [],
+      knownTaskArns:
+        event.action === 'finish' && event.start ? [startedTaskArn(event.start)].filter((a): a is string => !!a) : [],
       deliverAlerts: false,
     });
     logEvent(`reconciler ${event.action}`, { ...report });
@@ -257,7 +262,11 @@ async function reconcilePass(ctx: ReconcileContext, deps: ReconcilerDeps) {
   return { reports, errors, alerts };
 }
 
-async function reconcileAllListed(ctx: ReconcileContext, targets: BatchTarget[], listed: Awaited<ReturnType<typeof listAll>>) {
+async function reconcileAllListed(
+  ctx: ReconcileContext,
+  targets: BatchTarget[],
+  listed: Awaited<ReturnType<typeof listAll>>,
+) {
   const world: ReconcileWorld = { ...ctx.world, listRunnerTasks: async () => listed };
   return reconcileAll({ ...ctx, world }, targets);
 }

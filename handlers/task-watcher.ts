@@ -41,6 +41,8 @@ export interface WatchRequest {
     readonly logGroupName: string;
     readonly logStreamPrefix: string;
     readonly hardTimeoutSeconds: number;
+    /** Length of one wait chunk: the deadline tolerance is at most half of it. */
+    readonly waitChunkSeconds?: number;
   };
   readonly start: StartResult;
 }
@@ -90,6 +92,13 @@ export const DEADLINE_REACHED = 'BatchRunner.DeadlineReached';
  * (Chunk boundaries drift from the first registration by Lambda latencies of a second or so.)
  */
 export const DEADLINE_TOLERANCE_SECONDS = 30;
+
+/** The tolerance for a batch: at most half a chunk, so a registration mid-run is never mistaken for the deadline. */
+export function deadlineToleranceSeconds(waitChunkSeconds: number | undefined): number {
+  return waitChunkSeconds === undefined
+    ? DEADLINE_TOLERANCE_SECONDS
+    : Math.min(DEADLINE_TOLERANCE_SECONDS, waitChunkSeconds / 2);
+}
 
 export class WatcherUnavailableError extends Error {
   constructor(cause: Error) {
@@ -173,7 +182,7 @@ async function registerWatch(req: WatchRequest, deps: TaskWatcherDeps): Promise<
 
   // The task may have stopped before this chunk's token was stored (lost or early event): look. If the
   // look fails, the token is stored already: the STOPPED event or the next chunk answers it.
-  const deadlineReached = nowSeconds >= registration.deadlineAt - DEADLINE_TOLERANCE_SECONDS;
+  const deadlineReached = nowSeconds >= registration.deadlineAt - deadlineToleranceSeconds(batch.waitChunkSeconds);
   let described: DescribeTasksCommandOutput;
   try {
     described = await deps.clients.ecs.send(new DescribeTasksCommand({ cluster: batch.clusterArn, tasks: [taskArn] }));

@@ -25,7 +25,11 @@ import {
   validatorFunctionName,
   watcherFunctionName,
 } from '../config/naming';
-import { RECONCILER_INTERVAL_SECONDS, RECONCILER_STOP_CONFIRM_SECONDS, RECONCILER_TIMEOUT_SECONDS } from '../config/timings';
+import {
+  RECONCILER_INTERVAL_SECONDS,
+  RECONCILER_STOP_CONFIRM_SECONDS,
+  RECONCILER_TIMEOUT_SECONDS,
+} from '../config/timings';
 import { taskArnPatternOf } from './batch-task-target';
 import { arnFinding, literal, TASKS_OF_A_CLUSTER } from './iam-wildcards';
 import { RunnerFunction } from './runner-function';
@@ -322,7 +326,7 @@ export class BatchRunner extends Construct {
         {
           finding: /^Resource::\*$/,
           reason:
-            'ecs:ListTasks is authorized on container instances (none on Fargate); the ecs:cluster condition limits it to the runner\'s clusters.',
+            "ecs:ListTasks is authorized on container instances (none on Fargate); the ecs:cluster condition limits it to the runner's clusters.",
         },
       ],
       statements: [

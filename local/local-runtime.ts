@@ -5,6 +5,8 @@ import { type BatchConfig, BatchConfigError, findBatch, forLocalMode } from '../
 import { executionNameFromTags } from '../config/naming';
 import {
   alertTopicName,
+  cleanupFunctionName,
+  DEFAULT_PREFIX,
   lockTableName,
   manualExecutionName,
   stateMachineName,
@@ -13,7 +15,9 @@ import {
   validatorFunctionName,
   watcherFunctionName,
 } from '../config/naming';
+import { handleReconcilerEvent, type ReconcilerEvent, type ReconcilerResult } from '../handlers/cleanup';
 import { releaseLockIfOwner } from '../handlers/lib/lock-item';
+import type { BatchReconcileReport } from '../handlers/lib/reconcile';
 import { handler as validateManualInput } from '../handlers/validate-manual-input';
 import { type DeploymentBindings, renderDefinition, substitutionsFor } from '../state-machines/definition';
 import { type ExecutionRecord, ExecutionRegistry, type LocalExecutionStatus, LocalSfn } from './execution-registry';
@@ -23,6 +27,7 @@ import { ensureLockTable } from './lock-store';
 import { type LocalExecutionResult, runLocalExecution } from './run-execution';
 import { connectSharedDynamoDb, type LocalDynamoDb, startMemoryDynamoDb } from './shared-dynamodb';
 import type { LocalServices } from './task-resources';
+import { localReconcileWorld } from './reconcile-world';
 import { localTaskWatcher } from './task-watcher';
 
 export const LOCAL_REGION = 'local';
@@ -30,6 +35,9 @@ export const LOCAL_ACCOUNT = '000000000000';
 export const LOCAL_CLUSTER_ARN = `arn:aws:ecs:${LOCAL_REGION}:${LOCAL_ACCOUNT}:cluster/local`;
 export const LOCAL_VALIDATOR_ARN = `arn:aws:lambda:${LOCAL_REGION}:${LOCAL_ACCOUNT}:function:${validatorFunctionName()}`;
 export const LOCAL_WATCHER_ARN = `arn:aws:lambda:${LOCAL_REGION}:${LOCAL_ACCOUNT}:function:${watcherFunctionName()}`;
+export const LOCAL_RECONCILER_ARN = `arn:aws:lambda:${LOCAL_REGION}:${LOCAL_ACCOUNT}:function:${cleanupFunctionName()}`;
+/** How long the local reconciler waits for a stopped task to reach STOPPED (local stop graces are short). */
+const LOCAL_STOP_CONFIRM_SECONDS = 40;
 export const LOCAL_TOPIC_ARN = `arn:aws:sns:${LOCAL_REGION}:${LOCAL_ACCOUNT}:${alertTopicName()}`;
 export const localStateMachineArn = (batch: string) =>
   `arn:aws:states:${LOCAL_REGION}:${LOCAL_ACCOUNT}:stateMachine:${stateMachineName(batch)}`;
@@ -169,6 +177,7 @@ export class LocalRuntime {
       functions: {
         [LOCAL_VALIDATOR_ARN]: async (payload) => validateManualInput(payload as any),
         [LOCAL_WATCHER_ARN]: localTaskWatcher(this.ecs),
+        [LOCAL_RECONCILER_ARN]: async (payload) => this.reconcileEvent(payload as ReconcilerEvent),
       },
     };
   }
@@ -218,6 +227,7 @@ export class LocalRuntime {
       logStreamPrefix: TASK_LOG_STREAM_PREFIX,
       manualInputValidatorFunctionArn: LOCAL_VALIDATOR_ARN,
       taskWatcherFunctionArn: LOCAL_WATCHER_ARN,
+      reconcilerFunctionArn: LOCAL_RECONCILER_ARN,
     };
   }
 
@@ -290,8 +300,8 @@ export class LocalRuntime {
     let cleanup: string[] | undefined;
     // On AWS the cleanup handler (EventBridge "Execution Status Change" rule) does this for executions
     // that ended outside their own Catch; an ABORTED execution runs none of its own states.
-    if (result.status !== 'SUCCEEDED' && !result.statesEntered.includes('PublishFailureAlert')) {
-      cleanup = await this.cleanUpAfter(batch, executionArn, name, trigger, result.status, taskArn, error, cause);
+    if (result.status !== 'SUCCEEDED' && !result.statesEntered.includes('RecordOwedAlert')) {
+      cleanup = await this.cleanUpAfter(batch, executionArn, name, input, result.status, error, cause);
     }
     this.registry.update(name, {
       status: result.status,
@@ -390,67 +400,59 @@ export class LocalRuntime {
   }
 
   /**
-   * The local counterpart of the cleanup handler: stop the execution's task if it still runs (and
-   * wait until it is stopped), release the lock if this execution still holds it, send one alert.
+   * The reconciler (handlers/cleanup.ts, the same code as on AWS) against the local stand-ins: the
+   * state machine's settle/finish calls, the cleanup after an execution that ended outside its own
+   * Catch, and the pass that finds orphans (a runner killed with SIGKILL leaves its execution ABORTED
+   * in the registry, its task running and its lock held).
    */
+  reconcileEvent(event: ReconcilerEvent): Promise<ReconcilerResult> {
+    return handleReconcilerEvent(event, {
+      world: localReconcileWorld(this.ecs, this.registry, this.sns, LOCAL_TOPIC_ARN),
+      dynamodb: this.dynamodb.client,
+      config: {
+        lockTableName: this.lockTableName,
+        namePrefix: DEFAULT_PREFIX,
+        clusterArns: [LOCAL_CLUSTER_ARN],
+        stopConfirmSeconds: LOCAL_STOP_CONFIRM_SECONDS,
+        pollIntervalMs: 100,
+      },
+      // Local alerts are published by the recorder at once; the grace only matters between processes.
+    });
+  }
+
+  /** One reconciler pass over every local batch (what the scheduled rule does on AWS). */
+  async reconcile(): Promise<ReconcilerResult> {
+    return this.reconcileEvent({ source: 'aws.events', 'detail-type': 'Scheduled Event' });
+  }
+
+  /** After an execution ended outside its own failure path: the reconciler's event entry. */
   private async cleanUpAfter(
     batch: BatchConfig,
     executionArn: string,
     name: string,
-    trigger: string,
+    input: unknown,
     status: LocalExecutionStatus,
-    taskArn: string | undefined,
     error: string | undefined,
     cause: string | undefined,
   ): Promise<string[]> {
-    const actions: string[] = [];
-    let taskMayStillRun = false;
-    if (taskArn) {
-      const task = this.ecs.describe(taskArn);
-      if (task && task.LastStatus !== 'STOPPED') {
-        await this.ecs.stopTask({
-          Cluster: LOCAL_CLUSTER_ARN,
-          Task: taskArn,
-          Reason: `batch-runner cleanup: execution ${name} ended ${status}`,
-        });
-        const limitMs = ((batch.stopGraceSeconds ?? 30) + 10) * 1000;
-        const stopped = await Promise.race([
-          this.ecs.whenStopped(taskArn),
-          new Promise<undefined>((r) => setTimeout(() => r(undefined), limitMs).unref()),
-        ]);
-        taskMayStillRun = !stopped;
-        actions.push(
-          stopped
-            ? `stopped task ${taskArn} (exit code ${stopped.Containers[0]?.ExitCode ?? 'none'})`
-            : `asked task ${taskArn} to stop; not confirmed stopped`,
-        );
-      }
-    }
-    const released = await this.releaseLock(batch.name, executionArn);
-    actions.push(released ? 'released the lock' : 'lock not held by this execution');
-    const outcome = status === 'TIMED_OUT' ? 'timed_out' : status === 'ABORTED' ? 'aborted' : 'failed';
-    await this.sns.publish({
-      TopicArn: LOCAL_TOPIC_ARN,
-      Subject: `[batch-runner] ${batch.name} ${outcome}`,
-      Message: [
-        `Batch ${batch.name}: execution ended ${status} outside the state machine's own failure handling.`,
-        '',
-        `${error ?? status}: ${cause ?? 'no cause recorded'}`,
-        '',
-        `Trigger: ${trigger}`,
-        `Execution: ${executionArn}`,
-        `Task: ${taskArn ?? 'none started'}`,
-        `Task may still run: ${taskMayStillRun}`,
-        `Cleanup: ${actions.join('; ')}`,
-      ].join('\n'),
-      MessageAttributes: {
-        batch: { DataType: 'String', StringValue: batch.name },
-        outcome: { DataType: 'String', StringValue: outcome },
-        severity: { DataType: 'String', StringValue: 'alert' },
-        trigger: { DataType: 'String', StringValue: trigger },
+    const report = (await this.reconcileEvent({
+      source: 'aws.states',
+      'detail-type': 'Step Functions Execution Status Change',
+      detail: {
+        executionArn,
+        stateMachineArn: localStateMachineArn(batch.name),
+        name,
+        status,
+        input: JSON.stringify(input ?? null),
+        error: error ?? null,
+        cause: cause ?? null,
       },
-    });
-    actions.push('sent one alert');
+    })) as BatchReconcileReport;
+    const actions = [
+      ...report.tasks.map((t) => `${t.action} task ${t.taskArn} (${t.why})`),
+      `lock ${report.lock}`,
+      report.alert === 'sent' ? 'sent one alert' : `alert ${report.alert}`,
+    ];
     this.emit({ type: 'cleanup', executionArn, batch: batch.name, actions, at: Date.now() });
     return actions;
   }

@@ -1,5 +1,6 @@
 import { pathToFileURL } from 'node:url';
 import { evaluateStoppedTask, type StartResult, startedTaskArn, startFailureCause } from '../handlers/lib/task-outcome';
+import { DEADLINE_REACHED, deadlineToleranceSeconds } from '../handlers/task-watcher';
 import type { LocalEcs } from './local-ecs';
 import { type LocalFunction, ServiceError } from './task-resources';
 
@@ -18,11 +19,24 @@ import { type LocalFunction, ServiceError } from './task-resources';
  *
  * The log link is the task's local output file.
  */
-export function localTaskWatcher(ecs: LocalEcs): LocalFunction {
+export function localTaskWatcher(ecs: LocalEcs, now: () => number = Date.now): LocalFunction {
+  // The run's deadline, fixed at the first call for a task (on AWS: stored with the lock).
+  const deadlines = new Map<string, number>();
   return async (payload) => {
     const start = (payload.start ?? {}) as StartResult;
     const taskArn = startedTaskArn(start);
     if (!taskArn) throw new ServiceError('BatchRunner.TaskNotStarted', startFailureCause(start));
+    const hardTimeoutMs = Number(payload.batch?.hardTimeoutSeconds) * 1000;
+    if (!deadlines.has(taskArn)) deadlines.set(taskArn, now() + hardTimeoutMs);
+    const deadline = deadlines.get(taskArn)!;
+    const toleranceMs = deadlineToleranceSeconds(Number(payload.batch?.waitChunkSeconds) || undefined) * 1000;
+    const current = ecs.describe(taskArn);
+    if (current?.LastStatus !== 'STOPPED' && now() >= deadline - toleranceMs) {
+      throw new ServiceError(
+        DEADLINE_REACHED,
+        JSON.stringify({ message: `The run's deadline has come and task ${taskArn} still runs.`, taskArn }),
+      );
+    }
     const task = await ecs.whenStopped(taskArn);
     const logUrl = pathToFileURL(ecs.logPathOf(taskArn)).href;
     const verdict = evaluateStoppedTask(task, String(payload.batch?.containerName), logUrl);

@@ -52,7 +52,7 @@ export const PLACEHOLDER_DOCS: Readonly<Record<string, string>> = {
   LogStreamUrlPrefix: '"<prefix>/<container>/" encoded for a console URL fragment.',
   ManualInputValidatorFunctionArn: 'Lambda that validates console/CLI input (handlers/validate-manual-input).',
   ReconcilerFunctionArn:
-    'Lambda that applies the reconcile rule (handlers/cleanup.ts): settles a stale lock, and releases a failed run\'s lock only after its tasks are STOPPED.',
+    "Lambda that applies the reconcile rule (handlers/cleanup.ts): settles a stale lock, and releases a failed run's lock only after its tasks are STOPPED.",
   ReconcilerTimeoutSeconds: 'TimeoutSeconds of the states that invoke the reconciler: its Lambda timeout (number).',
   TaskWatcherFunctionArn: 'Lambda that registers the task token for the ECS STOPPED event (handlers/task-watcher).',
   AllowedEnvironmentOverrides: 'Comma-separated environment names an operator may override.',

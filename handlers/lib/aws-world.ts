@@ -1,4 +1,10 @@
-import { DescribeTasksCommand, type ECSClient, ListTasksCommand, StopTaskCommand, type Task } from '@aws-sdk/client-ecs';
+import {
+  DescribeTasksCommand,
+  type ECSClient,
+  ListTasksCommand,
+  StopTaskCommand,
+  type Task,
+} from '@aws-sdk/client-ecs';
 import { DescribeExecutionCommand, type SFNClient } from '@aws-sdk/client-sfn';
 import { PublishCommand, type SNSClient } from '@aws-sdk/client-sns';
 import { BATCH_TAG_KEY, executionNameFromTags, HARD_TIMEOUT_TAG_KEY } from '../../config/naming';
@@ -29,7 +35,10 @@ function observe(task: Task): ObservedTask | undefined {
 }
 
 /** The reconciler's view of AWS through the SDK clients (the Lambda's own region and credentials). */
-export function awsWorld(clients: { ecs: ECSClient; sfn: SFNClient; sns: SNSClient }, alertTopicArn: string): ReconcileWorld {
+export function awsWorld(
+  clients: { ecs: ECSClient; sfn: SFNClient; sns: SNSClient },
+  alertTopicArn: string,
+): ReconcileWorld {
   const describe = async (clusterArn: string, taskArns: readonly string[]): Promise<ObservedTask[]> => {
     const out: ObservedTask[] = [];
     for (let i = 0; i < taskArns.length; i += PAGE) {

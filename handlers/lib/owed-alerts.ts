@@ -1,4 +1,10 @@
-import { type AttributeValue, type DynamoDBClient, PutItemCommand, ScanCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import {
+  type AttributeValue,
+  type DynamoDBClient,
+  PutItemCommand,
+  ScanCommand,
+  UpdateItemCommand,
+} from '@aws-sdk/client-dynamodb';
 import type { MessageAttributeValue } from '@aws-sdk/client-sns';
 import { alertAttributes, alertMessage, alertSubject, type RunAlert } from './alert';
 import { EXPIRES_AT, LOCK_KEY } from './lock-item';

@@ -109,11 +109,7 @@ export interface EndedExecution {
 }
 
 export type LockVerdict =
-  | 'free'
-  | 'held by a live owner'
-  | 'released'
-  | 'held until its task is confirmed STOPPED'
-  | 'held by another owner';
+  'free' | 'held by a live owner' | 'released' | 'held until its task is confirmed STOPPED' | 'held by another owner';
 
 export interface TaskAction {
   readonly taskArn: string;
@@ -217,7 +213,12 @@ export async function reconcileBatch(
     const deadline = deadlineOf(task, lock, ownersTask);
     const pastDeadline = deadline !== undefined && nowMs > deadline + DEADLINE_GRACE_SECONDS * 1000;
     if (ownersTask && ownerLive && !pastDeadline) {
-      actions.push({ taskArn: task.taskArn, execution, action: 'supervised', why: 'its execution holds the lock and runs' });
+      actions.push({
+        taskArn: task.taskArn,
+        execution,
+        action: 'supervised',
+        why: 'its execution holds the lock and runs',
+      });
       continue;
     }
     let why: string;
@@ -265,7 +266,9 @@ export async function reconcileBatch(
     }
   }
   const finalActions = actions.map((a) =>
-    a.action === 'stop requested, not yet STOPPED' && !stillRunning.has(a.taskArn) ? { ...a, action: 'stopped' as const } : a,
+    a.action === 'stop requested, not yet STOPPED' && !stillRunning.has(a.taskArn)
+      ? { ...a, action: 'stopped' as const }
+      : a,
   );
   const mayStillRun = mayRun
     .filter((t) => stillRunning.has(t.taskArn) || isSupervised(actions, t.taskArn))

@@ -92,6 +92,7 @@ export function deployedDefinition(batchName: string): string {
       logStreamPrefix: TASK_LOG_STREAM_PREFIX,
       manualInputValidatorFunctionArn: `arn:aws:lambda:${REGION}:${ACCOUNT}:function:batch-runner-validate-manual-input`,
       taskWatcherFunctionArn: `arn:aws:lambda:${REGION}:${ACCOUNT}:function:batch-runner-task-watcher`,
+      reconcilerFunctionArn: `arn:aws:lambda:${REGION}:${ACCOUNT}:function:batch-runner-cleanup`,
     }),
   );
 }

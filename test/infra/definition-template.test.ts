@@ -20,6 +20,7 @@ const bindings = {
   logStreamPrefix: 'batch',
   manualInputValidatorFunctionArn: 'arn:aws:lambda:ap-northeast-1:123456789012:function:v',
   taskWatcherFunctionArn: 'arn:aws:lambda:ap-northeast-1:123456789012:function:w',
+  reconcilerFunctionArn: 'arn:aws:lambda:ap-northeast-1:123456789012:function:r',
 };
 
 describe('compactDefinitionTemplate', () => {

@@ -1,7 +1,10 @@
 import { GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import type { BatchConfig } from '../../config/batch-config';
 import { evaluateStoppedTask, startedTaskArn, startFailureCause, taskLogUrl } from '../../handlers/lib/task-outcome';
+import { handleReconcilerEvent } from '../../handlers/cleanup';
+import type { ExecutionStatus } from '../../handlers/lib/reconcile';
 import { handler as validateManualInput } from '../../handlers/validate-manual-input';
+import { servicesReconcileWorld } from '../../local/reconcile-world';
 import { type EmbeddedDynamoDb, ensureLockTable, startEmbeddedDynamoDb } from '../../local/lock-store';
 import { type LocalExecutionResult, runLocalExecution } from '../../local/run-execution';
 import { type FaultInjector, type LocalServices, ServiceError } from '../../local/task-resources';
@@ -21,6 +24,7 @@ export const LOCK_TABLE = 'batch-runner-locks';
 export const TOPIC_ARN = `arn:aws:sns:${REGION}:${ACCOUNT}:batch-runner-alerts`;
 export const VALIDATOR_ARN = `arn:aws:lambda:${REGION}:${ACCOUNT}:function:batch-runner-validate-manual-input`;
 export const WATCHER_ARN = `arn:aws:lambda:${REGION}:${ACCOUNT}:function:batch-runner-task-watcher`;
+export const RECONCILER_ARN = `arn:aws:lambda:${REGION}:${ACCOUNT}:function:batch-runner-cleanup`;
 export const STATE_MACHINE_ARN = `arn:aws:states:${REGION}:${ACCOUNT}:stateMachine:batch-runner-${FAMILY}`;
 export const executionArn = (name: string) =>
   `arn:aws:states:${REGION}:${ACCOUNT}:execution:batch-runner-${FAMILY}:${name}`;
@@ -56,6 +60,7 @@ export const TEST_BINDINGS: DeploymentBindings = {
   logStreamPrefix: 'batch',
   manualInputValidatorFunctionArn: VALIDATOR_ARN,
   taskWatcherFunctionArn: WATCHER_ARN,
+  reconcilerFunctionArn: RECONCILER_ARN,
 };
 
 /** How the scripted batch task ends, as the task watcher would report it. */
@@ -86,8 +91,12 @@ export class ScriptedAws {
   readonly stopRequests: Array<{ task: string; reason: string }> = [];
   private describeCallsAfterStop = 0;
 
+  /** Payloads and answers of the reconciler calls (SettleStaleLock, ReleaseLockAfterFailure). */
+  readonly reconcilerCalls: Array<Record<string, any>> = [];
+  readonly reconcilerAnswers: unknown[] = [];
+
   services(dynamodb: EmbeddedDynamoDb): LocalServices {
-    return {
+    const services: LocalServices = {
       dynamodb: dynamodb.client,
       ecs: {
         runTask: async () => {
@@ -156,8 +165,31 @@ export class ScriptedAws {
       functions: {
         [VALIDATOR_ARN]: async (payload) => validateManualInput(payload as any),
         [WATCHER_ARN]: async (payload) => this.watchTask(payload),
+        // The real reconciler (handlers/cleanup.ts) against the scripted answers and the real lock table.
+        [RECONCILER_ARN]: async (payload) => {
+          this.reconcilerCalls.push(payload);
+          const result = await handleReconcilerEvent(payload as any, {
+            world: servicesReconcileWorld(
+              services.ecs,
+              async (arn) => (this.executions.get(arn) ?? 'MISSING') as ExecutionStatus | 'MISSING',
+              services.sns,
+              TOPIC_ARN,
+            ),
+            dynamodb: dynamodb.client,
+            config: {
+              lockTableName: LOCK_TABLE,
+              namePrefix: 'batch-runner',
+              clusterArns: [CLUSTER_ARN],
+              stopConfirmSeconds: 5,
+              pollIntervalMs: 1,
+            },
+          });
+          this.reconcilerAnswers.push(result);
+          return result;
+        },
       },
     };
+    return services;
   }
 
   /** What the task-watcher Lambda and the ECS STOPPED event would answer on the token. */
