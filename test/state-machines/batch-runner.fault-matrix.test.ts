@@ -42,10 +42,11 @@ const BASE_SCENARIOS: readonly BaseScenario[] = [
   { label: 'lock held by a live run', setup: held('RUNNING') },
   { label: 'stale lock', setup: held('FAILED') },
   {
-    label: 'replace a running copy',
+    label: 'replace a running copy (and a copy started outside the runner)',
     setup: async (db, aws) => {
       await held('RUNNING')(db, aws);
-      aws.listTasksAnswers = [[newTaskArn()], []];
+      // The reconciler's list (settling the replaced owner), then CheckRunningTasks: an untagged copy.
+      aws.listTasksAnswers = [[], [newTaskArn()], []];
       return { batch: { overlapPolicy: 'replace' } };
     },
   },
@@ -146,7 +147,14 @@ describe('a service error in any Task state', () => {
       const endedByItself = watcher.some((c) => c.result !== undefined || c.error?.name === 'BatchRunner.TaskFailed');
       const stoppedByRunner = aws.stopRequests.some((s) => s.task === taskArn);
       const announced = alertMessage.includes('Task may still run: true');
-      expect(endedByItself || stoppedByRunner || announced).toBe(true);
+      // The release step's reconciler looked the task up in ECS and found it STOPPED.
+      const confirmedStopped = aws.reconcilerCalls.some(
+        (c, i) =>
+          c.action === 'finish' &&
+          c.start?.Tasks?.[0]?.TaskArn === taskArn &&
+          (aws.reconcilerAnswers[i] as { taskMayStillRun?: boolean }).taskMayStillRun === false,
+      );
+      expect(endedByItself || stoppedByRunner || announced || confirmedStopped).toBe(true);
     }
 
     // The lock is not held by this execution; where releasing is what failed, the next start reclaims it.
@@ -157,7 +165,7 @@ describe('a service error in any Task state', () => {
       const next = new ScriptedAws();
       next.executions.set(r.executionArn, r.status);
       const nextRun = await runScenario(db, next);
-      expect(nextRun.statesEntered).toContain('ReclaimStaleLock');
+      expect(nextRun.statesEntered).toContain('SettleStaleLock');
       expect(nextRun.output.outcome).toBe('succeeded');
     }
   });

@@ -156,7 +156,7 @@ describe('lock contention', () => {
   });
 
   test.each(['FAILED', 'TIMED_OUT', 'ABORTED', 'SUCCEEDED'])(
-    'lock held by a %s execution is reclaimed with a conditional write naming it, and the batch runs',
+    'lock held by a %s execution is settled by the reconciler (no task may run), released, then taken, and the batch runs',
     async (status) => {
       const stale = executionArn(`Stale${status}`);
       aws.executions.set(stale, status);
@@ -165,11 +165,14 @@ describe('lock contention', () => {
       const r = await runScenario(db, aws);
 
       expect(r.status).toBe('SUCCEEDED');
-      expect(callsTo(r, 'ReclaimStaleLock')[0].params).toMatchObject({
-        ConditionExpression: '#owner = :staleOwner',
-        ExpressionAttributeValues: { ':staleOwner': { S: stale } },
-        Item: { owner: { S: r.executionArn }, reclaimedFrom: { S: stale } },
+      expect(callsTo(r, 'SettleStaleLock')[0].params.Payload).toMatchObject({
+        action: 'settle',
+        executionArn: r.executionArn,
       });
+      expect(aws.reconcilerAnswers[0]).toMatchObject({ lock: 'released', taskMayStillRun: false });
+      // Taken with the ordinary conditional put after the reconciler let the stale owner's lock go.
+      expect(callsTo(r, 'AcquireLock')).toHaveLength(2);
+      expect(callsTo(r, 'AcquireLock')[1].error).toBeUndefined();
       expect(aws.startedTasks).toHaveLength(1);
       expect(r.lockItem).toBeUndefined();
     },
@@ -200,9 +203,10 @@ describe('lock contention', () => {
     expect(aws.startedTasks).toHaveLength(1);
     const [winner, loser] = a.output.outcome === 'succeeded' ? [a, b] : [b, a];
     expect(loser.output.lockHolder).toBe(winner.executionArn);
-    // Both tried to reclaim from the same stale owner; the database let only one through.
-    expect(callsTo(a, 'ReclaimStaleLock').length + callsTo(b, 'ReclaimStaleLock').length).toBe(2);
-    expect(callsTo(loser, 'ReclaimStaleLock')[0].error?.name).toBe('DynamoDB.ConditionalCheckFailedException');
+    // Both settled the same stale owner; the conditional put let only one of them take the lock.
+    expect(callsTo(loser, 'AcquireLock').some((c) => c.error?.name === 'DynamoDB.ConditionalCheckFailedException')).toBe(
+      true,
+    );
     expect(winner.lockItem).toBeUndefined();
   });
 
@@ -268,17 +272,41 @@ describe('starting the task', () => {
     expect(alerts()[0].MessageAttributes.outcome.StringValue).toBe('could_not_start');
   });
 
-  test('RunTask answer lost (server error after retries): could_not_start, and the alert says the task may still run', async () => {
+  test('RunTask answer lost (server error after retries): the reconciler looks the task up in ECS before the lock goes', async () => {
     const r = await runScenario(db, aws, {
       inject: (call) =>
         call.state === 'StartBatchTask'
           ? Object.assign(new Error('Service unavailable'), { name: 'Ecs.ServerException' })
           : undefined,
     });
-    expect(r.error).toBe('BatchRunner.CouldNotStart');
+    expect(r.error).toBe('BatchRunner.StartAnswerLost');
     expect(r.statesEntered).toContain('NoteStartMayHaveRun');
-    expect(alerts()[0].Message).toContain('Task may still run: true');
+    expect(aws.reconcilerCalls.at(-1)).toMatchObject({ action: 'finish', executionArn: r.executionArn });
+    // ECS lists no task of this execution: nothing may run, so the lock is released and the alert says so.
+    expect(alerts()[0].Message).toContain('Task may still run: false');
+    expect(alerts()[0].Message).not.toContain('ECS did not start the task');
     expect(r.lockItem).toBeUndefined();
+  });
+
+  test('RunTask answer lost but ECS started the task: it is found by its tags and stopped before the lock is released', async () => {
+    let started: string | undefined;
+    aws.describeCallsUntilStopped = 2; // RUNNING when first looked up, STOPPED after the reconciler's stop
+    const r = await runScenario(db, aws, {
+      inject: (call) => {
+        if (call.state !== 'StartBatchTask') return undefined;
+        // The call takes effect; only its answer is lost.
+        started ??= newTaskArn();
+        aws.taskStartedBy.set(started, 'LostAnswer');
+        aws.listTasksAnswers = [[], [started]];
+        return Object.assign(new Error('Service unavailable'), { name: 'Ecs.ServerException' });
+      },
+      name: 'LostAnswer',
+    });
+    expect(r.error).toBe('BatchRunner.StartAnswerLost');
+    expect(aws.stopRequests.map((s) => s.task)).toContain(started);
+    expect(aws.stopRequests.find((s) => s.task === started)?.reason).toContain('is ending its run');
+    expect(r.lockItem).toBeUndefined();
+    expect(alerts()).toHaveLength(1);
   });
 
   test('the watcher is briefly unavailable: the wait is retried, the batch is not stopped', async () => {
@@ -343,7 +371,9 @@ describe('failures and the hard timeout', () => {
 
     expect(r.status).toBe('FAILED');
     expect(r.error).toBe('BatchRunner.TimedOut');
-    expect(r.statesEntered.filter((s) => s === 'WaitForTaskToStop')).toHaveLength(2);
+    // Two chunks, then one more look at the boundary after the last: the watcher answers the task's own
+    // outcome or DeadlineReached; here it cannot answer, so the chunk count decides.
+    expect(r.statesEntered.filter((s) => s === 'WaitForTaskToStop')).toHaveLength(3);
     expect(aws.stopRequests).toEqual([
       {
         task: aws.startedTasks[0],
@@ -362,7 +392,7 @@ describe('failures and the hard timeout', () => {
     expect(alerts()[0].Message).toContain('"ExitCode":143');
   });
 
-  test('STOPPED never confirmed: bounded checks, lock released, the alert says the task may still run', async () => {
+  test('STOPPED never confirmed: bounded checks, the lock stays held naming the task, the alert says the task may still run', async () => {
     aws.watch = 'hang';
     aws.describeCallsUntilStopped = Number.POSITIVE_INFINITY;
 
@@ -373,9 +403,13 @@ describe('failures and the hard timeout', () => {
     expect(r.error).toBe('BatchRunner.TimedOut');
     expect(callsTo(r, 'ConfirmTaskStopped')).toHaveLength(4);
     expect(r.statesEntered).toContain('NoteTaskMayStillRun');
-    expect(r.lockItem).toBeUndefined();
+    // Never released beside a task that may still run: the next start, the cleanup or the reconciler
+    // releases it once ECS reports the task STOPPED.
+    expect(r.lockItem?.owner.S).toBe(r.executionArn);
+    expect(r.lockItem?.pendingStopTaskArns.SS).toEqual([aws.startedTasks[0]]);
     expect(alerts()).toHaveLength(1);
     expect(alerts()[0].Message).toContain('Task may still run: true');
+    expect(alerts()[0].Message).toContain('Lock: kept until the task is confirmed STOPPED');
   });
 });
 
@@ -426,6 +460,7 @@ describe('releasing the lock', () => {
 describe('lock lost while the task runs', () => {
   test('the watcher finds another owner: the runner stops its own task and alerts "lock lost"', async () => {
     aws.watch = 'lock-lost';
+    aws.executions.set(executionArn('Intruder'), 'RUNNING');
     aws.whileTaskRuns = () => holdLock(db, executionArn('Intruder'));
 
     const r = await runScenario(db, aws);
@@ -434,7 +469,7 @@ describe('lock lost while the task runs', () => {
     expect(aws.stopRequests).toEqual([
       { task: aws.startedTasks[0], reason: expect.stringContaining('lock lost while running') },
     ]);
-    expect(callsTo(r, 'ReleaseLockAfterFailure')[0].error?.name).toBe('DynamoDB.ConditionalCheckFailedException');
+    expect(aws.reconcilerAnswers.at(-1)).toMatchObject({ status: 'not held by this execution' });
     expect(alerts()).toHaveLength(1);
     expect(alerts()[0].Message).toContain('Lock: not held by this execution');
     expect(r.lockItem?.owner.S).toBe(executionArn('Intruder'));
@@ -469,7 +504,12 @@ describe('input', () => {
       expect(r.status).toBe('FAILED');
       expect(r.error).toBe('BatchRunner.InvalidInput');
       expect(r.cause).toContain(message);
-      expect(r.calls.map((c) => c.state)).toEqual(['ValidateManualInput', 'PublishFailureAlert']);
+      expect(r.calls.map((c) => c.state)).toEqual([
+        'ValidateManualInput',
+        'RecordOwedAlert',
+        'PublishFailureAlert',
+        'MarkAlertDelivered',
+      ]);
       expect(r.lockItem).toBeUndefined();
       expect(alerts()).toHaveLength(1);
       expect(alerts()[0].MessageAttributes.outcome.StringValue).toBe('invalid_input');
@@ -540,10 +580,12 @@ describe('overlap policies', () => {
     expect(callsTo(r, 'StartBatchTask')).toHaveLength(0);
   });
 
-  test('replace: stops the running copy (execution and task), reclaims the lock, then runs', async () => {
+  test('replace: stops the running copy (execution, then its task through the reconciler), takes the lock, then runs', async () => {
     const holder = executionArn('HungFor15Hours');
     const hungTask = newTaskArn();
     aws.executions.set(holder, 'RUNNING');
+    aws.taskStartedBy.set(hungTask, 'HungFor15Hours');
+    aws.describeCallsUntilStopped = 2; // RUNNING when first looked up, STOPPED after the reconciler's stop
     await holdLock(db, holder);
     aws.listTasksAnswers = [[hungTask], []];
 
@@ -553,11 +595,12 @@ describe('overlap policies', () => {
       ExecutionArn: holder,
       Error: 'BatchRunner.Replaced',
     });
-    expect(callsTo(r, 'ReclaimStaleLock')[0].params.ExpressionAttributeValues).toEqual({
-      ':staleOwner': { S: holder },
-    });
-    expect(aws.stopRequests).toEqual([{ task: hungTask, reason: expect.stringContaining('replaced by execution') }]);
-    expect(callsTo(r, 'CheckRunningTasks')).toHaveLength(2);
+    expect(aws.stopRequests).toEqual([
+      { task: hungTask, reason: expect.stringContaining('execution HungFor15Hours is ABORTED') },
+    ]);
+    // The lock was let go only after the hung task was confirmed STOPPED.
+    expect(aws.reconcilerAnswers[0]).toMatchObject({ lock: 'released', taskMayStillRun: false });
+    expect(callsTo(r, 'CheckRunningTasks')).toHaveLength(1);
     expect(r.output.outcome).toBe('succeeded');
     expect(aws.startedTasks).toHaveLength(1);
   });

@@ -91,6 +91,18 @@ export class ScriptedAws {
   readonly stopRequests: Array<{ task: string; reason: string }> = [];
   private describeCallsAfterStop = 0;
 
+  /** Task ARN -> the execution whose RunTask started it (tags `batch-runner:batch` and the base64 execution name). */
+  readonly taskStartedBy = new Map<string, string>();
+  private tagsOf(taskArn: string) {
+    const execution = this.taskStartedBy.get(taskArn);
+    return execution === undefined
+      ? []
+      : [
+          { Key: 'batch-runner:batch', Value: FAMILY },
+          { Key: 'batch-runner:execution-name-base64', Value: Buffer.from(execution).toString('base64') },
+        ];
+  }
+
   /** Payloads and answers of the reconciler calls (SettleStaleLock, ReleaseLockAfterFailure). */
   readonly reconcilerCalls: Array<Record<string, any>> = [];
   readonly reconcilerAnswers: unknown[] = [];
@@ -113,8 +125,8 @@ export class ScriptedAws {
           this.describeCallsAfterStop += 1;
           const stopped = this.describeCallsAfterStop >= this.describeCallsUntilStopped;
           return {
-            Tasks: (p.Tasks as string[]).map((taskArn) =>
-              stopped
+            Tasks: (p.Tasks as string[]).map((taskArn) => ({
+              ...(stopped
                 ? describedTask({
                     taskArn,
                     lastStatus: 'STOPPED',
@@ -122,8 +134,9 @@ export class ScriptedAws {
                     stopCode: 'UserInitiated',
                     stoppedReason: this.stopRequests.at(-1)?.reason,
                   })
-                : describedTask({ taskArn, lastStatus: 'RUNNING' }),
-            ),
+                : describedTask({ taskArn, lastStatus: 'RUNNING' })),
+              Tags: this.tagsOf(taskArn),
+            })),
             Failures: [],
           };
         },
