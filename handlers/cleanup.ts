@@ -33,10 +33,17 @@ import { type StartResult, startedTaskArn } from './lib/task-outcome';
  *      stop keeps the lock held instead of freeing it beside a running task.
  */
 
+export type { ExecutionStatus };
+
 export interface ExecutionStatusChangeEvent {
+  readonly version?: string;
+  readonly id?: string;
   readonly 'detail-type': 'Step Functions Execution Status Change';
   readonly source: 'aws.states';
+  readonly account?: string;
   readonly time?: string;
+  readonly region?: string;
+  readonly resources?: readonly string[];
   readonly detail: {
     readonly executionArn: string;
     readonly stateMachineArn: string;

@@ -297,12 +297,6 @@ export class LocalRuntime {
     const taskArn = startedTaskOf(result);
     const error = result.error ?? entry.stop?.error;
     const cause = result.cause ?? entry.stop?.cause;
-    let cleanup: string[] | undefined;
-    // On AWS the cleanup handler (EventBridge "Execution Status Change" rule) does this for executions
-    // that ended outside their own Catch; an ABORTED execution runs none of its own states.
-    if (result.status !== 'SUCCEEDED' && !result.statesEntered.includes('RecordOwedAlert')) {
-      cleanup = await this.cleanUpAfter(batch, executionArn, name, input, result.status, error, cause);
-    }
     this.registry.update(name, {
       status: result.status,
       stopDate: new Date(result.stoppedAt).toISOString(),
@@ -313,6 +307,13 @@ export class LocalRuntime {
       cause,
       statesEntered: result.statesEntered,
     });
+    let cleanup: string[] | undefined;
+    // On AWS the reconciler (EventBridge "Execution Status Change" rule, and its scheduled pass) does
+    // this for executions that ended outside their own Catch; an ABORTED execution runs none of its
+    // own states. It runs after the registry says the execution ended, as DescribeExecution would.
+    if (result.status !== 'SUCCEEDED' && !result.statesEntered.includes('RecordOwedAlert')) {
+      cleanup = await this.cleanUpAfter(batch, executionArn, name, input, result.status, error, cause);
+    }
     this.registry.clearStopRequest(name);
     await new Promise((resolve) => setImmediate(resolve));
     this.emit({

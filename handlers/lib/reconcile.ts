@@ -208,7 +208,13 @@ export async function reconcileBatch(
   const actions: TaskAction[] = [];
   const stopped: ObservedTask[] = [];
   for (const task of mayRun) {
-    const execution = task.executionName ? executionArnOf(target.stateMachineArn, task.executionName) : null;
+    // The execution that started the task, from its tags; the lock's own registered task belongs to
+    // the lock's owner even without them (tasks started before the tags existed).
+    const execution = task.executionName
+      ? executionArnOf(target.stateMachineArn, task.executionName)
+      : task.taskArn === lock?.taskArn
+        ? (owner ?? null)
+        : null;
     const ownersTask = execution !== null && execution === owner;
     const deadline = deadlineOf(task, lock, ownersTask);
     const pastDeadline = deadline !== undefined && nowMs > deadline + DEADLINE_GRACE_SECONDS * 1000;
@@ -373,7 +379,7 @@ export function endedRunAlert(
   lockVerdict: LockVerdict,
 ): RunAlert {
   const kind = OUTCOMES[ended.status] ?? { outcome: 'failed', explain: `The execution ended ${ended.status}.` };
-  const errorText = ended.error ? ` Error: ${ended.error}${ended.cause ? ` (${ended.cause})` : ''}.` : '';
+  const errorText = ended.error ? ` Error: ${ended.error}${ended.cause ? `: ${ended.cause}` : ''}.` : '';
   const task = tasks[0];
   const taskMayStillRun = tasks.some((t) => t.action !== 'stopped');
   const taskText = task

@@ -2,18 +2,20 @@ import 'aws-sdk-client-mock-jest';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DeleteItemCommand } from '@aws-sdk/client-dynamodb';
-import { DescribeTasksCommand, ECSClient, StopTaskCommand } from '@aws-sdk/client-ecs';
-import { GetExecutionHistoryCommand, type HistoryEvent, SFNClient } from '@aws-sdk/client-sfn';
+import { DescribeTasksCommand, ECSClient, ListTasksCommand, StopTaskCommand } from '@aws-sdk/client-ecs';
+import {
+  DescribeExecutionCommand,
+  GetExecutionHistoryCommand,
+  type HistoryEvent,
+  SFNClient,
+} from '@aws-sdk/client-sfn';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { mockClient } from 'aws-sdk-client-mock';
 import { LOCAL_BATCHES } from '../../examples/demo-batches';
-import {
-  type CleanupDeps,
-  type CleanupReport,
-  type ExecutionStatusChangeEvent,
-  handleExecutionEnded,
-} from '../../handlers/cleanup';
+import { type ReconcilerDeps, type ExecutionStatusChangeEvent, handleReconcilerEvent } from '../../handlers/cleanup';
+import { awsWorld } from '../../handlers/lib/aws-world';
 import { readLock as readLockItem } from '../../handlers/lib/lock-item';
+import type { BatchReconcileReport } from '../../handlers/lib/reconcile';
 import { handleTaskWatcherEvent, type WatchOutcome } from '../../handlers/task-watcher';
 import { ExecutionRegistry, LocalSfn } from '../../local/execution-registry';
 import { LocalEcs } from '../../local/local-ecs';
@@ -36,6 +38,7 @@ import {
   TEST_BATCH,
   TEST_BINDINGS,
   TOPIC_ARN,
+  RECONCILER_ARN,
   WATCHER_ARN,
 } from '../support/asl-harness';
 
@@ -106,6 +109,13 @@ class FakeAccount extends ScriptedAws {
         .filter((t) => !this.startedTasks.includes(t))
         .map((arn) => ({ arn, reason: 'MISSING' })),
     }));
+    ecsMock.on(ListTasksCommand).callsFake(() => ({ taskArns: this.runningTasks }));
+    sfnMock.on(DescribeExecutionCommand).callsFake((input: { executionArn: string }) => {
+      const status = this.executions.get(input.executionArn);
+      if (status === undefined)
+        throw Object.assign(new Error('Execution Does Not Exist'), { name: 'ExecutionDoesNotExist' });
+      return { executionArn: input.executionArn, status };
+    });
     ecsMock.on(StopTaskCommand).callsFake((input: { task: string; reason?: string }) => {
       if (!this.stopped.has(input.task)) this.stopped.set(input.task, input.reason ?? 'Task stopped by user');
       return { task: this.sdkTaskOf(input.task) };
@@ -150,6 +160,8 @@ class FakeAccount extends ScriptedAws {
       },
       functions: {
         ...base.functions,
+        // The real reconciler with the SDK clients of this fake account.
+        [RECONCILER_ARN]: async (payload) => handleReconcilerEvent(payload as any, cleanupDeps()),
         [WATCHER_ARN]: async (payload) => {
           const outcome = await handleTaskWatcherEvent(payload as any, {
             clients: { dynamodb: dynamodb.client, ecs, sfn },
@@ -238,31 +250,32 @@ function historyOf(run: AwsRun): HistoryEvent[] {
 }
 
 let clock = 0;
-function cleanupDeps(): CleanupDeps {
+function cleanupDeps(): ReconcilerDeps {
   return {
-    clients: { dynamodb: db.client, ecs, sfn, sns },
+    world: awsWorld({ ecs, sfn, sns }, TOPIC_ARN),
+    dynamodb: db.client,
     config: {
       lockTableName: LOCK_TABLE,
-      alertTopicArn: TOPIC_ARN,
       namePrefix: 'batch-runner',
+      clusterArns: [CLUSTER_ARN],
       stopConfirmSeconds: 180,
       pollIntervalMs: 5000,
     },
     now: () => clock,
     // Virtual time for the bounded wait until STOPPED.
-    sleep: async (ms) => {
+    sleep: async (ms: number) => {
       clock += ms;
     },
   };
 }
 
 /** Delivers the status event to the real cleanup handler (twice: EventBridge delivers at least once). */
-async function deliverToCleanup(run: AwsRun): Promise<[CleanupReport, CleanupReport]> {
+async function deliverToCleanup(run: AwsRun): Promise<[BatchReconcileReport, BatchReconcileReport]> {
   clock = run.stoppedAt;
   sfnMock.on(GetExecutionHistoryCommand).resolves({ events: historyOf(run) });
   const event = statusChangeEvent(run);
-  const first = (await handleExecutionEnded(event, cleanupDeps())) as CleanupReport;
-  const second = (await handleExecutionEnded(event, cleanupDeps())) as CleanupReport;
+  const first = (await handleReconcilerEvent(event, cleanupDeps())) as BatchReconcileReport;
+  const second = (await handleReconcilerEvent(event, cleanupDeps())) as BatchReconcileReport;
   return [first, second];
 }
 
@@ -291,22 +304,21 @@ async function expectCleanedUpOnAws(
   const [first, second] = await deliverToCleanup(run);
 
   expect(first).toMatchObject({
-    status,
+    ownerStatus: status,
     lock: 'released',
     alert: 'sent',
-    task: { taskArn, source: 'lock', stop: { status: 'stopped', lastStatus: 'STOPPED' } },
+    tasks: [{ taskArn, action: 'stopped' }],
   });
   expect(ecsMock).toHaveReceivedCommandTimes(StopTaskCommand, 1);
   expect(ecsMock).toHaveReceivedCommandWith(StopTaskCommand, {
     cluster: CLUSTER_ARN,
     task: taskArn,
-    reason: `batch-runner cleanup: execution ${run.name} ended ${status}`,
+    reason: `batch-runner reconciler: its execution ${run.name} is ${status}`,
   });
   expect(account.runningTasks).toEqual([]);
   expect(await lockOf()).toBeUndefined();
   // The duplicate delivery changes nothing and sends nothing.
-  expect(second).toMatchObject({ lock: 'not held by this execution', alert: 'already sent by an earlier cleanup' });
-  expect(second.task?.stop.status).toBe('already stopped');
+  expect(second).toMatchObject({ lock: 'free', alert: 'already recorded', tasks: [] });
   const alerts = publishedByCleanup();
   expect(alerts).toHaveLength(1);
   expect(alerts[0].Subject).toBe(`[batch-runner] ${FAMILY} ${outcome}`);
@@ -420,10 +432,14 @@ describe('a. an execution stopped by hand while its task runs', () => {
       expect([r.error, r.cause]).toEqual(['Operator.Stopped', 'stopped by hand from another terminal']);
       expect(r.taskArn).toBe(taskArn);
       expect(r.statesEntered.filter((st) => OWN_CLEANUP_STATES.includes(st))).toEqual([]);
-      expect(r.cleanup).toEqual([`stopped task ${taskArn} (exit code 143)`, 'released the lock', 'sent one alert']);
+      expect(r.cleanup).toEqual([
+        `stopped task ${taskArn} (its execution ${r.name} is ABORTED)`,
+        'lock released',
+        'sent one alert',
+      ]);
       const task = s.runtime.ecs.describe(taskArn)!;
       expect(task.StopCode).toBe('UserInitiated');
-      expect(task.StoppedReason).toBe(`batch-runner cleanup: execution ${r.name} ended ABORTED`);
+      expect(task.StoppedReason).toBe(`batch-runner reconciler: its execution ${r.name} is ABORTED`);
       await expectNothingLeftRunning(s, taskArn, [childPid, agentPid]);
       expect(await s.runtime.lockItem('sitemap-refresh')).toBeUndefined();
       const alerts = alertsOf(s.dir, r.executionArn);
@@ -458,7 +474,7 @@ describe('b. the execution runs into its own TimeoutSeconds (TIMED_OUT) while it
     await expectCleanedUpOnAws(account, run, 'TIMED_OUT', 'timed_out');
   });
 
-  test('AWS, status event lost (best-effort delivery): the next start reclaims the dead owner`s lock and refuses to run beside the orphaned task', async () => {
+  test('AWS, status event lost (best-effort delivery): the next start has the reconciler stop the orphaned task, confirm it STOPPED, then takes the lock and runs', async () => {
     const account = new FakeAccount();
     const run = await runOnAws(account, {
       name: 'timeout-event-lost',
@@ -468,22 +484,20 @@ describe('b. the execution runs into its own TimeoutSeconds (TIMED_OUT) while it
     const [orphan] = account.runningTasks;
     expect(await lockOf()).toMatchObject({ owner: run.executionArn });
 
-    const next = await runOnAws(account, { name: 'after-lost-event', input: {} });
+    // The next run is stopped by hand once its own task runs, so that the test ends.
+    const next = await runOnAws(account, { name: 'after-lost-event', input: {}, stopWhenWatching: true });
 
     expect(next.statesEntered).toEqual(
-      expect.arrayContaining([
-        'CheckLockHolderLiveness',
-        'ReclaimStaleLock',
-        'RecordSkipTaskRunning',
-        'ReleaseLockAfterSkip',
-      ]),
+      expect.arrayContaining(['CheckLockHolderLiveness', 'SettleStaleLock', 'StartBatchTask']),
     );
-    expect(next.output).toMatchObject({ outcome: 'skipped', runningTaskArns: [orphan] });
-    expect(account.startedTasks).toEqual([orphan]);
-    expect(await lockOf()).toBeUndefined();
-    // The skip notice is the one message; the orphan is named so a person can act.
-    expect(account.published).toHaveLength(1);
-    expect(account.published[0].Message).toContain(orphan);
+    // The orphan was stopped before the lock changed hands, and never ran beside the new task.
+    expect(account.stopped.get(orphan)).toContain(
+      'batch-runner reconciler: its execution timeout-event-lost is TIMED_OUT',
+    );
+    expect(account.startedTasks[0]).toBe(orphan);
+    expect(account.startedTasks).toHaveLength(2);
+    // The lost event cost nothing: the timed-out run's alert was owed and sent by the reconciler.
+    expect(publishedByCleanup().map((p) => p.Subject)).toEqual([`[batch-runner] ${FAMILY} timed_out`]);
   });
 
   describe('local mode', () => {
@@ -504,9 +518,13 @@ describe('b. the execution runs into its own TimeoutSeconds (TIMED_OUT) while it
       expect([r.status, r.error]).toEqual(['TIMED_OUT', 'States.Timeout']);
       expect(r.statesEntered.at(-1)).toBe('WaitForTaskToStop');
       expect(r.statesEntered.filter((st) => OWN_CLEANUP_STATES.includes(st))).toEqual([]);
-      expect(r.cleanup).toEqual([`stopped task ${taskArn} (exit code 143)`, 'released the lock', 'sent one alert']);
+      expect(r.cleanup).toEqual([
+        `stopped task ${taskArn} (its execution ${r.name} is TIMED_OUT)`,
+        'lock released',
+        'sent one alert',
+      ]);
       expect(s.runtime.ecs.describe(taskArn)!.StoppedReason).toBe(
-        `batch-runner cleanup: execution ${r.name} ended TIMED_OUT`,
+        `batch-runner reconciler: its execution ${r.name} is TIMED_OUT`,
       );
       await expectNothingLeftRunning(s, taskArn, [childPid, agentPid]);
       expect(await runtime.lockItem('sitemap-refresh')).toBeUndefined();
@@ -585,7 +603,7 @@ describe('c. DynamoDB throttles every lock call', () => {
 
     test('the next start finds the owner ended and reclaims the lock without a person', async () => {
       const next = await runScenario(db, new ScriptedAws(), { name: 'reclaims-after-throttling' });
-      expect(next.statesEntered).toEqual(expect.arrayContaining(['CheckLockHolderLiveness', 'ReclaimStaleLock']));
+      expect(next.statesEntered).toEqual(expect.arrayContaining(['CheckLockHolderLiveness', 'SettleStaleLock']));
       expect(next.output.outcome).toBe('succeeded');
       expect(next.lockItem).toBeUndefined();
     });

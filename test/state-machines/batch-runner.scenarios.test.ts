@@ -204,9 +204,9 @@ describe('lock contention', () => {
     const [winner, loser] = a.output.outcome === 'succeeded' ? [a, b] : [b, a];
     expect(loser.output.lockHolder).toBe(winner.executionArn);
     // Both settled the same stale owner; the conditional put let only one of them take the lock.
-    expect(callsTo(loser, 'AcquireLock').some((c) => c.error?.name === 'DynamoDB.ConditionalCheckFailedException')).toBe(
-      true,
-    );
+    expect(
+      callsTo(loser, 'AcquireLock').some((c) => c.error?.name === 'DynamoDB.ConditionalCheckFailedException'),
+    ).toBe(true);
     expect(winner.lockItem).toBeUndefined();
   });
 
@@ -297,7 +297,7 @@ describe('starting the task', () => {
         // The call takes effect; only its answer is lost.
         started ??= newTaskArn();
         aws.taskStartedBy.set(started, 'LostAnswer');
-        aws.listTasksAnswers = [[], [started]];
+        aws.listTasksAnswers = [[started]];
         return Object.assign(new Error('Service unavailable'), { name: 'Ecs.ServerException' });
       },
       name: 'LostAnswer',

@@ -53,7 +53,8 @@ const registration = (owner: string, task: string) => ({
   containerName: 'app',
   logGroupName: '/batch-runner/tasks/missing-images',
   logStreamPrefix: 'batch',
-  expiresAt: 1794600000, deadlineAt: 1794000000,
+  expiresAt: 1794600000,
+  deadlineAt: 1794000000,
 });
 
 describe('lock item (dynalite)', () => {
@@ -83,7 +84,8 @@ describe('lock item (dynalite)', () => {
       containerName: 'app',
       logGroupName: '/batch-runner/tasks/missing-images',
       logStreamPrefix: 'batch',
-      expiresAt: 1794600000, deadlineAt: 1794000000,
+      expiresAt: 1794600000,
+      deadlineAt: 1794000000,
       trigger: 'schedule',
     });
   });
