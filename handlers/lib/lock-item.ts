@@ -3,7 +3,6 @@ import {
   DeleteItemCommand,
   type DynamoDBClient,
   GetItemCommand,
-  PutItemCommand,
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
 
@@ -44,11 +43,6 @@ export interface LockItem {
 export const LOCK_KEY = 'batch';
 /** TTL attribute of the lock table. */
 export const EXPIRES_AT = 'expiresAt';
-/**
- * Key prefix of the cleanup handler's "alert sent" markers. Batch names are `[a-z0-9-]`, so a key
- * with `#` can never be a batch's lock.
- */
-export const ALERT_MARKER_PREFIX = 'alert#';
 
 const STRING_FIELDS = [
   'batch',
@@ -186,44 +180,6 @@ export async function releaseLockIfOwner(
     if ((err as Error).name === 'ConditionalCheckFailedException') return 'not held by this execution';
     throw err;
   }
-}
-
-/**
- * Records that the alert for an execution is being sent, once: a conditional put of
- * `alert#<executionArn>` that fails if the marker exists. A duplicate status event (EventBridge
- * delivers at least once) or a retried invocation then finds the marker and sends nothing.
- * Returns false if another invocation claimed it first.
- */
-export async function claimAlert(
-  ddb: DynamoDBClient,
-  tableName: string,
-  executionArn: string,
-  expiresAt: number,
-): Promise<boolean> {
-  try {
-    await ddb.send(
-      new PutItemCommand({
-        TableName: tableName,
-        Item: { [LOCK_KEY]: { S: `${ALERT_MARKER_PREFIX}${executionArn}` }, [EXPIRES_AT]: { N: String(expiresAt) } },
-        ConditionExpression: 'attribute_not_exists(#key)',
-        ExpressionAttributeNames: { '#key': LOCK_KEY },
-      }),
-    );
-    return true;
-  } catch (err) {
-    if ((err as Error).name === 'ConditionalCheckFailedException') return false;
-    throw err;
-  }
-}
-
-/** Removes an alert marker after the publish failed, so that a retry sends the alert. */
-export async function unclaimAlert(ddb: DynamoDBClient, tableName: string, executionArn: string): Promise<void> {
-  await ddb.send(
-    new DeleteItemCommand({
-      TableName: tableName,
-      Key: { [LOCK_KEY]: { S: `${ALERT_MARKER_PREFIX}${executionArn}` } },
-    }),
-  );
 }
 
 /**

@@ -127,7 +127,12 @@ test.each(BAD_INPUTS)('manual input: %s', async (_label, input, message) => {
   expect(r.error).toBe('BatchRunner.InvalidInput');
   expect(r.cause).toMatch(message);
   // Nothing before the alert: no lock call, no ECS call.
-  expect(r.calls.map((c) => c.state)).toEqual(['ValidateManualInput', 'PublishFailureAlert']);
+  expect(r.calls.map((c) => c.state)).toEqual([
+    'ValidateManualInput',
+    'RecordOwedAlert',
+    'PublishFailureAlert',
+    'MarkAlertDelivered',
+  ]);
   expect(r.lockItem).toBeUndefined();
   expect(aws.published[0].MessageAttributes.outcome.StringValue).toBe('invalid_input');
 });

@@ -9,11 +9,14 @@ import {
 } from '../../../handlers/lib/alert';
 import { executionArn, REGION, taskArn } from '../fixtures/events';
 
-/** The state machine's own PublishFailureAlert state: the cleanup's alerts must read the same. */
+/**
+ * The state machine's own alert states (ComposeFailureAlert through MarkAlertDelivered): the
+ * reconciler's alerts must read the same.
+ */
 const asl = readFileSync(join(__dirname, '../../../state-machines/batch-runner.asl.json'), 'utf8');
 const publishState = (() => {
-  const start = asl.indexOf('"PublishFailureAlert": {');
-  return asl.slice(start, asl.indexOf('"RunFailed"', start));
+  const start = asl.indexOf('"ComposeFailureAlert": {');
+  return asl.slice(start, asl.indexOf('"RunFailed": {', start));
 })();
 
 const alert: RunAlert = {

@@ -1,12 +1,5 @@
-import { GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
-import {
-  ALERT_MARKER_PREFIX,
-  claimAlert,
-  readLock,
-  registerTaskWatch,
-  releaseLockIfOwner,
-  unclaimAlert,
-} from '../../../handlers/lib/lock-item';
+import { PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { readLock, registerTaskWatch, notePendingStop, releaseLockIfOwner } from '../../../handlers/lib/lock-item';
 import { type EmbeddedDynamoDb, ensureLockTable, startEmbeddedDynamoDb } from '../../../local/lock-store';
 import { BATCH, CLUSTER_ARN, executionArn, taskArn } from '../fixtures/events';
 
@@ -74,7 +67,7 @@ describe('lock item (dynalite)', () => {
   test('the owner registers its task token; the fields the event path needs are stored', async () => {
     await acquire(executionArn('e1'));
     const r = await registerTaskWatch(db.client, table, registration(executionArn('e1'), taskArn('t1')));
-    expect(r).toEqual({ registered: true });
+    expect(r).toEqual({ registered: true, deadlineAt: 1794000000 });
     const item = await readLock(db.client, table, BATCH);
     expect(item).toMatchObject({
       owner: executionArn('e1'),
@@ -97,8 +90,29 @@ describe('lock item (dynalite)', () => {
       ...registration(executionArn('e1'), taskArn('t1')),
       taskToken: 'second-chunk-token',
     });
-    expect(again).toEqual({ registered: true, previousTaskArn: taskArn('t1') });
+    expect(again).toEqual({ registered: true, previousTaskArn: taskArn('t1'), deadlineAt: 1794000000 });
     expect((await readLock(db.client, table, BATCH))?.taskToken).toBe('second-chunk-token');
+  });
+
+  test('the deadline is fixed by the first registration: a later chunk (or a retried one) cannot move it', async () => {
+    await acquire(executionArn('e1'));
+    await registerTaskWatch(db.client, table, registration(executionArn('e1'), taskArn('t1')));
+    // A watcher retried after an outage computes a later deadline from its own clock; the stored one wins.
+    const later = await registerTaskWatch(db.client, table, {
+      ...registration(executionArn('e1'), taskArn('t1')),
+      deadlineAt: 1794000187,
+    });
+    expect(later).toMatchObject({ registered: true, deadlineAt: 1794000000 });
+    expect((await readLock(db.client, table, BATCH))?.deadlineAt).toBe(1794000000);
+  });
+
+  test("a pending stop is noted only on the named owner's lock", async () => {
+    await acquire(executionArn('owner'));
+    await notePendingStop(db.client, table, BATCH, executionArn('other'), [taskArn('t1')]);
+    expect((await readLock(db.client, table, BATCH))?.pendingStopTaskArns).toBeUndefined();
+    await notePendingStop(db.client, table, BATCH, executionArn('owner'), [taskArn('t1')]);
+    await notePendingStop(db.client, table, BATCH, executionArn('owner'), [taskArn('t1'), taskArn('t2')]);
+    expect((await readLock(db.client, table, BATCH))?.pendingStopTaskArns).toEqual([taskArn('t1'), taskArn('t2')]);
   });
 
   test("registration fails for a non-owner and leaves the owner's item untouched", async () => {
@@ -123,23 +137,5 @@ describe('lock item (dynalite)', () => {
     expect(await releaseLockIfOwner(db.client, table, BATCH, executionArn('owner'))).toBe('released');
     expect(await readLock(db.client, table, BATCH)).toBeUndefined();
     expect(await releaseLockIfOwner(db.client, table, BATCH, executionArn('owner'))).toBe('not held by this execution');
-  });
-
-  test('an alert marker can be claimed once; unclaiming lets the next claim succeed', async () => {
-    const exec = executionArn('e1');
-    expect(await claimAlert(db.client, table, exec, 1794600000)).toBe(true);
-    expect(await claimAlert(db.client, table, exec, 1794600000)).toBe(false);
-    const marker = await db.client.send(
-      new GetItemCommand({ TableName: table, Key: { batch: { S: `${ALERT_MARKER_PREFIX}${exec}` } } }),
-    );
-    expect(marker.Item?.expiresAt?.N).toBe('1794600000');
-    await unclaimAlert(db.client, table, exec);
-    expect(await claimAlert(db.client, table, exec, 1794600000)).toBe(true);
-  });
-
-  test('alert markers never collide with a batch lock', async () => {
-    await acquire(executionArn('e1'));
-    expect(await claimAlert(db.client, table, executionArn('e1'), 1)).toBe(true);
-    expect((await readLock(db.client, table, BATCH))?.owner).toBe(executionArn('e1'));
   });
 });
