@@ -42,8 +42,16 @@ function requestsOf(b: DeployedBatch, state: string, resource: string, p: any): 
   switch (`${service}:${action}`) {
     case 'dynamodb:putItem':
     case 'dynamodb:getItem':
+    case 'dynamodb:updateItem':
     case 'dynamodb:deleteItem': {
-      const key = (p.Item ?? p.Key).batch.S;
+      const attr = (p.Item ?? p.Key).batch;
+      // A key the state machine formats from its own execution ARN (alert records).
+      const key =
+        attr.S ??
+        (String(attr['S.$']).startsWith("States.Format('alert#{}', $$.Execution.Id)")
+          ? `alert#${executionOf(b)}`
+          : undefined);
+      if (key === undefined) throw new Error(`${why}: cannot tell the key ${JSON.stringify(attr)}; add a rule here`);
       return [
         {
           why,
@@ -171,6 +179,16 @@ describe('state machine roles: least privilege refuses what belongs to another b
       context: { 'iam:PassedToService': 'lambda.amazonaws.com' },
     });
     await deny(a, { why: "other batch's execution", action: 'states:StopExecution', resource: executionOf(other) });
+    await deny(a, {
+      ...find('dynamodb:UpdateItem'),
+      why: "other batch's alert record",
+      context: { 'dynamodb:LeadingKeys': [`alert#${executionOf(other)}`] },
+    });
+    await deny(a, {
+      ...find('dynamodb:UpdateItem'),
+      why: 'the lock item through the alert-record grant',
+      context: { 'dynamodb:LeadingKeys': [a.name] },
+    });
   });
 
   test('another cluster, topic, table and function', async () => {
@@ -206,9 +224,9 @@ describe('state machine roles: least privilege refuses what belongs to another b
       context: { 'dynamodb:LeadingKeys': [a.name] },
     });
     await deny(a, {
-      why: 'the cleanup function',
+      why: 'a function outside the runner',
       action: 'lambda:InvokeFunction',
-      resource: app.functions['batch-runner-cleanup'].arn,
+      resource: `arn:aws:lambda:${REGION}:${ACCOUNT}:function:payments-refund`,
     });
   });
 });

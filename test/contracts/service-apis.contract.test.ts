@@ -95,12 +95,16 @@ describe('Task Parameters match the API models', () => {
 });
 
 /**
- * Task results the definition reads, with the reviewed reason where the model cannot say: the two
+ * Task results the definition reads, with the reviewed reason where the model cannot say: the
  * Lambda functions are this project's own, and their Payload is their handler's return value.
  */
 const OWN_CONTRACTS: Record<string, string> = {
   ValidateManualInput:
     "Payload is handlers/validate-manual-input's return value (always { run, validation }; test/handlers/validate-manual-input.test.ts).",
+  SettleStaleLock:
+    "Payload is handlers/cleanup's SettleAnswer for a settle request (always { lock, status, taskMayStillRun, mayStillRun, tasks }; test/handlers/reconciler.test.ts).",
+  ReleaseLockAfterFailure:
+    "Payload is handlers/cleanup's SettleAnswer for a finish request (always { lock, status, taskMayStillRun, mayStillRun, tasks }; test/handlers/reconciler.test.ts).",
 };
 
 interface ResultLocation {

@@ -118,11 +118,17 @@ beforeAll(() => {
 describe('actions derived from state-machines/batch-runner.asl.json', () => {
   test('the derivation sees every Task state, including the Map item processor', () => {
     expect(derived.get('ecs:StopTask')).toEqual(expect.arrayContaining(['StopRunningCopy', 'StopBatchTask']));
-    expect(derived.get('lambda:InvokeFunction')).toEqual(['ValidateManualInput', 'WaitForTaskToStop']);
+    expect(derived.get('lambda:InvokeFunction')).toEqual([
+      'ValidateManualInput',
+      'SettleStaleLock',
+      'WaitForTaskToStop',
+      'ReleaseLockAfterFailure',
+    ]);
     expect([...derived.keys()].sort()).toEqual([
       'dynamodb:DeleteItem',
       'dynamodb:GetItem',
       'dynamodb:PutItem',
+      'dynamodb:UpdateItem',
       'ecs:DescribeTasks',
       'ecs:ListTasks',
       'ecs:RunTask',
@@ -211,7 +217,7 @@ describe.each(BATCHES.map((b) => b.name))('state machine role of %s', (batch) =>
     expect(st.Resource['Fn::Join'][1].at(-1)).toBe(`:execution:batch-runner-${batch}:*`);
   });
 
-  test('SNS: only the alert topic; Lambda: only the validator and the watcher', () => {
+  test('SNS: only the alert topic; Lambda: only the validator, the watcher and the reconciler', () => {
     const statements = statementsOf(batch);
     expect(granting(statements, 'sns:Publish')[0].Resource).toEqual({
       'Fn::ImportValue': expect.stringMatching(/AlertTopic/),
@@ -219,6 +225,16 @@ describe.each(BATCHES.map((b) => b.name))('state machine role of %s', (batch) =>
     expect(granting(statements, 'lambda:InvokeFunction')[0].Resource).toEqual([
       { 'Fn::ImportValue': expect.stringMatching(/ValidateManualInput/) },
       { 'Fn::ImportValue': expect.stringMatching(/TaskWatcher/) },
+      { 'Fn::ImportValue': expect.stringMatching(/Cleanup/) },
     ]);
+  });
+
+  test("alert records: put and update only under keys of this batch's own executions", () => {
+    const [st] = granting(statementsOf(batch), 'dynamodb:UpdateItem');
+    expect(st.Sid).toBe('AlertRecordsOfThisBatchsExecutionsOnly');
+    expect([...asArray(st.Action)].sort()).toEqual(['dynamodb:PutItem', 'dynamodb:UpdateItem']);
+    const keys = JSON.stringify(st.Condition['ForAllValues:StringLike']['dynamodb:LeadingKeys']);
+    expect(keys).toContain(`alert#arn:`);
+    expect(keys).toContain(`:execution:batch-runner-${batch}:*`);
   });
 });

@@ -1,0 +1,511 @@
+import 'aws-sdk-client-mock-jest';
+import { GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { DescribeTasksCommand, ECSClient, ListTasksCommand, StopTaskCommand, type Task } from '@aws-sdk/client-ecs';
+import {
+  DescribeExecutionCommand,
+  SendTaskFailureCommand,
+  SendTaskSuccessCommand,
+  SFNClient,
+} from '@aws-sdk/client-sfn';
+import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
+import { mockClient } from 'aws-sdk-client-mock';
+import { BATCH_TAG_KEY, EXECUTION_TAG_KEY, HARD_TIMEOUT_TAG_KEY } from '../../config/naming';
+import { handleReconcilerEvent, type ReconcilerDeps, type SettleAnswer } from '../../handlers/cleanup';
+import { awsWorld } from '../../handlers/lib/aws-world';
+import { readLock } from '../../handlers/lib/lock-item';
+import { alertKey, RECORDER_GRACE_SECONDS } from '../../handlers/lib/owed-alerts';
+import type { BatchReconcileReport } from '../../handlers/lib/reconcile';
+import { type EmbeddedDynamoDb, ensureLockTable, startEmbeddedDynamoDb } from '../../local/lock-store';
+import {
+  BATCH,
+  CLUSTER_ARN,
+  executionArn,
+  executionStatusChange,
+  REGION,
+  STATE_MACHINE_ARN,
+  taskArn,
+} from './fixtures/events';
+
+/**
+ * The reconciler (handlers/cleanup.ts + handlers/lib/reconcile.ts) against the SDK clients mocked
+ * with aws-sdk-client-mock, in the wire shapes of ECS, Step Functions and SNS, and the lock table real
+ * in dynalite. ECS is a small stateful account: StopTask sets the desired status at once and the last
+ * status only when the test says the stop grace has passed (AWS-FACTS: "StopTask takes effect in two
+ * steps"), so "asked to stop" and "STOPPED" are different answers, as they are on AWS.
+ */
+
+const credentials = { accessKeyId: 'test', secretAccessKey: 'test' };
+const ecs = new ECSClient({ region: REGION, credentials });
+const sfn = new SFNClient({ region: REGION, credentials });
+const sns = new SNSClient({ region: REGION, credentials });
+const ecsMock = mockClient(ecs);
+const sfnMock = mockClient(sfn);
+const snsMock = mockClient(sns);
+const TOPIC_ARN = `arn:aws:sns:${REGION}:123456789012:batch-runner-alerts`;
+
+let db: EmbeddedDynamoDb;
+let table: string;
+let n = 0;
+let clock: number;
+const NOW = Date.parse('2026-12-01T21:00:00.000Z');
+
+interface FakeTask {
+  readonly arn: string;
+  lastStatus: string;
+  desiredStatus: string;
+  readonly execution?: string;
+  readonly createdAt: Date;
+  /** StopTask calls until ECS reports STOPPED; Infinity: never within the test. */
+  stopsAfterDescribes: number;
+  exitCode?: number;
+  stoppedReason?: string;
+}
+let tasks: FakeTask[];
+let executions: Map<string, string>;
+
+function toSdk(t: FakeTask): Task {
+  return {
+    taskArn: t.arn,
+    clusterArn: CLUSTER_ARN,
+    group: `batch-runner:${BATCH}`,
+    startedBy: 'batch-runner',
+    lastStatus: t.lastStatus,
+    desiredStatus: t.desiredStatus,
+    createdAt: t.createdAt,
+    containers: [
+      { name: 'app', lastStatus: t.lastStatus, ...(t.exitCode !== undefined ? { exitCode: t.exitCode } : {}) },
+    ],
+    ...(t.lastStatus === 'STOPPED'
+      ? { stopCode: 'EssentialContainerExited', stoppedReason: t.stoppedReason ?? 'Essential container in task exited' }
+      : {}),
+    tags: [
+      { key: BATCH_TAG_KEY, value: BATCH },
+      { key: HARD_TIMEOUT_TAG_KEY, value: '3600' },
+      ...(t.execution ? [{ key: EXECUTION_TAG_KEY, value: Buffer.from(t.execution).toString('base64') }] : []),
+    ],
+  };
+}
+
+function addTask(o: Partial<FakeTask> & { id: string }): FakeTask {
+  const t: FakeTask = {
+    arn: taskArn(o.id),
+    lastStatus: 'RUNNING',
+    desiredStatus: 'RUNNING',
+    createdAt: new Date(NOW - 60_000),
+    stopsAfterDescribes: 1,
+    ...o,
+  };
+  tasks.push(t);
+  return t;
+}
+
+function deps(stopConfirmSeconds = 180): ReconcilerDeps {
+  return {
+    world: awsWorld({ ecs, sfn, sns }, TOPIC_ARN),
+    dynamodb: db.client,
+    config: {
+      lockTableName: table,
+      namePrefix: 'batch-runner',
+      clusterArns: [CLUSTER_ARN],
+      stopConfirmSeconds,
+      pollIntervalMs: 5000,
+    },
+    now: () => clock,
+    sleep: async (ms) => {
+      clock += ms;
+    },
+  };
+}
+
+async function holdLock(owner: string, extra: Record<string, { S: string } | { N: string }> = {}) {
+  await db.client.send(
+    new PutItemCommand({
+      TableName: table,
+      Item: {
+        batch: { S: BATCH },
+        owner: { S: owner },
+        acquiredAt: { S: new Date(NOW - 120_000).toISOString() },
+        trigger: { S: 'schedule' },
+        requestedBy: { S: 'EventBridge Scheduler' },
+        ...extra,
+      },
+    }),
+  );
+}
+
+const settle = (caller: string) =>
+  handleReconcilerEvent(
+    { action: 'settle', executionArn: caller, batch: { name: BATCH, clusterArn: CLUSTER_ARN } },
+    deps(),
+  ) as Promise<SettleAnswer>;
+const pass = () =>
+  handleReconcilerEvent({ source: 'aws.events', 'detail-type': 'Scheduled Event' }, deps()) as Promise<{
+    reports: BatchReconcileReport[];
+    errors: unknown[];
+  }>;
+const published = () => snsMock.commandCalls(PublishCommand).map((c) => c.args[0].input);
+
+beforeAll(async () => {
+  jest.spyOn(console, 'log').mockImplementation(() => undefined);
+  db = await startEmbeddedDynamoDb();
+});
+afterAll(async () => {
+  await db.close();
+});
+beforeEach(async () => {
+  n += 1;
+  table = `reconcile-${n}`;
+  await ensureLockTable(db.client, table);
+  clock = NOW;
+  tasks = [];
+  executions = new Map();
+  ecsMock.reset();
+  sfnMock.reset();
+  snsMock.reset();
+  ecsMock.on(ListTasksCommand).callsFake((input) => {
+    // startedBy must be the only filter; the desired status defaults to RUNNING (ECS ListTasks).
+    expect(input.startedBy).toBe('batch-runner');
+    expect(input.desiredStatus).toBeUndefined();
+    return { taskArns: tasks.filter((t) => t.desiredStatus === 'RUNNING').map((t) => t.arn) };
+  });
+  ecsMock.on(DescribeTasksCommand).callsFake((input) => {
+    const found = tasks.filter((t) => input.tasks?.includes(t.arn));
+    for (const t of found) {
+      if (t.desiredStatus === 'STOPPED' && t.lastStatus !== 'STOPPED') {
+        t.stopsAfterDescribes -= 1;
+        if (t.stopsAfterDescribes <= 0) {
+          t.lastStatus = 'STOPPED';
+          t.exitCode ??= 143;
+        }
+      }
+    }
+    return {
+      tasks: found.map(toSdk),
+      failures: (input.tasks ?? [])
+        .filter((a: string) => !found.some((t) => t.arn === a))
+        .map((arn: string) => ({ arn, reason: 'MISSING' })),
+    };
+  });
+  ecsMock.on(StopTaskCommand).callsFake((input) => {
+    const t = tasks.find((x) => x.arn === input.task);
+    if (!t) throw Object.assign(new Error('The referenced task was not found.'), { name: 'InvalidParameterException' });
+    t.desiredStatus = 'STOPPED';
+    t.stoppedReason ??= input.reason;
+    return { task: toSdk(t) };
+  });
+  sfnMock.on(DescribeExecutionCommand).callsFake((input) => {
+    const status = executions.get(input.executionArn);
+    if (!status) throw Object.assign(new Error('Execution Does Not Exist'), { name: 'ExecutionDoesNotExist' });
+    return { executionArn: input.executionArn, stateMachineArn: STATE_MACHINE_ARN, status, startDate: new Date(NOW) };
+  });
+  sfnMock.on(SendTaskSuccessCommand).resolves({});
+  sfnMock.on(SendTaskFailureCommand).resolves({});
+  snsMock.on(PublishCommand).resolves({ MessageId: '6f1c2d3e-4b5a-5c6d-8e7f-901a2b3c4d5e' });
+});
+
+describe('issue 9 scenarios: a lock is let go only when its task is known to be STOPPED', () => {
+  test('stop, then re-run: the stopped run`s task is still inside its stop grace, so the re-run does not take the lock', async () => {
+    const stopped = executionArn('stopped-by-hand');
+    executions.set(stopped, 'ABORTED');
+    await holdLock(stopped, { taskArn: { S: taskArn('old') } });
+    // The console stop's cleanup already asked ECS to stop it: desired STOPPED, still RUNNING.
+    addTask({ id: 'old', execution: 'stopped-by-hand', desiredStatus: 'STOPPED', stopsAfterDescribes: Infinity });
+
+    const answer = await settle(executionArn('rerun'));
+
+    expect(answer).toMatchObject({ lock: 'held until its task is confirmed STOPPED', taskMayStillRun: true });
+    expect(answer.mayStillRun).toEqual([taskArn('old')]);
+    const lock = await readLock(db.client, table, BATCH);
+    expect(lock).toMatchObject({ owner: stopped, pendingStopTaskArns: [taskArn('old')] });
+
+    // Once ECS reports it STOPPED, the next settle lets the lock go.
+    tasks[0].stopsAfterDescribes = 1;
+    expect(await settle(executionArn('rerun-2'))).toMatchObject({ lock: 'released', taskMayStillRun: false });
+    expect(await readLock(db.client, table, BATCH)).toBeUndefined();
+  });
+
+  test('stopped while RunTask was in flight: the task its history never recorded is found by its tags and stopped', async () => {
+    const aborted = executionArn('aborted-mid-start');
+    executions.set(aborted, 'ABORTED');
+    await holdLock(aborted); // no taskArn: the watcher never registered it
+    addTask({ id: 'unrecorded', execution: 'aborted-mid-start' });
+
+    const report = (await handleReconcilerEvent(
+      executionStatusChange({ status: 'ABORTED', name: 'aborted-mid-start' }),
+      deps(),
+    )) as BatchReconcileReport;
+
+    expect(ecsMock).toHaveReceivedCommandWith(StopTaskCommand, {
+      task: taskArn('unrecorded'),
+      reason: 'batch-runner reconciler: its execution aborted-mid-start is ABORTED',
+    });
+    expect(report).toMatchObject({ lock: 'released', tasks: [{ taskArn: taskArn('unrecorded'), action: 'stopped' }] });
+    expect(published()).toHaveLength(1);
+    expect(published()[0].Message).toContain(`Task ${taskArn('unrecorded')} was stopped by the reconciler`);
+    expect(published()[0].Message).not.toContain('No ECS task had been started');
+  });
+
+  test('a lost Execution Status Change event: the scheduled pass stops the task, releases the lock and sends the alert', async () => {
+    const aborted = executionArn('event-lost');
+    executions.set(aborted, 'ABORTED');
+    await holdLock(aborted, { taskArn: { S: taskArn('t1') } });
+    addTask({ id: 't1', execution: 'event-lost', stopsAfterDescribes: 1 });
+
+    const first = await pass();
+    // Asked to stop; not yet STOPPED: the lock stays, the alert says so.
+    expect(first.reports[0]).toMatchObject({ lock: 'held until its task is confirmed STOPPED', alert: 'sent' });
+    expect((await readLock(db.client, table, BATCH))?.owner).toBe(aborted);
+    expect(published()[0].Message).toContain('Task may still run: true');
+
+    const second = await pass();
+    expect(second.reports[0]).toMatchObject({ lock: 'released', alert: 'already recorded' });
+    expect(published()).toHaveLength(1);
+    expect(await readLock(db.client, table, BATCH)).toBeUndefined();
+  });
+
+  test('a copy with no live owner and no lock (e.g. its lock was force-unlocked) is stopped', async () => {
+    executions.set(executionArn('gone'), 'FAILED');
+    addTask({ id: 'orphan', execution: 'gone' });
+
+    const { reports } = await pass();
+
+    expect(reports[0].tasks).toEqual([
+      expect.objectContaining({ taskArn: taskArn('orphan'), why: 'its execution gone does not hold the lock' }),
+    ]);
+    expect(tasks[0].desiredStatus).toBe('STOPPED');
+  });
+
+  test('the live owner`s task before its deadline is supervised: nothing is stopped, nothing released', async () => {
+    const owner = executionArn('healthy');
+    executions.set(owner, 'RUNNING');
+    await holdLock(owner, { taskArn: { S: taskArn('t1') }, deadlineAt: { N: String(NOW / 1000 + 600) } });
+    addTask({ id: 't1', execution: 'healthy' });
+
+    const { reports } = await pass();
+
+    expect(reports[0]).toMatchObject({ lock: 'held by a live owner', mayStillRun: [taskArn('t1')] });
+    expect(ecsMock).not.toHaveReceivedCommand(StopTaskCommand);
+    expect(sfnMock).not.toHaveReceivedCommand(SendTaskFailureCommand);
+  });
+
+  test('a run that started between the task list and the lock read is not taken for an orphan', async () => {
+    // ListTasks sees no task; by the time the lock is read, a new run owns it and has started one.
+    const owner = executionArn('just-started');
+    executions.set(owner, 'RUNNING');
+    ecsMock.on(ListTasksCommand).callsFake(() => {
+      void holdLock(owner);
+      addTask({ id: 'new', execution: 'just-started' });
+      return { taskArns: [] };
+    });
+
+    const { reports } = await pass();
+
+    expect(ecsMock).not.toHaveReceivedCommand(StopTaskCommand);
+    expect(tasks[0].desiredStatus).toBe('RUNNING');
+    expect(reports.every((r) => r.tasks.length === 0)).toBe(true);
+  });
+});
+
+describe('issue 9 scenarios: the absolute deadline and lost ECS events', () => {
+  test('past the stored deadline: the owner`s token is answered DeadlineReached, then the task is stopped', async () => {
+    const owner = executionArn('overran');
+    executions.set(owner, 'RUNNING');
+    await holdLock(owner, {
+      taskArn: { S: taskArn('t1') },
+      taskToken: { S: 'token-of-the-current-chunk' },
+      deadlineAt: { N: String(NOW / 1000 - 30) },
+    });
+    addTask({ id: 't1', execution: 'overran' });
+
+    await pass();
+
+    expect(sfnMock).toHaveReceivedCommandWith(SendTaskFailureCommand, {
+      taskToken: 'token-of-the-current-chunk',
+      error: 'BatchRunner.DeadlineReached',
+    });
+    expect(ecsMock).toHaveReceivedCommandWith(StopTaskCommand, { task: taskArn('t1') });
+    expect(tasks[0].stoppedReason).toMatch(/^batch-runner reconciler: hard timeout: the run's deadline .* has passed$/);
+    // The owner still runs: it records the timeout and releases its own lock.
+    expect((await readLock(db.client, table, BATCH))?.owner).toBe(owner);
+  });
+
+  test('without a stored deadline, the task`s own tags and creation time give it', async () => {
+    const owner = executionArn('no-deadline-stored');
+    executions.set(owner, 'RUNNING');
+    await holdLock(owner);
+    addTask({ id: 't1', execution: 'no-deadline-stored', createdAt: new Date(NOW - 3601_000) });
+
+    await pass();
+
+    expect(tasks[0].desiredStatus).toBe('STOPPED');
+  });
+
+  test('the watched task stopped and its STOPPED event was lost: the token is answered with the task`s own outcome', async () => {
+    const owner = executionArn('waiting');
+    executions.set(owner, 'RUNNING');
+    await holdLock(owner, {
+      taskArn: { S: taskArn('t1') },
+      taskToken: { S: 'token' },
+      containerName: { S: 'app' },
+    });
+    addTask({ id: 't1', execution: 'waiting', lastStatus: 'STOPPED', desiredStatus: 'STOPPED', exitCode: 0 });
+
+    const { reports } = await pass();
+
+    expect(sfnMock).toHaveReceivedCommandWith(SendTaskSuccessCommand, { taskToken: 'token' });
+    const output = JSON.parse(sfnMock.commandCalls(SendTaskSuccessCommand)[0].args[0].input.output ?? '{}');
+    expect(output).toMatchObject({ taskArn: taskArn('t1'), exitCode: 0 });
+    expect(reports[0].tokenAnswered).toBe(`answered: task ${taskArn('t1')} stopped`);
+  });
+});
+
+describe('the state machine`s calls (settle, finish): the answer it reads is always complete', () => {
+  test.each([
+    ['settle of a free lock', 'settle', undefined],
+    ['settle of a dead owner', 'settle', 'FAILED'],
+    ['finish of its own run', 'finish', 'RUNNING'],
+  ])('%s', async (_label, action, ownerStatus) => {
+    const caller = executionArn('caller');
+    if (ownerStatus) {
+      const owner = action === 'finish' ? caller : executionArn('dead');
+      executions.set(owner, ownerStatus);
+      await holdLock(owner);
+    }
+    const answer = (await handleReconcilerEvent(
+      { action: action as 'settle' | 'finish', executionArn: caller, batch: { name: BATCH, clusterArn: CLUSTER_ARN } },
+      deps(),
+    )) as SettleAnswer;
+    // The definition's ResultSelectors read exactly these (test/contracts/service-apis OWN_CONTRACTS).
+    expect(Object.keys(answer).sort()).toEqual(['lock', 'mayStillRun', 'status', 'taskMayStillRun', 'tasks']);
+    expect(typeof answer.status).toBe('string');
+    expect(typeof answer.taskMayStillRun).toBe('boolean');
+  });
+
+  test('finish: a task of this execution that ECS lists (its RunTask answer was lost) is stopped and confirmed first', async () => {
+    const caller = executionArn('answer-lost');
+    executions.set(caller, 'RUNNING');
+    await holdLock(caller);
+    addTask({ id: 'started-anyway', execution: 'answer-lost', stopsAfterDescribes: 3 });
+
+    const answer = (await handleReconcilerEvent(
+      { action: 'finish', executionArn: caller, batch: { name: BATCH, clusterArn: CLUSTER_ARN }, start: {} },
+      deps(),
+    )) as SettleAnswer;
+
+    expect(answer).toMatchObject({ lock: 'released', status: 'released', taskMayStillRun: false });
+    expect(tasks[0].lastStatus).toBe('STOPPED');
+    expect(published()).toEqual([]); // the execution sends its own alert
+  });
+
+  test('finish: a task that does not reach STOPPED within the bound keeps the lock held', async () => {
+    const caller = executionArn('stubborn');
+    executions.set(caller, 'RUNNING');
+    await holdLock(caller, { taskArn: { S: taskArn('t1') } });
+    addTask({ id: 't1', execution: 'stubborn', desiredStatus: 'STOPPED', stopsAfterDescribes: Infinity });
+
+    const answer = (await handleReconcilerEvent(
+      {
+        action: 'finish',
+        executionArn: caller,
+        batch: { name: BATCH, clusterArn: CLUSTER_ARN },
+        start: { Tasks: [{ TaskArn: taskArn('t1') }] },
+      },
+      deps(30),
+    )) as SettleAnswer;
+
+    expect(answer).toMatchObject({ taskMayStillRun: true, mayStillRun: [taskArn('t1')] });
+    expect(answer.status).toContain('kept until the task is confirmed STOPPED');
+    expect(await readLock(db.client, table, BATCH)).toMatchObject({
+      owner: caller,
+      pendingStopTaskArns: [taskArn('t1')],
+    });
+  });
+});
+
+describe('alerts are owed, not fired', () => {
+  test('SNS down: the alert stays owed and is delivered by a later pass; never twice', async () => {
+    const aborted = executionArn('sns-outage');
+    executions.set(aborted, 'ABORTED');
+    await holdLock(aborted);
+    snsMock
+      .on(PublishCommand)
+      .rejects(Object.assign(new Error('Service Unavailable'), { name: 'InternalErrorException' }));
+
+    const first = (await handleReconcilerEvent(
+      executionStatusChange({ status: 'ABORTED', name: 'sns-outage' }),
+      deps(),
+    )) as BatchReconcileReport;
+    expect(first.alert).toBe('owed: publish failed');
+
+    // Still down a minute later: backoff, no loss.
+    clock += 61_000;
+    await pass();
+    const record = await db.client.send(
+      new GetItemCommand({ TableName: table, Key: { batch: { S: alertKey(aborted) } }, ConsistentRead: true }),
+    );
+    expect(record.Item?.state?.S).toBe('owed');
+    expect(Number(record.Item?.attempts?.N)).toBe(2);
+
+    snsMock.on(PublishCommand).resolves({ MessageId: 'm-1' });
+    clock += 5 * 60_000;
+    await pass();
+    // The duplicate event of the same execution records nothing new and sends nothing.
+    await handleReconcilerEvent(executionStatusChange({ status: 'ABORTED', name: 'sns-outage' }), deps());
+    clock += 60 * 60_000;
+    await pass();
+
+    const delivered = snsMock.commandCalls(PublishCommand).filter((c) => c.returnValue !== undefined);
+    expect(snsMock).toHaveReceivedCommandTimes(PublishCommand, 3); // two failed attempts, one success
+    expect(delivered.length).toBeGreaterThan(0);
+    const after = await db.client.send(
+      new GetItemCommand({ TableName: table, Key: { batch: { S: alertKey(aborted) } }, ConsistentRead: true }),
+    );
+    expect(after.Item?.state?.S).toBe('delivered');
+  });
+
+  test('an alert the state machine recorded is left to it for the grace, then delivered once if it never marked it', async () => {
+    const execution = executionArn('aborted-while-publishing');
+    await db.client.send(
+      new PutItemCommand({
+        TableName: table,
+        // What RecordOwedAlert writes: no epoch seconds (the state machine has none).
+        Item: {
+          batch: { S: alertKey(execution) },
+          state: { S: 'owed' },
+          batchName: { S: BATCH },
+          outcome: { S: 'failed' },
+          trigger: { S: 'schedule' },
+          source: { S: 'state-machine' },
+          subject: { S: `[batch-runner] ${BATCH} failed` },
+          message: { S: 'Batch missing-images: failed' },
+        },
+      }),
+    );
+
+    await pass(); // first sight: stamped, not published
+    expect(published()).toEqual([]);
+    clock += (RECORDER_GRACE_SECONDS + 1) * 1000;
+    await pass();
+    await pass();
+    expect(published()).toHaveLength(1);
+    expect(published()[0]).toMatchObject({ Subject: `[batch-runner] ${BATCH} failed`, TopicArn: TOPIC_ARN });
+  });
+
+  test('the scheduled pass reports the age of the oldest undelivered alert as an embedded metric', async () => {
+    const log = jest.spyOn(console, 'log');
+    log.mockClear();
+    executions.set(executionArn('x'), 'FAILED');
+    await holdLock(executionArn('x'));
+    snsMock.on(PublishCommand).rejects(new Error('down'));
+    await pass();
+    clock += 400_000;
+    await pass();
+    const metric = log.mock.calls
+      .map(([line]) => String(line))
+      .filter((line) => line.includes('OldestUndeliveredAlertSeconds'))
+      .map((line) => JSON.parse(line))
+      .at(-1);
+    expect(metric._aws.CloudWatchMetrics[0].Namespace).toBe('BatchRunner');
+    expect(metric.OldestUndeliveredAlertSeconds).toBe(400);
+  });
+});
