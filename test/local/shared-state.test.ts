@@ -7,7 +7,7 @@ import { LOCAL_BATCHES } from '../../examples/demo-batches';
 import { ExecutionRegistry } from '../../local/execution-registry';
 import { LocalRuntime } from '../../local/local-runtime';
 import { readJson } from '../../local/state-dir';
-import { cleanUpStateDir, localTasks, spawnCli, tempStateDir, waitFor } from './support';
+import { alertsOf, cleanUpStateDir, localTasks, spawnCli, tempStateDir, waitFor } from './support';
 
 /**
  * Two terminals, one lock: CLI processes share the state directory through one dynalite server and
@@ -55,7 +55,7 @@ describe('a runner killed mid-run', () => {
   const hold = join(dir, 'hold');
   afterAll(() => cleanUpStateDir(dir));
 
-  test('leaves a lock the next start reclaims, and an orphaned task the running-task check finds', async () => {
+  test('leaves a lock and an orphan; the next start stops the orphan, confirms it STOPPED, alerts for the killed run, then runs', async () => {
     const runner = spawnCli(['run', 'sitemap-refresh', '--local'], {
       BATCH_RUNNER_STATE_DIR: dir,
       EXAMPLE_STEP_MS: '10',
@@ -72,33 +72,30 @@ describe('a runner killed mid-run', () => {
     expect(status.runningTasks).toHaveLength(1);
     expect(status.runningTasks[0].taskArn).toBe(killed.taskArn);
 
-    // The next start reclaims the stale lock, finds the orphan, skips, and releases the lock.
+    // The next start asks the reconciler to settle the stale lock: it stops the orphan, waits until it
+    // is STOPPED, sends the killed run's alert, releases the lock; then the batch runs.
     const next = await cliIn(dir, ['run', 'sitemap-refresh', '--local', '--json']);
-    expect(next.code).toBe(EXIT.SKIPPED);
-    expect(JSON.parse(next.stdout).reason).toContain(
-      `Tasks of family sitemap-refresh are already running on the cluster (started outside this runner or still stopping): ["${killed.taskArn}"]`,
+    expect(next.code).toBe(EXIT.SUCCESS);
+    const [nextRun] = new ExecutionRegistry(dir).list('sitemap-refresh');
+    expect(nextRun.statesEntered).toEqual(
+      expect.arrayContaining(['CheckLockHolderLiveness', 'SettleStaleLock', 'StartBatchTask', 'ReleaseLock']),
     );
-    const [skippedRun] = new ExecutionRegistry(dir).list('sitemap-refresh');
-    expect(skippedRun.statesEntered).toEqual(
-      expect.arrayContaining([
-        'CheckLockHolderLiveness',
-        'ReclaimStaleLock',
-        'RecordSkipTaskRunning',
-        'ReleaseLockAfterSkip',
-      ]),
-    );
+    const orphanId = String(killed.taskArn).split('/').pop();
+    const orphan = localTasks(dir).find((t) => t.id === orphanId)?.state as Record<string, any> | undefined;
+    expect(orphan?.lastStatus).toBe('STOPPED');
+    expect(orphan?.stopRequestedReason).toBe(`batch-runner reconciler: its execution ${killed.name} is ABORTED`);
+    // Never two at once: the orphan had stopped before the new task was created.
+    const newId = localTasks(dir).find((t) => t.id !== orphanId)?.id as string;
+    const newSpec = readJson<{ createdAt: number }>(join(dir, 'tasks', newId, 'spec.json'));
+    expect(orphan?.stoppedAt).toBeLessThanOrEqual(newSpec!.createdAt);
+    const killedAlerts = alertsOf(dir, killed.executionArn);
+    expect(killedAlerts).toHaveLength(1);
+    expect(killedAlerts[0].subject).toBe('[batch-runner] sitemap-refresh aborted');
     expect(JSON.parse((await cliIn(dir, ['status', 'sitemap-refresh', '--local', '--json'])).stdout).lock).toBeNull();
 
     // history shows what happened, newest first.
     const history = JSON.parse((await cliIn(dir, ['history', 'sitemap-refresh', '--local', '--json'])).stdout);
-    expect(history.map((h: any) => h.outcome.outcome)).toEqual(['skipped', 'aborted']);
-
-    // Once the orphan finishes, the batch runs again.
-    writeFileSync(hold, '');
-    await waitFor('the orphan to finish', () => localTasks(dir).every((t) => t.state?.lastStatus === 'STOPPED'));
-    const again = await cliIn(dir, ['run', 'sitemap-refresh', '--local']);
-    expect(again.code).toBe(EXIT.SUCCESS);
-    expect(again.stderr).toContain('[sitemap-refresh] wrote 12 URLs');
+    expect(history.map((h: any) => h.outcome.outcome)).toEqual(['succeeded', 'aborted']);
     const logs = await cliIn(dir, ['logs', 'sitemap-refresh', '--local']);
     expect(logs.code).toBe(EXIT.SUCCESS);
     expect(logs.stdout.split('\n')[0]).toBe('refreshing the sitemap: 12 pages of https://news.example.com');
