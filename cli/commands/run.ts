@@ -74,7 +74,9 @@ export async function runCommand(ctx: CliContext, batchName: string, options: Ru
   const local = options.local ?? false;
   const batch = ctx.batch(batchName, local);
   const input = cliInput(ctx, batch, options);
-  return local ? runLocal(ctx, batch, input, options) : runOnAws(ctx, batch, input, options);
+  return (await ctx.supervise(() =>
+    local ? runLocal(ctx, batch, input, options) : runOnAws(ctx, batch, input, options),
+  )) as ExitCode;
 }
 
 async function runOnAws(
