@@ -100,6 +100,8 @@ export function createContext(
   deps: CliDeps,
   globals: GlobalOptions,
   defaults: { batches: readonly BatchConfig[]; localBatches: readonly BatchConfig[]; output: Output },
+  /** Configured batches that do not validate, with why: a command about one of them fails with that. */
+  invalidBatches: ReadonlyMap<string, Error> = new Map(),
 ): CliContext {
   const env = deps.env ?? process.env;
   const prefix = globals.prefix ?? env.BATCH_RUNNER_PREFIX ?? DEFAULT_PREFIX;
@@ -140,6 +142,8 @@ export function createContext(
       return deps.openLocal ? deps.openLocal(full) : LocalRuntime.open(full);
     },
     batch(name, local) {
+      const invalid = invalidBatches.get(name);
+      if (invalid) throw invalid;
       return findBatch(local ? localBatches : ctx.batches, name);
     },
     async backend(local) {

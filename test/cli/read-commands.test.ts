@@ -390,7 +390,7 @@ describe('logs <batch>', () => {
     expect(aws.mocks.logs).toHaveReceivedCommandWith(GetLogEventsCommand, { nextToken: 'f/1' });
   });
 
-  test('an execution that does not exist, or started no task, is a user error with the way forward', async () => {
+  test('an execution that does not exist is a user error; no run with a task yet is not (exit 0, a note)', async () => {
     aws.mocks.sfn
       .on(DescribeExecutionCommand)
       .rejects(new ExecutionDoesNotExist({ message: 'Execution Does Not Exist', $metadata: {} }));
@@ -401,8 +401,9 @@ describe('logs <batch>', () => {
 
     aws.mocks.sfn.on(ListExecutionsCommand).resolves({ executions: [] });
     const none = await cli(['logs', 'missing-images'], { clients: aws.clients });
-    expect(none.code).toBe(EXIT.USAGE);
-    expect(none.stderr).toContain('none of the last 10 executions of missing-images started a task');
+    expect(none.code).toBe(EXIT.SUCCESS);
+    expect(none.stdout).toBe('');
+    expect(none.stderr).toContain('no logs yet: none of the last 10 executions of missing-images started a task');
   });
 
   test('a log stream that does not exist (yet) exits 1 and says why', async () => {
