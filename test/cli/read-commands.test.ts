@@ -10,6 +10,7 @@ import {
   ListExecutionsCommand,
   ListStateMachinesCommand,
 } from '@aws-sdk/client-sfn';
+import { BATCHES } from '../../config/batches';
 import { EXIT } from '../../cli/exit-codes';
 import { stateMachineName } from '../../config/naming';
 import {
@@ -120,11 +121,9 @@ describe('list', () => {
 
     expect(r.code).toBe(EXIT.SUCCESS);
     const rows = JSON.parse(r.stdout);
-    expect(rows.map((row: any) => [row.batch, row.error ?? row.scheduleState])).toEqual([
-      ['sitemap-refresh', 'NOT_FOUND'],
-      ['xml-articles', 'not deployed'],
-      ['missing-images', 'not deployed'],
-    ]);
+    expect(rows.map((row: any) => [row.batch, row.error ?? row.scheduleState])).toEqual(
+      BATCHES.map((b) => [b.name, b.name === 'sitemap-refresh' ? 'NOT_FOUND' : 'not deployed']),
+    );
     expect(rows[0]).toMatchObject({
       schedule: { cron: '0 6 * * ? *', timeZone: 'Asia/Tokyo' },
       nextRun: '2026-11-22T21:00:00.000Z',
