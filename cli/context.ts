@@ -36,6 +36,11 @@ export interface CliDeps {
   /** Aborted on Ctrl-C. */
   readonly signal?: AbortSignal;
   readonly openLocal?: (options: LocalRuntimeOptions) => Promise<LocalRuntime>;
+  /**
+   * Wraps a run this process supervises (`run`), so that cli/main.ts keeps it going to its end when
+   * stdout or stderr is closed (EPIPE) instead of ending the process. @default - runs it as is
+   */
+  readonly supervise?: (work: () => Promise<number>) => Promise<number>;
 }
 
 /** Global options (before or after the command name). */
@@ -61,6 +66,7 @@ export interface CliContext {
   readonly pollMs: number;
   readonly progressEveryMs: number;
   readonly signal?: AbortSignal;
+  readonly supervise: (work: () => Promise<number>) => Promise<number>;
   aws(): AwsClients;
   resolver(): DeploymentResolver;
   /** Opens the local mode on the state directory (or `stateDir`), with the local batches (or `batches`). */
@@ -94,6 +100,8 @@ export function createContext(
   deps: CliDeps,
   globals: GlobalOptions,
   defaults: { batches: readonly BatchConfig[]; localBatches: readonly BatchConfig[]; output: Output },
+  /** Configured batches that do not validate, with why: a command about one of them fails with that. */
+  invalidBatches: ReadonlyMap<string, Error> = new Map(),
 ): CliContext {
   const env = deps.env ?? process.env;
   const prefix = globals.prefix ?? env.BATCH_RUNNER_PREFIX ?? DEFAULT_PREFIX;
@@ -116,6 +124,7 @@ export function createContext(
     pollMs: deps.pollMs ?? 2000,
     progressEveryMs: deps.progressEveryMs ?? 30000,
     signal: deps.signal,
+    supervise: deps.supervise ?? ((work) => work()),
     aws() {
       clients ??= createAwsClients({ region: globals.region, profile: globals.profile });
       return clients;
@@ -133,6 +142,8 @@ export function createContext(
       return deps.openLocal ? deps.openLocal(full) : LocalRuntime.open(full);
     },
     batch(name, local) {
+      const invalid = invalidBatches.get(name);
+      if (invalid) throw invalid;
       return findBatch(local ? localBatches : ctx.batches, name);
     },
     async backend(local) {

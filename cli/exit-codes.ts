@@ -19,6 +19,8 @@ export const EXIT = {
   ENVIRONMENT: 6,
   /** Refused: `unlock` of a lock whose owner still runs, without --force (or not confirmed). */
   REFUSED: 7,
+  /** The run was replaced: a newer run of the batch with overlap policy `replace` stopped it. */
+  REPLACED: 8,
   /** An unexpected error in the CLI itself (a bug: please report it with BATCH_RUNNER_DEBUG=1 output). */
   INTERNAL: 70,
   /** Interrupted (Ctrl-C). */
@@ -30,11 +32,12 @@ export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
 export const EXIT_CODE_HELP = `Exit codes:
   0    success (run --wait: the batch succeeded)
   1    the run failed (non-zero exit, runner error, lock lost, aborted)
-  2    usage error or invalid input (unknown batch/option, rejected --override)
+  2    usage error or invalid input (unknown batch/option, rejected --override or --reason)
   3    the run timed out (hard timeout reached, task stopped by the runner)
   4    the run was skipped (lock held by a live run, or the task family already running)
   5    could not start (ECS did not start the task)
   6    AWS or local environment problem (credentials, region, not deployed, access denied)
   7    refused (unlock of a live owner without --force, or not confirmed)
+  8    the run was replaced (a newer run with overlap policy replace stopped it)
   70   unexpected CLI error (set BATCH_RUNNER_DEBUG=1 for the stack trace)
   130  interrupted (Ctrl-C)`;

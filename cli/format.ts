@@ -4,9 +4,22 @@ export interface Output {
   err(text: string): void;
 }
 
+/** Streams whose reader went away (EPIPE, e.g. `| head -3`): nothing more is written to them. */
+const closedStreams = new Set<NodeJS.WriteStream>();
+
+/** Records that the reader of stdout or stderr has gone; later output to it is dropped. */
+export function markOutputClosed(stream: NodeJS.WriteStream): void {
+  closedStreams.add(stream);
+}
+
+function writeLine(stream: NodeJS.WriteStream, text: string): void {
+  if (closedStreams.has(stream) || stream.destroyed) return;
+  stream.write(`${text}\n`);
+}
+
 export const processOutput: Output = {
-  out: (text) => process.stdout.write(`${text}\n`),
-  err: (text) => process.stderr.write(`${text}\n`),
+  out: (text) => writeLine(process.stdout, text),
+  err: (text) => writeLine(process.stderr, text),
 };
 
 /** A plain-text table: columns padded to their widest cell, no borders. */

@@ -4,6 +4,7 @@
  */
 import { createInterface } from 'node:readline/promises';
 import { EXIT } from './exit-codes';
+import { markOutputClosed } from './format';
 import { runCli } from './program';
 
 // The SDK warns on every run that Node 20 support ends in 2027; the README states the Node versions.
@@ -19,14 +20,31 @@ const onSignal = () => {
   interrupt.abort();
 };
 process.on('SIGINT', onSignal);
-// `batch-runner history x | head`: a closed pipe ends the command quietly.
+process.on('SIGTERM', onSignal);
+
+// Runs this process supervises (`run`): they go on to their end when the output is closed.
+let supervising = 0;
+let supervisedCode: number | undefined;
+async function supervise(work: () => Promise<number>): Promise<number> {
+  supervising += 1;
+  try {
+    supervisedCode = await work();
+    return supervisedCode;
+  } finally {
+    supervising -= 1;
+  }
+}
+
+// A closed pipe (`batch-runner history x | head`, `run x --local --wait | head -3`): stop writing to
+// it. A read command then ends quietly; a run goes on - this process may be the runner (local mode),
+// whose task, hard timeout, lock and alert must not be abandoned - and exits with the run's code.
 for (const stream of [process.stdout, process.stderr]) {
   stream.on('error', (err: NodeJS.ErrnoException) => {
-    if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
-    throw err;
+    if (err.code !== 'EPIPE' && err.code !== 'ERR_STREAM_DESTROYED') throw err;
+    markOutputClosed(stream);
+    if (supervising === 0) process.exit(process.exitCode ?? supervisedCode ?? 0);
   });
 }
-process.on('SIGTERM', onSignal);
 
 async function confirm(question: string): Promise<boolean> {
   const rl = createInterface({ input: process.stdin, output: process.stderr });
@@ -41,6 +59,7 @@ void runCli(process.argv.slice(2), {
   signal: interrupt.signal,
   interactive: Boolean(process.stdin.isTTY),
   confirm,
+  supervise,
 }).then((code) => {
   process.exitCode = code;
   // Idle SDK sockets or timers must not keep a finished command alive.

@@ -2,7 +2,15 @@ import { EXIT, type ExitCode } from './exit-codes';
 
 /** What happened to a run, in the words of the state machine's output (`outcome`), plus execution-level ends. */
 export type Outcome =
-  'running' | 'succeeded' | 'skipped' | 'failed' | 'timed_out' | 'could_not_start' | 'invalid_input' | 'aborted';
+  | 'running'
+  | 'succeeded'
+  | 'skipped'
+  | 'failed'
+  | 'timed_out'
+  | 'could_not_start'
+  | 'invalid_input'
+  | 'replaced'
+  | 'aborted';
 
 export interface RunOutcome {
   readonly outcome: Outcome;
@@ -83,6 +91,13 @@ export function outcomeOf(execution: {
         reason: execution.cause ?? 'The execution ran into its own TimeoutSeconds.',
       };
     default:
+      // Overlap policy `replace`: a newer run stopped this one (StopExecution with BatchRunner.Replaced).
+      if (execution.error === 'BatchRunner.Replaced')
+        return {
+          outcome: 'replaced',
+          error: execution.error,
+          reason: execution.cause ?? 'Replaced by a newer run (overlap policy replace).',
+        };
       return {
         outcome: 'aborted',
         error: execution.error,
@@ -103,6 +118,8 @@ export function exitCodeFor(outcome: Outcome): ExitCode {
       return EXIT.COULD_NOT_START;
     case 'invalid_input':
       return EXIT.USAGE;
+    case 'replaced':
+      return EXIT.REPLACED;
     default:
       return EXIT.FAILED;
   }

@@ -1,5 +1,5 @@
 import { Command, CommanderError, Option } from 'commander';
-import { BatchConfigError, validateBatchConfigs } from '../config/batch-config';
+import { BatchConfigError, partitionBatchConfigs } from '../config/batch-config';
 import { BATCHES } from '../config/batches';
 import { LOCAL_BATCHES } from '../examples/demo-batches';
 import { LocalStoreError } from '../local/shared-dynamodb';
@@ -17,7 +17,9 @@ import { EXIT, EXIT_CODE_HELP, type ExitCode } from './exit-codes';
 import { processOutput } from './format';
 
 const LOCAL_HELP =
-  'use the local mode (embedded lock store, tasks as child processes; state in .batch-runner/) instead of AWS';
+  'use the local mode (embedded lock store, tasks as child processes; state in .batch-runner/) instead of AWS (default with BATCH_RUNNER_LOCAL=1)';
+/** The package version (`batch-runner --version`). */
+export const VERSION: string = require('../package.json').version;
 const JSON_HELP = 'print JSON on stdout instead of text';
 
 /** Builds the `batch-runner` command tree; `act` runs an action with its context and records the exit code. */
@@ -35,6 +37,7 @@ export function buildProgram(
       'deployment prefix of the resource names (default: BATCH_RUNNER_PREFIX or "batch-runner")',
     )
     .option('--state-dir <dir>', 'local mode state directory (default: BATCH_RUNNER_STATE_DIR or <repo>/.batch-runner)')
+    .version(VERSION, '-V, --version', 'print the version of batch-runner')
     .showHelpAfterError('(add --help for usage)')
     .addHelpText(
       'after',
@@ -90,7 +93,7 @@ export function buildProgram(
     .option('--execution <id>', 'execution name or ARN (see: batch-runner history)')
     .option('--follow', 'keep printing until the execution ends')
     .option('--local', LOCAL_HELP)
-    .option('--json', 'one JSON object per log event')
+    .option('--json', 'JSON Lines: one JSON object per log event and line ({timestamp, message}; locally {message})')
     .action((batch: string, opts, cmd: Command) => act((ctx) => logsCommand(ctx, batch, opts), cmd));
 
   program
@@ -128,6 +131,17 @@ export function buildProgram(
   return program;
 }
 
+/** Whether BATCH_RUNNER_LOCAL asks for the local mode: 1, true or yes (0, false, no or empty: AWS). */
+export function localByEnvironment(env: NodeJS.ProcessEnv): boolean {
+  const value = (env.BATCH_RUNNER_LOCAL ?? '').trim().toLowerCase();
+  if (['', '0', 'false', 'no'].includes(value)) return false;
+  if (['1', 'true', 'yes'].includes(value)) return true;
+  throw new UserError(
+    `BATCH_RUNNER_LOCAL=${env.BATCH_RUNNER_LOCAL} is not understood`,
+    'set BATCH_RUNNER_LOCAL=1 for the local mode, or unset it (or 0) for AWS.',
+  );
+}
+
 /**
  * Runs the CLI with `argv` (the arguments after the program name) and returns the exit code; never
  * throws and never calls process.exit (bin/batch-runner.js -> cli/main.ts does).
@@ -136,10 +150,30 @@ export async function runCli(argv: readonly string[], deps: CliDeps = {}): Promi
   const output = deps.output ?? processOutput;
   let exitCode: number = EXIT.SUCCESS;
   const program = buildProgram(async (run, command) => {
+    const env = deps.env ?? process.env;
+    // BATCH_RUNNER_LOCAL=1: --local on every command that has it, without repeating it.
+    if (
+      command.options.some((o) => o.long === '--local') &&
+      command.getOptionValue('local') === undefined &&
+      localByEnvironment(env)
+    ) {
+      command.setOptionValueWithSource('local', true, 'env');
+    }
     const globals = command.optsWithGlobals() as GlobalOptions;
-    const ctx = createContext(deps, globals, { batches: BATCHES, localBatches: LOCAL_BATCHES, output });
-    validateBatchConfigs(ctx.batches);
-    validateBatchConfigs(ctx.localBatches);
+    // One bad entry must not stop the CLI for every batch: the valid ones work, the bad one is
+    // reported, and a command about it fails with its validation message.
+    const deployed = partitionBatchConfigs(deps.batches ?? BATCHES);
+    const local = partitionBatchConfigs(deps.localBatches ?? LOCAL_BATCHES);
+    const invalid = new Map([...deployed.invalid, ...local.invalid].map((i) => [i.name, i.error]));
+    for (const [name, error] of invalid) {
+      output.err(`warning: batch "${name}" is left out: ${error.message.replace(/^batch "[^"]*": /, '')}`);
+    }
+    const ctx = createContext(
+      { ...deps, batches: deployed.valid, localBatches: local.valid },
+      globals,
+      { batches: BATCHES, localBatches: LOCAL_BATCHES, output },
+      invalid,
+    );
     exitCode = await run(ctx);
   });
   const stripNewline = (text: string) => text.replace(/\n$/, '');

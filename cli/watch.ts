@@ -37,10 +37,14 @@ export async function eventsAfter(ctx: CliContext, executionArn: string, afterId
 
 /** Resolves after `ms`, or throws (exit 130) when the operator presses Ctrl-C. */
 export async function pause(ctx: CliContext, ms: number, executionArn: string): Promise<void> {
+  // A local execution (region "local") runs in the process of its `run --local`, not on AWS.
+  const local = executionArn.split(':')[3] === 'local';
   const interrupted = () =>
     new UserError(
       `stopped watching; the execution continues: ${executionArn}`,
-      `watch it again with "batch-runner status", or stop it: aws stepfunctions stop-execution --execution-arn ${executionArn}`,
+      local
+        ? 'watch it again with "batch-runner status <batch> --local", or stop it with Ctrl-C in the terminal that runs it.'
+        : `watch it again with "batch-runner status", or stop it: aws stepfunctions stop-execution --execution-arn ${executionArn}`,
       EXIT.INTERRUPTED,
     );
   if (ctx.signal?.aborted) throw interrupted();

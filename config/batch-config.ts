@@ -134,6 +134,9 @@ export const MAX_EXECUTION_NAME_LENGTH = 80;
 export const FARGATE_MAX_STOP_GRACE_SECONDS = 120;
 export const MIN_HARD_TIMEOUT_SECONDS = 5;
 export const MAX_HARD_TIMEOUT_SECONDS = 24 * 60 * 60;
+/** Environment name prefixes no batch may allow an operator to override (the runtime's own variables). */
+export const RESERVED_ENV_PREFIXES = ['AWS_', 'ECS_', 'BATCH_RUNNER_'] as const;
+export const isReservedEnvName = (name: string): boolean => RESERVED_ENV_PREFIXES.some((p) => name.startsWith(p));
 
 const fail = (batch: string, field: string, value: unknown, fix: string): never => {
   throw new BatchConfigError(`batch "${batch}": ${field} = ${JSON.stringify(value)} is invalid: ${fix}`);
@@ -203,6 +206,7 @@ export function validateBatchConfig(batch: BatchConfig): void {
       'use 2-40 characters of a-z, 0-9 and "-", starting with a letter (it becomes part of ARNs, execution names and the lock key).',
     );
   }
+  checkKnownFields(name, batch);
   if (typeof batch.schedule?.cron !== 'string')
     fail(name, 'schedule.cron', batch.schedule?.cron, 'give a six-field Scheduler cron such as "0 6 * * ? *".');
   const cron = cronProblem(batch.schedule.cron);
@@ -274,7 +278,7 @@ export function validateBatchConfig(batch: BatchConfig): void {
   for (const env of batch.overrides?.environment ?? []) {
     if (!ENV_NAME_PATTERN.test(env))
       fail(name, 'overrides.environment', env, 'environment names must match [A-Z_][A-Z0-9_]*.');
-    if (env.startsWith('AWS_') || env.startsWith('ECS_') || env.startsWith('BATCH_RUNNER_')) {
+    if (isReservedEnvName(env)) {
       fail(
         name,
         'overrides.environment',
@@ -329,8 +333,110 @@ export function validateBatchConfig(batch: BatchConfig): void {
         'give the local command as a non-empty list of strings, e.g. ["node", "examples/sitemap-refresh.js"].',
       );
     }
-    const local = forLocalMode(batch);
-    if (local !== batch) validateBatchConfig({ ...local, local: undefined });
+    validateLocalTimings(name, batch, batch.local);
+  }
+}
+
+/**
+ * The local timings: each given value on its own, and the pair as the local mode uses it, where a
+ * value not given is inherited from the top level - so a message names the field to set.
+ */
+function validateLocalTimings(name: string, batch: BatchConfig, local: LocalRun): void {
+  if (local.hardTimeoutSeconds !== undefined) {
+    const t = local.hardTimeoutSeconds;
+    if (!Number.isInteger(t) || t < MIN_HARD_TIMEOUT_SECONDS || t > MAX_HARD_TIMEOUT_SECONDS) {
+      fail(
+        name,
+        'local.hardTimeoutSeconds',
+        t,
+        `use a whole number of seconds between ${MIN_HARD_TIMEOUT_SECONDS} and ${MAX_HARD_TIMEOUT_SECONDS} (24 h).`,
+      );
+    }
+  }
+  if (local.stopGraceSeconds !== undefined) {
+    const g = local.stopGraceSeconds;
+    if (!Number.isInteger(g) || g < 1 || g > FARGATE_MAX_STOP_GRACE_SECONDS) {
+      fail(
+        name,
+        'local.stopGraceSeconds',
+        g,
+        `use a whole number of seconds between 1 and ${FARGATE_MAX_STOP_GRACE_SECONDS}.`,
+      );
+    }
+  }
+  const timeout = local.hardTimeoutSeconds ?? batch.hardTimeoutSeconds;
+  const grace = local.stopGraceSeconds ?? batch.stopGraceSeconds ?? 30;
+  if (grace >= timeout) {
+    const timeoutFrom = local.hardTimeoutSeconds !== undefined ? 'local.hardTimeoutSeconds' : 'hardTimeoutSeconds';
+    const graceFrom =
+      local.stopGraceSeconds !== undefined
+        ? 'local.stopGraceSeconds'
+        : batch.stopGraceSeconds !== undefined
+          ? 'stopGraceSeconds, inherited because local.stopGraceSeconds is not set'
+          : 'the default of 30, as neither local.stopGraceSeconds nor stopGraceSeconds is set';
+    fail(
+      name,
+      'local.stopGraceSeconds',
+      local.stopGraceSeconds ?? grace,
+      `in the local mode the stop grace (${grace} s, from ${graceFrom}) must be shorter than the hard timeout (${timeout} s, from ${timeoutFrom}); set local.stopGraceSeconds below ${timeout}, e.g. local: { ..., stopGraceSeconds: 2 }.`,
+    );
+  }
+}
+
+/** The fields each part of a batch entry may have; anything else is a typo or a feature that does not exist. */
+const KNOWN_FIELDS: Record<string, readonly string[]> = {
+  '': [
+    'name',
+    'description',
+    'schedule',
+    'hardTimeoutSeconds',
+    'stopGraceSeconds',
+    'overlapPolicy',
+    'maxLockWaitMinutes',
+    'skipNotification',
+    'containerName',
+    'overrides',
+    'task',
+    'local',
+  ],
+  schedule: ['cron', 'timeZone', 'expectedIntervalHours'],
+  overrides: ['environment', 'command'],
+  'task(imported)': [
+    'kind',
+    'clusterArn',
+    'taskDefinitionArn',
+    'family',
+    'taskRoleArn',
+    'executionRoleArn',
+    'logGroupName',
+    'logStreamPrefix',
+  ],
+  'task(created)': ['kind', 'image', 'command', 'cpu', 'memoryMiB'],
+  local: ['command', 'hardTimeoutSeconds', 'stopGraceSeconds'],
+};
+
+/** Refuses fields the configuration does not have (`retries: 3` would otherwise be silently ignored). */
+function checkKnownFields(name: string, batch: BatchConfig): void {
+  const parts: Array<[string, string, unknown]> = [
+    ['', '', batch],
+    ['schedule', 'schedule.', batch.schedule],
+    ['overrides', 'overrides.', batch.overrides],
+    [`task(${(batch.task as { kind?: string } | undefined)?.kind})`, 'task.', batch.task],
+    ['local', 'local.', batch.local],
+  ];
+  for (const [part, prefix, value] of parts) {
+    const known = KNOWN_FIELDS[part];
+    if (!known || value === null || typeof value !== 'object' || Array.isArray(value)) continue;
+    for (const [key, v] of Object.entries(value)) {
+      if (!known.includes(key)) {
+        fail(
+          name,
+          `${prefix}${key}`,
+          v,
+          `there is no such field; remove it. Known fields${prefix ? ` of ${prefix.slice(0, -1)}` : ''}: ${known.join(', ')} (config/batch-config.ts).`,
+        );
+      }
+    }
   }
 }
 
@@ -346,6 +452,42 @@ export function validateBatchConfigs(batches: readonly BatchConfig[]): void {
       fail(batch.name, 'name', batch.name, 'batch names must be unique; rename one of the two.');
     seen.add(batch.name);
   }
+}
+
+/**
+ * Splits a list into the batches that validate and the problems of those that do not (a duplicate
+ * name makes the later entry invalid), so that one bad entry does not stop the CLI for every batch.
+ */
+export function partitionBatchConfigs(batches: readonly BatchConfig[]): {
+  valid: BatchConfig[];
+  invalid: Array<{ name: string; error: BatchConfigError }>;
+} {
+  const valid: BatchConfig[] = [];
+  const invalid: Array<{ name: string; error: BatchConfigError }> = [];
+  for (const batch of batches) {
+    const name = String(batch?.name);
+    try {
+      validateBatchConfig(batch);
+      if (valid.some((b) => b.name === batch.name))
+        fail(batch.name, 'name', batch.name, 'batch names must be unique; rename one of the two.');
+      valid.push(batch);
+    } catch (err) {
+      if (!(err instanceof BatchConfigError)) throw err;
+      invalid.push({ name, error: err });
+    }
+  }
+  return { valid, invalid };
+}
+
+/**
+ * A configuration error as `error:` + `fix:` lines, for the places that stop on one (`cdk synth`):
+ * the message says what is wrong; the part after "is invalid: " is the fix.
+ */
+export function describeConfigError(err: BatchConfigError): string {
+  const m = /^(.*?) is invalid: (.*)$/s.exec(err.message);
+  const what = m ? `${m[1]} is invalid` : err.message;
+  const fix = m ? m[2] : 'edit config/batches.ts (README: "Add a batch").';
+  return `error: ${what}\nfix: ${fix}`;
 }
 
 /** Finds a batch by name, with a message listing the known ones. */

@@ -1,5 +1,6 @@
 import { App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
+import { BatchConfigError, describeConfigError } from '../config/batch-config';
 import { BATCHES } from '../config/batches';
 import { addBatchRunnerStacks } from './batch-runner-app';
 import { contextSettings } from './context-settings';
@@ -10,7 +11,14 @@ import { contextSettings } from './context-settings';
  */
 const app = new App();
 const settings = contextSettings(app);
-addBatchRunnerStacks(app, { batches: BATCHES, ...settings });
+try {
+  addBatchRunnerStacks(app, { batches: BATCHES, ...settings });
+} catch (err) {
+  // A configuration error is the operator's to fix: what and how, no stack trace.
+  if (!(err instanceof BatchConfigError)) throw err;
+  console.error(describeConfigError(err));
+  process.exit(1);
+}
 // cdk-nag (AwsSolutions) at every synth: an unacknowledged finding stops the synth.
 Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
 app.synth();

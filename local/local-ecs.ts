@@ -141,6 +141,8 @@ export class LocalEcs implements EcsService {
   private readonly tasksDir: string;
   private readonly pollMs: number;
   private readonly stopWaiters = new Map<string, Promise<DescribedLocalTask>>();
+  /** Per followed task: reads its output to the end and reports it stopped (once). */
+  private readonly followers = new Map<string, (task: DescribedLocalTask) => void>();
   private readonly timers = new Set<NodeJS.Timeout>();
   private closed = false;
 
@@ -306,6 +308,9 @@ export class LocalEcs implements EcsService {
             return;
           }
           if (task.LastStatus === TERMINAL) {
+            // The task's last lines and its stop are reported before anyone acts on the stop (the
+            // state machine's next states), so a run's output reads in the order things happened.
+            this.followers.get(taskArn)?.(task);
             resolve(task);
             return;
           }
@@ -377,13 +382,22 @@ export class LocalEcs implements EcsService {
       partial = lines.pop() ?? '';
       for (const line of lines) this.emit({ type: 'task-output', taskArn, family, line, at: Date.now() });
     };
+    let done = false;
+    const finish = (task: DescribedLocalTask) => {
+      if (done) return;
+      done = true;
+      this.followers.delete(taskArn);
+      readNew();
+      if (partial) this.emit({ type: 'task-output', taskArn, family, line: partial, at: Date.now() });
+      this.emit({ type: 'task-stopped', taskArn, family, task, at: Date.now() });
+    };
+    this.followers.set(taskArn, finish);
     const tick = () => {
+      if (done) return;
       readNew();
       const task = this.describe(taskArn);
       if (task?.LastStatus === TERMINAL) {
-        readNew();
-        if (partial) this.emit({ type: 'task-output', taskArn, family, line: partial, at: Date.now() });
-        this.emit({ type: 'task-stopped', taskArn, family, task, at: Date.now() });
+        finish(task);
         return;
       }
       if (!this.closed) this.schedule(tick, this.pollMs);

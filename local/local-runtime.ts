@@ -162,7 +162,10 @@ export class LocalRuntime {
           const execution = executionNameFromTags(event.tags);
           if (execution) this.registry.update(execution, { taskArn: event.taskArn });
         }
-        this.emitLater(event);
+        // A task's output and its stop are reported at once: LocalEcs reports them before the waiting
+        // state learns of the stop, so they come before the run's next states (ReleaseLock, ...).
+        if (event.type === 'task-output' || event.type === 'task-stopped') this.emit(event);
+        else this.emitLater(event);
       },
       environment: options.taskEnvironment,
     });

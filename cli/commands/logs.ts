@@ -23,7 +23,8 @@ const SEARCH_DEPTH = 10;
 /**
  * `logs <batch> [--execution ID] [--follow]`: the batch container's log stream of an execution's task
  * (default: the newest execution that started one). With --follow, keeps printing until the execution
- * ends. `--json` prints one JSON object per line: {timestamp, message}.
+ * ends. `--json` prints JSON Lines (one JSON object per log event and line, streamed):
+ * {timestamp, message} on AWS, {message} locally.
  */
 export async function logsCommand(ctx: CliContext, batchName: string, options: LogsOptions): Promise<ExitCode> {
   const local = options.local ?? false;
@@ -37,7 +38,9 @@ export async function logsCommand(ctx: CliContext, batchName: string, options: L
     }
   }
   const d = await ctx.resolver().resolve(batch);
-  const { executionArn, taskArn } = await findTask(ctx, d, options.execution);
+  const execution = await findTask(ctx, d, options.execution);
+  if (!execution) return noLogsYet(ctx, batch.name, `none of the last ${SEARCH_DEPTH} executions`, false);
+  const { executionArn, taskArn } = execution;
   const taskId = taskArn.split('/').pop()!;
   const logStreamName = `${d.logStreamPrefix}/${d.containerName}/${taskId}`;
   ctx.output.err(`logs of ${executionArn.split(':').pop()}, task ${taskId}\n  ${d.logGroupName} ${logStreamName}`);
@@ -98,7 +101,7 @@ async function findTask(
   ctx: CliContext,
   d: Deployment,
   execution: string | undefined,
-): Promise<{ executionArn: string; taskArn: string }> {
+): Promise<{ executionArn: string; taskArn: string } | undefined> {
   const sfn = ctx.aws().sfn;
   if (execution) {
     const executionArn = execution.startsWith('arn:')
@@ -130,10 +133,19 @@ async function findTask(
     const taskArn = startedTaskArnOf(await historyEvents(sfn, e.executionArn!, { reverse: true, max: 1000 }));
     if (taskArn) return { executionArn: e.executionArn!, taskArn };
   }
-  throw new UserError(
-    `none of the last ${SEARCH_DEPTH} executions of ${d.batch.name} started a task`,
-    `see what happened with: batch-runner history ${d.batch.name}`,
+  return undefined;
+}
+
+/**
+ * No run has started a task yet: nothing to print, which is not a usage error (exit 0, a note on
+ * stderr, nothing on stdout - also none with --json).
+ */
+function noLogsYet(ctx: CliContext, batch: string, which: string, local: boolean): ExitCode {
+  const flag = local ? ' --local' : '';
+  ctx.output.err(
+    `no logs yet: ${which} of ${batch} started a task.\n  see what happened: batch-runner history ${batch}${flag}\n  start a run: batch-runner run ${batch}${flag}`,
   );
+  return EXIT.SUCCESS;
 }
 
 async function localLogs(
@@ -146,11 +158,10 @@ async function localLogs(
   const record = options.execution
     ? runtime.registry.get(options.execution)
     : records.find((r) => r.taskArn || r.status === 'RUNNING');
+  if (!options.execution && !record) return noLogsYet(ctx, batch, 'no local execution', true);
   if (!record || record.batch !== batch) {
     throw new UserError(
-      options.execution
-        ? `execution "${options.execution}" of ${batch} does not exist in ${ctx.stateDir}`
-        : `no local execution of ${batch} started a task yet`,
+      `execution "${options.execution}" of ${batch} does not exist in ${ctx.stateDir}`,
       `list executions with: batch-runner history ${batch} --local`,
     );
   }

@@ -1,8 +1,8 @@
 import { pathToFileURL } from 'node:url';
 import { StartExecutionCommand } from '@aws-sdk/client-sfn';
-import type { BatchConfig } from '../../config/batch-config';
+import { type BatchConfig, isReservedEnvName, RESERVED_ENV_PREFIXES } from '../../config/batch-config';
 import { manualExecutionName } from '../../config/naming';
-import { validateManualInput } from '../../handlers/lib/manual-input';
+import { MAX_REASON_LENGTH, validateManualInput } from '../../handlers/lib/manual-input';
 import type { LocalRuntimeEvent } from '../../local/local-runtime';
 import type { CliContext } from '../context';
 import { executionConsoleUrl } from '../deployment';
@@ -47,6 +47,14 @@ export function parseOverrides(args: readonly string[] = []): Record<string, str
  */
 export function cliInput(ctx: CliContext, batch: BatchConfig, options: RunOptions): Record<string, unknown> {
   const environment = parseOverrides(options.override);
+  const allowed = batch.overrides?.environment?.length ? batch.overrides.environment.join(', ') : 'none';
+  const reserved = Object.keys(environment).filter(isReservedEnvName);
+  if (reserved.length > 0) {
+    throw new UserError(
+      `--override ${reserved.join(', ')}: names starting with ${RESERVED_ENV_PREFIXES.join(', ')} are reserved for the runtime and can never be overridden`,
+      `leave ${reserved.length > 1 ? 'them' : 'it'} out; environment overrides this batch allows: ${allowed}. Nothing was started.`,
+    );
+  }
   const input: Record<string, unknown> = {
     trigger: 'cli',
     reason: options.reason ?? `manual run by ${ctx.user}`,
@@ -60,10 +68,18 @@ export function cliInput(ctx: CliContext, batch: BatchConfig, options: RunOption
     allowCommand: batch.overrides?.command ?? false,
   });
   if (!validation.valid) {
-    const allowed = batch.overrides?.environment?.length ? batch.overrides.environment.join(', ') : 'none';
+    // One fix per kind of problem: the operator's --reason, or the --override names.
+    const fixes: string[] = [];
+    if (validation.problems.some((p) => p.startsWith('reason')))
+      fixes.push(
+        `give --reason a plain-text reason of 1 to ${MAX_REASON_LENGTH} characters (or leave --reason out for "manual run by ${ctx.user}").`,
+      );
+    if (validation.problems.some((p) => p.startsWith('overrides')))
+      fixes.push(`environment overrides this batch allows: ${allowed} (config/batches.ts, overrides.environment).`);
+    if (fixes.length === 0) fixes.push('see: batch-runner run --help.');
     throw new UserError(
       `invalid run request for ${batch.name}:\n  ${validation.problems.join('\n  ')}`,
-      `environment overrides this batch allows: ${allowed} (config/batches.ts, overrides.environment). Nothing was started.`,
+      `${fixes.join('\n     ')} Nothing was started.`,
     );
   }
   return input;
@@ -74,7 +90,9 @@ export async function runCommand(ctx: CliContext, batchName: string, options: Ru
   const local = options.local ?? false;
   const batch = ctx.batch(batchName, local);
   const input = cliInput(ctx, batch, options);
-  return local ? runLocal(ctx, batch, input, options) : runOnAws(ctx, batch, input, options);
+  return (await ctx.supervise(() =>
+    local ? runLocal(ctx, batch, input, options) : runOnAws(ctx, batch, input, options),
+  )) as ExitCode;
 }
 
 async function runOnAws(

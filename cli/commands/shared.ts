@@ -26,7 +26,7 @@ export function lockSummary(lock: LockInfo | undefined): string {
 }
 
 /** Lines describing a lock for `status`. */
-export function lockLines(lock: LockInfo | undefined, batch: string): string[] {
+export function lockLines(lock: LockInfo | undefined, batch: string, local = false): string[] {
   if (!lock) return ['Lock:        free'];
   const lines = [
     `Lock:        held by ${lock.owner}`,
@@ -36,7 +36,7 @@ export function lockLines(lock: LockInfo | undefined, batch: string): string[] {
   lines.push(
     lock.ownerRunning
       ? '             owner is RUNNING: the lock is live'
-      : `             owner is ${lock.ownerStatus}: the lock is stale; the next start reclaims it, or: batch-runner unlock ${batch}`,
+      : `             owner is ${lock.ownerStatus}: the lock is stale; the next start reclaims it, or: batch-runner unlock ${batch}${local ? ' --local' : ''}`,
   );
   return lines;
 }

@@ -25,7 +25,7 @@ export async function statusCommand(ctx: CliContext, batchName: string, options:
     }
     const lines = [
       `${batch.name} (${backend.mode === 'local' ? `local, ${ctx.stateDir}` : 'aws'})`,
-      ...lockLines(lock, batch.name),
+      ...lockLines(lock, batch.name, backend.mode === 'local'),
     ];
     if (runningTasks.length === 0) lines.push('Tasks:       none running');
     else {

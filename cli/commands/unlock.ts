@@ -35,7 +35,9 @@ export async function unlockCommand(ctx: CliContext, batchName: string, options:
       if (!options.force) {
         throw new UserError(
           `the lock of ${batch.name} is held by ${lock.owner}, which is still RUNNING`,
-          `let it finish, or stop it (aws stepfunctions stop-execution --execution-arn ${lock.owner}; the cleanup releases the lock). Only if you must: batch-runner unlock ${batch.name} --force (two copies may then run at once).`,
+          local
+            ? `let it finish, or stop it with Ctrl-C in the terminal that runs it (the local cleanup stops the task, releases the lock and alerts). Only if you must: batch-runner unlock ${batch.name} --local --force (two copies may then run at once).`
+            : `let it finish, or stop it (aws stepfunctions stop-execution --execution-arn ${lock.owner}; the cleanup releases the lock). Only if you must: batch-runner unlock ${batch.name} --force (two copies may then run at once).`,
           EXIT.REFUSED,
         );
       }

@@ -368,7 +368,7 @@ describe('run <batch> --wait (AWS)', () => {
     expect(r.stderr).toContain('RecordSkipLockHeld: lock held by a live run: skipping');
   });
 
-  test('execution-level ends: TIMED_OUT exits 3, ABORTED exits 1', async () => {
+  test('execution-level ends: TIMED_OUT exits 3, replaced (ABORTED by a newer run) exits 8', async () => {
     scriptWatch({ status: 'TIMED_OUT' }, happyHistory());
     expect((await cli(['run', 'sitemap-refresh', '--wait'], { clients: aws.clients })).code).toBe(EXIT.TIMED_OUT);
     aws.mocks.sfn.reset();
@@ -379,11 +379,11 @@ describe('run <batch> --wait (AWS)', () => {
       happyHistory(),
     );
     const r = await cli(['run', 'sitemap-refresh', '--wait', '--json'], { clients: aws.clients });
-    expect(r.code).toBe(EXIT.FAILED);
+    expect(r.code).toBe(EXIT.REPLACED);
     expect(JSON.parse(r.stdout)).toMatchObject({
-      outcome: 'aborted',
+      outcome: 'replaced',
       error: 'BatchRunner.Replaced',
-      exitStatus: EXIT.FAILED,
+      exitStatus: EXIT.REPLACED,
     });
   });
 

@@ -2,6 +2,7 @@ import {
   type BatchConfig,
   BatchConfigError,
   cronProblem,
+  describeConfigError,
   findBatch,
   validateBatchConfigs,
 } from '../../config/batch-config';
@@ -13,13 +14,47 @@ const base: BatchConfig = BATCHES[0];
 const withChange = (change: Record<string, unknown>): BatchConfig => ({ ...base, ...change }) as BatchConfig;
 
 describe('batch configuration', () => {
-  test('the shipped batches are valid and run at 06:00, 07:00 and 08:00 Asia/Tokyo', () => {
+  test('the shipped batches are valid; the three of MISSION.md run at 06:00, 07:00 and 08:00 Asia/Tokyo', () => {
     expect(() => validateBatchConfigs(BATCHES)).not.toThrow();
-    expect(BATCHES.map((b) => [b.name, b.schedule.cron, b.schedule.timeZone])).toEqual([
+    // Batches added later (README: "Add a batch") come after these three.
+    expect(BATCHES.slice(0, 3).map((b) => [b.name, b.schedule.cron, b.schedule.timeZone])).toEqual([
       ['sitemap-refresh', '0 6 * * ? *', 'Asia/Tokyo'],
       ['xml-articles', '0 7 * * ? *', 'Asia/Tokyo'],
       ['missing-images', '0 8 * * ? *', 'Asia/Tokyo'],
     ]);
+  });
+
+  test('a local hard timeout below the inherited top-level stop grace names local.stopGraceSeconds and the inheritance', () => {
+    const bad = withChange({ stopGraceSeconds: 60, local: { command: ['node', 'x.js'], hardTimeoutSeconds: 20 } });
+    expect(() => validateBatchConfigs([bad])).toThrow(
+      `batch "sitemap-refresh": local.stopGraceSeconds = 60 is invalid: in the local mode the stop grace (60 s, from stopGraceSeconds, inherited because local.stopGraceSeconds is not set) must be shorter than the hard timeout (20 s, from local.hardTimeoutSeconds); set local.stopGraceSeconds below 20, e.g. local: { ..., stopGraceSeconds: 2 }.`,
+    );
+    const fixed = withChange({
+      stopGraceSeconds: 60,
+      local: { command: ['node', 'x.js'], hardTimeoutSeconds: 20, stopGraceSeconds: 2 },
+    });
+    expect(() => validateBatchConfigs([fixed])).not.toThrow();
+  });
+
+  test.each([
+    ['top level', { retries: 3 }, 'retries = 3 is invalid: there is no such field; remove it. Known fields: name,'],
+    [
+      'schedule',
+      { schedule: { cron: '0 6 * * ? *', timeZone: 'UTC', timezone: 'UTC' } },
+      'schedule.timezone = "UTC" is invalid: there is no such field; remove it. Known fields of schedule: cron, timeZone',
+    ],
+    [
+      'local',
+      { local: { command: ['node', 'x.js'], timeoutSeconds: 9 } },
+      'local.timeoutSeconds = 9 is invalid: there is no such field',
+    ],
+    [
+      'task',
+      { task: { kind: 'created', image: 'x', command: ['x'], memory: 512 } },
+      'task.memory = 512 is invalid: there is no such field; remove it. Known fields of task: kind, image, command, cpu, memoryMiB',
+    ],
+  ])('refuses an unknown field (%s)', (_label, change, message) => {
+    expect(() => validateBatchConfigs([withChange(change)])).toThrow(message);
   });
 
   test.each([
@@ -96,6 +131,13 @@ describe('batch configuration', () => {
     expect(() => validateBatchConfigs([bad])).toThrow(new RegExp(`^batch "${bad.name.replace(/[!]/g, '\\!')}"`));
   });
 
+  test('a config error reads as error: and fix: lines (cdk synth prints them without a stack trace)', () => {
+    const err = new BatchConfigError('batch "x": retries = 3 is invalid: there is no such field; remove it.');
+    expect(describeConfigError(err)).toBe(
+      'error: batch "x": retries = 3 is invalid\nfix: there is no such field; remove it.',
+    );
+  });
+
   test('refuses duplicate names and an empty list', () => {
     expect(() => validateBatchConfigs([base, base])).toThrow(/batch names must be unique/);
     expect(() => validateBatchConfigs([])).toThrow(/no batches configured/);
@@ -103,7 +145,7 @@ describe('batch configuration', () => {
 
   test('an unknown batch lists the known ones', () => {
     expect(() => findBatch(BATCHES, 'sitemap')).toThrow(
-      'unknown batch "sitemap": known batches are sitemap-refresh, xml-articles, missing-images.',
+      `unknown batch "sitemap": known batches are ${BATCHES.map((b) => b.name).join(', ')}.`,
     );
   });
 

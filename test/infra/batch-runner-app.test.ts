@@ -52,11 +52,7 @@ describe('the app of MISSION.md: three JST batches', () => {
 
   test('three EventBridge Scheduler schedules at 06:00, 07:00 and 08:00 Asia/Tokyo, retrying into an encrypted DLQ', () => {
     const schedules = byName('AWS::Scheduler::Schedule', 'Name');
-    expect(Object.keys(schedules).sort()).toEqual([
-      'batch-runner-missing-images',
-      'batch-runner-sitemap-refresh',
-      'batch-runner-xml-articles',
-    ]);
+    expect(Object.keys(schedules).sort()).toEqual(BATCHES.map((b) => `batch-runner-${b.name}`).sort());
     const expected: Record<string, string> = {
       'sitemap-refresh': 'cron(0 6 * * ? *)',
       'xml-articles': 'cron(0 7 * * ? *)',
@@ -106,11 +102,7 @@ describe('the app of MISSION.md: three JST batches', () => {
 
   test('one state machine per batch, named from config/naming.ts, logging ALL with execution data, tracing on', () => {
     const machines = byName('AWS::StepFunctions::StateMachine', 'StateMachineName');
-    expect(Object.keys(machines).sort()).toEqual([
-      'batch-runner-missing-images',
-      'batch-runner-sitemap-refresh',
-      'batch-runner-xml-articles',
-    ]);
+    expect(Object.keys(machines).sort()).toEqual(BATCHES.map((b) => `batch-runner-${b.name}`).sort());
     for (const p of Object.values<any>(machines)) {
       expect(p.LoggingConfiguration).toMatchObject({ Level: 'ALL', IncludeExecutionData: true });
       expect(p.TracingConfiguration).toEqual({ Enabled: true });

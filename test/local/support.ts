@@ -58,19 +58,36 @@ export function localTasks(stateDir: string): Array<{ id: string; state?: TaskSt
   return readdirSync(dir).map((id) => ({ id, state: readJson<TaskState>(join(dir, id, 'state.json')) }));
 }
 
-/** Kills whatever a test left running in a state directory (agents, their containers, the shared server). */
+/** SIGKILL to a process group (every process started detached leads one), else to the process. */
+export function killGroup(pid: number): void {
+  try {
+    process.kill(-pid, 'SIGKILL');
+  } catch {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {}
+  }
+}
+
+/** Process groups this test file started (CLI processes, shell pipelines), by state directory. */
+const startedGroups = new Map<number, string | undefined>();
+
+/**
+ * Kills whatever a test left running in a state directory: the CLI processes it started there, the
+ * task agents and their containers (from spec.json and state.json, so also a task whose agent had not
+ * written its state yet), and the shared server. Call it from afterAll/afterEach: it runs whatever
+ * the outcome of the tests, also after a timeout.
+ */
 export async function cleanUpStateDir(stateDir: string): Promise<void> {
-  for (const { state } of localTasks(stateDir)) {
-    for (const pid of [state?.childPid, state?.agentPid]) {
-      if (!pid) continue;
-      try {
-        process.kill(-pid, 'SIGKILL');
-      } catch {
-        try {
-          process.kill(pid, 'SIGKILL');
-        } catch {}
-      }
-    }
+  for (const [pid, dir] of startedGroups) {
+    if (dir !== undefined && dir !== stateDir) continue;
+    killGroup(pid);
+    startedGroups.delete(pid);
+  }
+  const tasksDir = join(stateDir, 'tasks');
+  for (const { id, state } of localTasks(stateDir)) {
+    const spec = readJson<{ agent?: { pid: number } }>(join(tasksDir, id, 'spec.json'));
+    for (const pid of [state?.childPid, state?.agentPid, spec?.agent?.pid]) if (pid) killGroup(pid);
   }
   await stopSharedDynamoDb(stateDir);
   rmSync(stateDir, { recursive: true, force: true });
@@ -83,11 +100,33 @@ export interface CliProcess {
 
 /** Runs `batch-runner` as a separate process, as a second terminal would. */
 export function spawnCli(args: string[], env: Record<string, string>): CliProcess {
-  const child = spawn(process.execPath, [join(REPO_ROOT, 'bin', 'batch-runner.js'), ...args], {
+  return spawnTracked(process.execPath, [join(REPO_ROOT, 'bin', 'batch-runner.js'), ...args], env);
+}
+
+/**
+ * Runs a bash command line from the repository root, in which `$BATCH_RUNNER` runs the CLI: a pipeline
+ * such as `$BATCH_RUNNER run x --local 2>&1 | head -3`.
+ */
+export function spawnShell(commandLine: string, env: Record<string, string>): CliProcess {
+  return spawnTracked('/bin/bash', ['-c', commandLine], {
+    BATCH_RUNNER: `${process.execPath} ${join(REPO_ROOT, 'bin', 'batch-runner.js')}`,
+    ...env,
+  });
+}
+
+/**
+ * Starts a process as the leader of its own process group, remembered for cleanUpStateDir (by the
+ * BATCH_RUNNER_STATE_DIR it was given), so that a failed or timed-out test kills it and all it started
+ * in its group.
+ */
+function spawnTracked(file: string, args: string[], env: Record<string, string>): CliProcess {
+  const child = spawn(file, args, {
     cwd: REPO_ROOT,
     env: { ...process.env, BATCH_RUNNER_DYNAMODB_IDLE_SECONDS: '30', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
   });
+  if (child.pid !== undefined) startedGroups.set(child.pid, env.BATCH_RUNNER_STATE_DIR);
   let stdout = '';
   let stderr = '';
   child.stdout!.on('data', (d) => {
