@@ -1,7 +1,8 @@
 import { benchStateMachine } from './asl-bench';
 import { measureConcurrentStarts } from './concurrency-bench';
 import { measureDemoSeconds } from './demo-bench';
-import { benchInfra, formatInfraBench } from './infra-bench';
+import { MAX_BATCHES_PER_STACK } from '../infra/batch-runner-app';
+import { benchInfra, formatInfraBench, measureAddedBatch, measureWorstCase } from './infra-bench';
 
 /**
  * `npm run bench`: prints figures, never fails on a slow machine. Targets (issue 2): happy path at
@@ -37,8 +38,22 @@ async function main(): Promise<void> {
   process.stdout.write('infrastructure (real CDK synth with bundling, 1 / 50 / 200 batches)...\n');
   const infra = await benchInfra([1, 50, 200]);
   for (const line of formatInfraBench(infra)) process.stdout.write(`  ${line}\n`);
+  const added = { imported: measureAddedBatch('imported'), created: measureAddedBatch('created') };
+  process.stdout.write(
+    `  one more batch: ${added.imported.resources} resources and ${added.imported.bytes} bytes (imported task definition), ${added.created.resources} and ${added.created.bytes} (created)\n`,
+  );
+  const worst = { imported: measureWorstCase('imported'), created: measureWorstCase('created') };
+  for (const [kind, w] of Object.entries(worst))
+    process.stdout.write(
+      `  worst case (${kind}, ${MAX_BATCHES_PER_STACK} batches per stack at the longest names validation accepts): largest stack ${w.maxTemplateBytes} bytes, ${w.maxResourcesPerStack} resources\n`,
+    );
   Object.assign(figures, {
-    resourcesPerBatch: infra.at(-1)?.resourcesPerBatch,
+    resourcesPerBatch: { imported: added.imported.resources, created: added.created.resources },
+    bytesPerBatch: { imported: added.imported.bytes, created: added.created.bytes },
+    batchesPerStack: MAX_BATCHES_PER_STACK,
+    stacksFor200Batches: infra.find((r) => r.batches === 200)?.stacks,
+    worstCaseTemplateBytes: Math.max(worst.imported.maxTemplateBytes, worst.created.maxTemplateBytes),
+    worstCaseResourcesPerStack: Math.max(worst.imported.maxResourcesPerStack, worst.created.maxResourcesPerStack),
     synthSeconds: Object.fromEntries(infra.map((r) => [String(r.batches), r.synthSeconds])),
   });
 

@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { App } from 'aws-cdk-lib';
 import type { BatchConfig } from '../config/batch-config';
-import { addBatchRunnerStacks, type BatchRunnerAppProps } from '../infra/batch-runner-app';
+import { addBatchRunnerStacks, type BatchRunnerAppProps, MAX_BATCHES_PER_STACK } from '../infra/batch-runner-app';
+import { worstCaseApp } from './worst-case';
 
 /** CloudFormation quotas the app must stay within. */
 export const CFN_LIMITS = { resourcesPerStack: 500, outputsPerStack: 200, templateBytes: 1_000_000 } as const;
@@ -14,6 +15,8 @@ export interface InfraBenchRow {
   readonly synthSeconds: number;
   /** Resources of the batch stacks divided by the number of batches (dashboard share included). */
   readonly resourcesPerBatch: number;
+  /** Template bytes of the batch stacks divided by the number of batches (dashboard share included). */
+  readonly bytesPerBatch: number;
   /** Resources of the shared stack (network, cluster, lock table, topic, handlers, rules). */
   readonly sharedResources: number;
   readonly maxResourcesPerStack: number;
@@ -23,8 +26,8 @@ export interface InfraBenchRow {
 
 const OVERLAP: ReadonlyArray<BatchConfig['overlapPolicy']> = ['skip', 'wait', 'replace'];
 
-/** `n` valid batches of `task.kind: 'created'` (the larger kind), spread over the day. */
-export function syntheticBatches(n: number): BatchConfig[] {
+/** `n` valid batches, `task.kind: 'created'` (the larger kind) unless asked otherwise, spread over the day. */
+export function syntheticBatches(n: number, kind: 'created' | 'imported' = 'created'): BatchConfig[] {
   return Array.from({ length: n }, (_, i) => ({
     name: `batch-${String(i + 1).padStart(3, '0')}`,
     schedule: { cron: `${i % 60} ${Math.floor(i / 60) % 24} * * ? *`, timeZone: 'Asia/Tokyo' },
@@ -33,7 +36,19 @@ export function syntheticBatches(n: number): BatchConfig[] {
     overlapPolicy: OVERLAP[i % OVERLAP.length],
     containerName: 'app',
     overrides: { environment: ['DRY_RUN'] },
-    task: { kind: 'created', image: 'public.ecr.aws/docker/library/busybox:stable', command: ['true'] },
+    task:
+      kind === 'created'
+        ? { kind: 'created', image: 'public.ecr.aws/docker/library/busybox:stable', command: ['true'] }
+        : {
+            kind: 'imported',
+            clusterArn: 'arn:aws:ecs:ap-northeast-1:123456789012:cluster/main',
+            taskDefinitionArn: `arn:aws:ecs:ap-northeast-1:123456789012:task-definition/batch-${i + 1}:1`,
+            family: `batch-${i + 1}`,
+            executionRoleArn: 'arn:aws:iam::123456789012:role/ecsTaskExecutionRole',
+            taskRoleArn: `arn:aws:iam::123456789012:role/batch-${i + 1}`,
+            logGroupName: `/ecs/batch-${i + 1}`,
+            logStreamPrefix: 'app',
+          },
   }));
 }
 
@@ -68,11 +83,13 @@ export function measureInfra(
     const shared = measure(stacks.shared.stackName);
     const perStack = stacks.batchStacks.map((s) => measure(s.stackName));
     const all = [shared, ...perStack];
+    const perBatch = (total: number) => Math.round((total / batches.length) * 10) / 10;
     return {
       batches: batches.length,
       stacks: all.length,
       synthSeconds: Math.round(synthSeconds * 100) / 100,
-      resourcesPerBatch: Math.round((perStack.reduce((n, s) => n + s.resources, 0) / batches.length) * 10) / 10,
+      resourcesPerBatch: perBatch(perStack.reduce((n, s) => n + s.resources, 0)),
+      bytesPerBatch: Math.round(perBatch(perStack.reduce((n, s) => n + s.bytes, 0))),
       sharedResources: shared.resources,
       maxResourcesPerStack: Math.max(...all.map((s) => s.resources)),
       maxOutputsPerStack: Math.max(...all.map((s) => s.outputs)),
@@ -88,11 +105,30 @@ export async function benchInfra(counts: readonly number[] = [1, 50, 200]): Prom
   return counts.map((n) => measureInfra(syntheticBatches(n)));
 }
 
+/**
+ * What one more batch costs in its stack: resources and template bytes of a stack of two batches
+ * minus those of a stack of one (so the stack's own log group and dashboard frame do not count).
+ */
+export function measureAddedBatch(kind: 'created' | 'imported'): { resources: number; bytes: number } {
+  const one = measureInfra(syntheticBatches(1, kind), {}, { bundle: false });
+  const two = measureInfra(syntheticBatches(2, kind), {}, { bundle: false });
+  return {
+    resources: Math.round(two.resourcesPerBatch * 2 - one.resourcesPerBatch),
+    bytes: Math.round(two.bytesPerBatch * 2 - one.bytesPerBatch),
+  };
+}
+
+/** The largest app validation accepts (bench/worst-case.ts), one full stack and one more batch. */
+export function measureWorstCase(kind: 'created' | 'imported'): InfraBenchRow {
+  const { batches, props } = worstCaseApp(MAX_BATCHES_PER_STACK + 1, kind);
+  return measureInfra(batches, props, { bundle: false });
+}
+
 /** Human-readable lines for `npm run bench`. */
 export function formatInfraBench(rows: readonly InfraBenchRow[]): string[] {
   return rows.map(
     (r) =>
-      `  ${r.batches} batches: synth ${r.synthSeconds} s, ${r.stacks} stacks, ${r.resourcesPerBatch} resources per batch (+${r.sharedResources} shared), ` +
+      `  ${r.batches} batches: synth ${r.synthSeconds} s, ${r.stacks} stacks, ${r.resourcesPerBatch} resources and ${Math.round(r.bytesPerBatch / 100) / 10} KB per batch (+${r.sharedResources} shared), ` +
       `max per stack ${r.maxResourcesPerStack}/${CFN_LIMITS.resourcesPerStack} resources, ${r.maxOutputsPerStack}/${CFN_LIMITS.outputsPerStack} outputs, ` +
       `${Math.round(r.maxTemplateBytes / 1000)}/${CFN_LIMITS.templateBytes / 1000} KB template`,
   );

@@ -138,6 +138,66 @@ export const MAX_HARD_TIMEOUT_SECONDS = 24 * 60 * 60;
 export const RESERVED_ENV_PREFIXES = ['AWS_', 'ECS_', 'BATCH_RUNNER_'] as const;
 export const isReservedEnvName = (name: string): boolean => RESERVED_ENV_PREFIXES.some((p) => name.startsWith(p));
 
+/**
+ * The largest values validation accepts for what ends up in the CloudFormation templates, each from
+ * the limit of the AWS API that takes it or, where AWS sets none, from the template budget of a
+ * batch (a stack of MAX_BATCHES_PER_STACK batches must stay under 90 % of CloudFormation's 1 MB
+ * template limit: test/contracts/worst-case-limits.contract.test.ts synthesizes every one at its
+ * maximum).
+ */
+export const CONFIG_LIMITS = {
+  /** EventBridge Scheduler ScheduleExpression: 1-256 characters, of which `cron(` and `)` take 6. */
+  cronLength: 250,
+  /** EventBridge Scheduler ScheduleExpressionTimezone: 1-50 characters. */
+  timeZoneLength: 50,
+  /** Environment names an operator may override, and their characters together (template budget). */
+  environmentOverrides: 20,
+  environmentOverrideCharacters: 640,
+  /** ECS cluster names and task definition families: up to 255 characters. */
+  ecsNameLength: 255,
+  /** IAM role names: up to 64 characters; role paths: IAM allows 512, the template budget 64. */
+  roleNameLength: 64,
+  rolePathLength: 64,
+  /**
+   * CloudWatch Logs log group names: the API allows 512 characters, the template budget 256 (the
+   * name appears twice per batch, once URL-encoded for the console link).
+   */
+  logGroupNameLength: 256,
+  /** awslogs stream prefix: stream names have at most 512 characters; the template budget allows 64. */
+  logStreamPrefixLength: 64,
+  /** ECS container image: up to 255 characters. */
+  imageLength: 255,
+  /** Created task command: arguments, and characters of all arguments together (template budget). */
+  commandArguments: 64,
+  commandCharacters: 512,
+} as const;
+
+/** Partition and region of an ARN, bounded (the longest today are `aws-us-gov` and `ap-southeast-5`). */
+const ARN_HEAD = 'arn:aws[a-z-]{0,17}:%s:[a-z0-9-]{1,20}:\\d{12}:';
+const arnPattern = (service: string, resource: string) => new RegExp(`^${ARN_HEAD.replace('%s', service)}${resource}$`);
+const CLUSTER_ARN = arnPattern('ecs', `cluster/[A-Za-z0-9_-]{1,${CONFIG_LIMITS.ecsNameLength}}`);
+const TASK_DEFINITION_ARN = arnPattern(
+  'ecs',
+  `task-definition/[A-Za-z0-9_-]{1,${CONFIG_LIMITS.ecsNameLength}}(:\\d{1,10})?`,
+);
+const ROLE_ARN = /^arn:aws[a-z-]{0,17}:iam::\d{12}:role(\/[\w+=,.@/-]*)?\/([\w+=,.@-]+)$/;
+const LOG_GROUP_NAME = /^[.\-_/#A-Za-z0-9]+$/;
+/** Printable ASCII without `:` or `*` (CloudWatch Logs stream names), quotes or backslashes. */
+const LOG_STREAM_PREFIX = /^[ !#-)+-9;-[\]-~]+$/;
+/** Characters of an ECS task ID, the last part of every awslogs stream name. */
+const TASK_ID_LENGTH = 32;
+
+/** Problems of an IAM role ARN (undefined when it is one). */
+function roleArnProblem(arn: unknown): string | undefined {
+  const m = typeof arn === 'string' ? ROLE_ARN.exec(arn) : null;
+  if (!m) return 'give the full IAM role ARN, arn:aws:iam::<account>:role/[<path>/]<name>.';
+  const path = `${m[1] ?? ''}/`;
+  if (m[2].length > CONFIG_LIMITS.roleNameLength || path.length > CONFIG_LIMITS.rolePathLength) {
+    return `IAM role names have at most ${CONFIG_LIMITS.roleNameLength} characters and paths at most ${CONFIG_LIMITS.rolePathLength}; this one has ${m[2].length} and ${path.length}.`;
+  }
+  return undefined;
+}
+
 const fail = (batch: string, field: string, value: unknown, fix: string): never => {
   throw new BatchConfigError(`batch "${batch}": ${field} = ${JSON.stringify(value)} is invalid: ${fix}`);
 };
@@ -209,9 +269,21 @@ export function validateBatchConfig(batch: BatchConfig): void {
   checkKnownFields(name, batch);
   if (typeof batch.schedule?.cron !== 'string')
     fail(name, 'schedule.cron', batch.schedule?.cron, 'give a six-field Scheduler cron such as "0 6 * * ? *".');
+  if (batch.schedule.cron.length > CONFIG_LIMITS.cronLength) {
+    fail(
+      name,
+      'schedule.cron',
+      batch.schedule.cron,
+      `use at most ${CONFIG_LIMITS.cronLength} characters (Scheduler's schedule expression "cron(...)" has at most 256); use ranges and steps such as "0/5" instead of long lists.`,
+    );
+  }
   const cron = cronProblem(batch.schedule.cron);
   if (cron) fail(name, 'schedule.cron', batch.schedule.cron, `${cron}.`);
-  if (!isKnownTimeZone(batch.schedule.timeZone)) {
+  if (
+    typeof batch.schedule.timeZone !== 'string' ||
+    batch.schedule.timeZone.length > CONFIG_LIMITS.timeZoneLength ||
+    !isKnownTimeZone(batch.schedule.timeZone)
+  ) {
     fail(
       name,
       'schedule.timeZone',
@@ -275,7 +347,24 @@ export function validateBatchConfig(batch: BatchConfig): void {
       'use the container name from the task definition (letters, digits, "-" and "_").',
     );
   }
-  for (const env of batch.overrides?.environment ?? []) {
+  const environment = batch.overrides?.environment ?? [];
+  if (environment.length > CONFIG_LIMITS.environmentOverrides) {
+    fail(
+      name,
+      'overrides.environment',
+      environment,
+      `allow at most ${CONFIG_LIMITS.environmentOverrides} environment names (each batch's share of its stack's 1 MB template); group values into one variable if you need more.`,
+    );
+  }
+  if (environment.join(',').length > CONFIG_LIMITS.environmentOverrideCharacters) {
+    fail(
+      name,
+      'overrides.environment',
+      environment,
+      `the allowed names take ${environment.join(',').length} characters with their commas, more than ${CONFIG_LIMITS.environmentOverrideCharacters} (each batch's share of its stack's 1 MB template); use shorter names or fewer.`,
+    );
+  }
+  for (const env of environment) {
     if (!ENV_NAME_PATTERN.test(env))
       fail(name, 'overrides.environment', env, 'environment names must match [A-Z_][A-Z0-9_]*.');
     if (isReservedEnvName(env)) {
@@ -289,28 +378,90 @@ export function validateBatchConfig(batch: BatchConfig): void {
   }
   if (batch.task?.kind === 'imported') {
     const t = batch.task;
-    if (!/^arn:aws[a-z-]*:ecs:[a-z0-9-]+:\d{12}:task-definition\/[A-Za-z0-9_-]+(:\d+)?$/.test(t.taskDefinitionArn)) {
+    if (typeof t.taskDefinitionArn !== 'string' || !TASK_DEFINITION_ARN.test(t.taskDefinitionArn)) {
       fail(
         name,
         'task.taskDefinitionArn',
         t.taskDefinitionArn,
-        'give the full task definition ARN, arn:aws:ecs:<region>:<account>:task-definition/<family>[:<revision>].',
+        `give the full task definition ARN, arn:aws:ecs:<region>:<account>:task-definition/<family>[:<revision>] (families have at most ${CONFIG_LIMITS.ecsNameLength} characters).`,
       );
     }
     if (!t.taskDefinitionArn.includes(`:task-definition/${t.family}`)) {
       fail(name, 'task.family', t.family, `the family must match the task definition ARN ${t.taskDefinitionArn}.`);
     }
-    if (!/^arn:aws[a-z-]*:ecs:[a-z0-9-]+:\d{12}:cluster\/[A-Za-z0-9_-]+$/.test(t.clusterArn)) {
+    if (typeof t.clusterArn !== 'string' || !CLUSTER_ARN.test(t.clusterArn)) {
       fail(
         name,
         'task.clusterArn',
         t.clusterArn,
-        'give the full cluster ARN, arn:aws:ecs:<region>:<account>:cluster/<name>.',
+        `give the full cluster ARN, arn:aws:ecs:<region>:<account>:cluster/<name> (names have at most ${CONFIG_LIMITS.ecsNameLength} characters).`,
+      );
+    }
+    const executionRole = roleArnProblem(t.executionRoleArn);
+    if (executionRole) fail(name, 'task.executionRoleArn', t.executionRoleArn, executionRole);
+    if (t.taskRoleArn !== undefined) {
+      const taskRole = roleArnProblem(t.taskRoleArn);
+      if (taskRole) fail(name, 'task.taskRoleArn', t.taskRoleArn, taskRole);
+    }
+    if (
+      typeof t.logGroupName !== 'string' ||
+      t.logGroupName.length > CONFIG_LIMITS.logGroupNameLength ||
+      !LOG_GROUP_NAME.test(t.logGroupName)
+    ) {
+      fail(
+        name,
+        'task.logGroupName',
+        t.logGroupName,
+        `give the container's CloudWatch Logs log group: 1-${CONFIG_LIMITS.logGroupNameLength} characters of a-z, A-Z, 0-9, ".", "-", "_", "/", "#".`,
+      );
+    }
+    // Stream names are "<prefix>/<container>/<task ID>", at most 512 characters.
+    const streamPrefixRoom = Math.min(
+      CONFIG_LIMITS.logStreamPrefixLength,
+      512 - `/${batch.containerName}/`.length - TASK_ID_LENGTH,
+    );
+    if (
+      typeof t.logStreamPrefix !== 'string' ||
+      t.logStreamPrefix.length > streamPrefixRoom ||
+      !LOG_STREAM_PREFIX.test(t.logStreamPrefix)
+    ) {
+      fail(
+        name,
+        'task.logStreamPrefix',
+        t.logStreamPrefix,
+        `give the awslogs-stream-prefix of the container: 1-${streamPrefixRoom} printable ASCII characters other than ":", "*", quotes and backslashes.`,
       );
     }
   } else if (batch.task?.kind === 'created') {
-    if (!Array.isArray(batch.task.command) || batch.task.command.length === 0) {
-      fail(name, 'task.command', batch.task.command, 'give the container command as a non-empty list of strings.');
+    const command = batch.task.command;
+    if (
+      !Array.isArray(command) ||
+      command.length === 0 ||
+      command.some((a) => typeof a !== 'string' || [...a].some((c) => c.charCodeAt(0) < 0x20))
+    ) {
+      fail(
+        name,
+        'task.command',
+        command,
+        'give the container command as a non-empty list of strings without control characters.',
+      );
+    }
+    if (command.length > CONFIG_LIMITS.commandArguments || command.join('').length > CONFIG_LIMITS.commandCharacters) {
+      fail(
+        name,
+        'task.command',
+        command,
+        `use at most ${CONFIG_LIMITS.commandArguments} arguments and ${CONFIG_LIMITS.commandCharacters} characters in all (each batch's share of its stack's 1 MB template); put a longer command in a script in the image.`,
+      );
+    }
+    const image = batch.task.image;
+    if (typeof image !== 'string' || !/^[A-Za-z0-9._:/#@-]+$/.test(image) || image.length > CONFIG_LIMITS.imageLength) {
+      fail(
+        name,
+        'task.image',
+        image,
+        `give the container image, e.g. "public.ecr.aws/docker/library/ruby:3.3": at most ${CONFIG_LIMITS.imageLength} letters, digits and "-_.:/#@" (the ECS limit).`,
+      );
     }
   } else {
     fail(

@@ -13,6 +13,11 @@ export const scheduleGroupName = (prefix = DEFAULT_PREFIX) => prefix;
 /** CloudWatch alarm of one batch, e.g. `batch-runner-sitemap-refresh-missed-run`. */
 export const batchAlarmName = (batch: string, suffix: string, prefix = DEFAULT_PREFIX) =>
   `${prefix}-${batch}-${suffix}`;
+/** The one CloudWatch alarm on the schedules' shared dead-letter queue. */
+export const scheduleDeadLetterAlarmName = (prefix = DEFAULT_PREFIX) => `${prefix}-schedule-dlq`;
+/** Log group of the executions of every state machine in one CloudFormation stack. */
+export const executionLogGroupName = (stackName: string, prefix = DEFAULT_PREFIX) =>
+  `/aws/vendedlogs/states/${prefix}-${stackName}`;
 export const taskLogGroupName = (batch: string, prefix = DEFAULT_PREFIX) => `/${prefix}/tasks/${batch}`;
 export const TASK_LOG_STREAM_PREFIX = 'batch';
 export const validatorFunctionName = (prefix = DEFAULT_PREFIX) => `${prefix}-validate-manual-input`;

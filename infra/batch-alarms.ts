@@ -1,6 +1,5 @@
 import { Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
-import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { BatchConfigError } from '../config/batch-config';
@@ -10,7 +9,6 @@ export interface BatchAlarmsProps {
   readonly batchName: string;
   readonly namePrefix: string;
   readonly stateMachine: sfn.IStateMachine;
-  readonly scheduleDeadLetterQueue: sqs.IQueue;
   readonly hardTimeoutSeconds: number;
   /** The state machine's top-level TimeoutSeconds: how late a run may legitimately end. */
   readonly executionTimeoutSeconds: number;
@@ -19,9 +17,10 @@ export interface BatchAlarmsProps {
   /** Where alarms notify (the alert topic). */
   readonly alarmAction: cloudwatch.IAlarmAction;
   /**
-   * Whether the failed / timed out / aborted alarms also notify. Off by default: the runner already
-   * sends exactly one alert for each of those runs (the state machine or the cleanup handler), and an
-   * alarm notification on the same topic would make it two. They still show on the dashboard.
+   * Whether the `failed` alarm (failed, timed out or aborted executions) also notifies. Off by
+   * default: the runner already sends exactly one alert for each of those runs (the state machine or
+   * the cleanup handler), and an alarm notification on the same topic would make it two. It still
+   * shows on the dashboard.
    * @default false
    */
   readonly notifyOnExecutionAlarms?: boolean;
@@ -41,43 +40,49 @@ export function missedRunWindowHours(expectedIntervalHours: number, executionTim
 }
 
 /**
- * The alarms of one batch:
- * - `failed`, `timed-out`, `aborted`: any execution ending that way (5-minute sums);
+ * The alarms of one batch, three CloudFormation resources (each batch costs resources in a stack that
+ * holds at most 500, so an alarm must earn its place):
+ * - `failed`: any execution that failed, timed out or was aborted (one metric-math alarm over the
+ *   three 5-minute sums; the runner alerts each such run itself, the alarm is the dashboard's view
+ *   and an optional second notification);
  * - `missed-run`: no successful execution in the batch's interval plus a grace. Hourly sums of
  *   ExecutionsSucceeded with missing data treated as breaching, all periods of the window must
  *   breach: it fires when the schedule never fires, is disabled, or every run fails. (A skipped run
  *   also ends SUCCEEDED, and sends its own notice.) Right after the first deploy it is in ALARM until
  *   the batch first succeeds;
  * - `near-hard-timeout`: an execution took more than 80 % of the hard timeout (ExecutionTime is
- *   emitted when the execution ends), a warning before runs start being killed;
- * - `schedule-dlq`: the schedule could not start the state machine and parked the event in its DLQ.
+ *   emitted when the execution ends), a warning before runs start being killed.
+ * A schedule that could not start its state machine is caught by the runner's one `schedule-dlq`
+ * alarm on the dead-letter queue all schedules share (infra/schedule-dead-letters.ts).
  */
 export class BatchAlarms extends Construct {
   public readonly failed: cloudwatch.Alarm;
-  public readonly timedOut: cloudwatch.Alarm;
-  public readonly aborted: cloudwatch.Alarm;
   public readonly missedRun: cloudwatch.Alarm;
   public readonly nearHardTimeout: cloudwatch.Alarm;
-  public readonly scheduleDeadLetters: cloudwatch.Alarm;
 
   constructor(scope: Construct, id: string, props: BatchAlarmsProps) {
     super(scope, id);
     const sm = props.stateMachine;
     const name = (suffix: string) => batchAlarmName(props.batchName, suffix, props.namePrefix);
     const fiveMinuteSum = { period: Duration.minutes(5), statistic: 'Sum' };
-    const anyExecution = (suffix: string, metric: cloudwatch.IMetric, what: string) =>
-      new cloudwatch.Alarm(this, suffix, {
-        alarmName: name(suffix),
-        alarmDescription: `An execution of batch ${props.batchName} ${what}. The runner sent an alert with the details.`,
-        metric,
-        threshold: 1,
-        evaluationPeriods: 1,
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-      });
-    this.failed = anyExecution('failed', sm.metricFailed(fiveMinuteSum), 'failed');
-    this.timedOut = anyExecution('timed-out', sm.metricTimedOut(fiveMinuteSum), 'ran into its execution timeout');
-    this.aborted = anyExecution('aborted', sm.metricAborted(fiveMinuteSum), 'was stopped before it finished');
+    this.failed = new cloudwatch.Alarm(this, 'failed', {
+      alarmName: name('failed'),
+      alarmDescription: `An execution of batch ${props.batchName} failed, timed out or was stopped before it finished. The runner sent an alert with the details.`,
+      metric: new cloudwatch.MathExpression({
+        expression: 'FILL(f, 0) + FILL(t, 0) + FILL(a, 0)',
+        usingMetrics: {
+          f: sm.metricFailed(fiveMinuteSum),
+          t: sm.metricTimedOut(fiveMinuteSum),
+          a: sm.metricAborted(fiveMinuteSum),
+        },
+        label: 'failed, timed out or aborted',
+        period: Duration.minutes(5),
+      }),
+      threshold: 1,
+      evaluationPeriods: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
 
     const windowHours = missedRunWindowHours(props.expectedIntervalHours, props.executionTimeoutSeconds);
     if (windowHours > MAX_MISSED_RUN_WINDOW_HOURS) {
@@ -111,27 +116,11 @@ export class BatchAlarms extends Construct {
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
 
-    this.scheduleDeadLetters = new cloudwatch.Alarm(this, 'schedule-dlq', {
-      alarmName: name('schedule-dlq'),
-      alarmDescription: `EventBridge Scheduler could not start batch ${props.batchName} after its retries; the event is in the schedule's dead-letter queue.`,
-      metric: props.scheduleDeadLetterQueue.metricApproximateNumberOfMessagesVisible({
-        period: Duration.minutes(5),
-        statistic: 'Maximum',
-      }),
-      threshold: 1,
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      evaluationPeriods: 1,
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-    });
-
-    for (const alarm of [this.missedRun, this.nearHardTimeout, this.scheduleDeadLetters])
-      alarm.addAlarmAction(props.alarmAction);
-    if (props.notifyOnExecutionAlarms) {
-      for (const alarm of [this.failed, this.timedOut, this.aborted]) alarm.addAlarmAction(props.alarmAction);
-    }
+    for (const alarm of [this.missedRun, this.nearHardTimeout]) alarm.addAlarmAction(props.alarmAction);
+    if (props.notifyOnExecutionAlarms) this.failed.addAlarmAction(props.alarmAction);
   }
 
   public get all(): cloudwatch.Alarm[] {
-    return [this.failed, this.timedOut, this.aborted, this.missedRun, this.nearHardTimeout, this.scheduleDeadLetters];
+    return [this.failed, this.missedRun, this.nearHardTimeout];
   }
 }

@@ -20,12 +20,12 @@ export interface BatchRunnerAppProps {
   /** @default - no e-mail subscription */
   readonly alertEmails?: readonly string[];
   /**
-   * Batches per CloudFormation stack. Each batch adds ~58 KB of template (the state machine
-   * definition alone is ~37 KB) and 13-19 resources; 15 batches make ~870 KB and ~270 resources,
-   * within the 1 MB template and 500-resource limits. Batches are
+   * Batches per CloudFormation stack, at most {@link MAX_BATCHES_PER_STACK}. Each batch adds 7
+   * resources (11 with a created task definition) and about 10 KB of template (up to ~21 KB at the
+   * longest names validation accepts); the definition itself is one S3 object for all. Batches are
    * placed in order: append new batches at the end of the list, because moving a batch to another
    * stack means deleting and re-creating its fixed-name resources.
-   * @default 15
+   * @default MAX_BATCHES_PER_STACK
    */
   readonly batchesPerStack?: number;
 }
@@ -37,8 +37,102 @@ export interface BatchRunnerAppStacks {
   readonly batches: readonly ScheduledBatch[];
 }
 
-/** Most batches one stack can take: template size (1 MB) is the binding limit, at ~58 KB per batch. */
-export const MAX_BATCHES_PER_STACK = 16;
+/**
+ * Most batches one stack can take. With the definition served from S3 a batch costs 7 resources
+ * (11 with a created task definition) and about 10 KB of template; at the largest configuration
+ * validation accepts, 40 batches stay under 90 % of CloudFormation's 500 resources and 1 MB
+ * (test/contracts/worst-case-limits.contract.test.ts measures it).
+ */
+export const MAX_BATCHES_PER_STACK = 40;
+
+/** Limits of the app-wide settings, each from the API that takes the value or from a stack's budget. */
+export const APP_LIMITS = {
+  /** BatchRunnerProps.namePrefix: 1-30 characters (infra/batch-runner.ts). */
+  namePrefixLength: 30,
+  /**
+   * CloudFormation stack names have at most 128 characters; the template budget allows 30 for the
+   * prefix (every cross-stack reference a batch makes repeats the shared stack's name).
+   */
+  stackNamePrefixLength: 30,
+  /** Each address is an SNS subscription resource in the shared stack. */
+  alertEmails: 20,
+  /** RFC 5321: an address has at most 254 characters. */
+  alertEmailLength: 254,
+  /** ECS awsvpcConfiguration: at most 16 subnets and 5 security groups. */
+  subnets: 16,
+  securityGroups: 5,
+  /**
+   * Distinct ECS clusters of imported tasks. The shared handlers' roles name every cluster (and its
+   * tasks) in their inline policies, which IAM limits to 10,240 characters per role.
+   */
+  clusters: 4,
+} as const;
+
+const SUBNET_ID = /^subnet-[0-9a-f]{8,17}$/;
+const SECURITY_GROUP_ID = /^sg-[0-9a-f]{8,17}$/;
+
+/** Refuses app settings beyond {@link APP_LIMITS}, naming the setting, the value and the fix. */
+export function validateAppProps(props: BatchRunnerAppProps): void {
+  const refuse = (field: string, value: unknown, fix: string): never => {
+    throw new BatchConfigError(`${field} = ${JSON.stringify(value)} is invalid: ${fix}`);
+  };
+  const stackName = props.stackNamePrefix;
+  if (
+    stackName !== undefined &&
+    !new RegExp(`^[A-Za-z][A-Za-z0-9-]{0,${APP_LIMITS.stackNamePrefixLength - 1}}$`).test(stackName)
+  ) {
+    refuse(
+      'stackNamePrefix',
+      stackName,
+      `use 1-${APP_LIMITS.stackNamePrefixLength} characters of A-Z, a-z, 0-9 and "-", starting with a letter (CloudFormation stack names).`,
+    );
+  }
+  const emails = props.alertEmails ?? [];
+  if (emails.length > APP_LIMITS.alertEmails)
+    refuse(
+      'alertEmails',
+      emails,
+      `give at most ${APP_LIMITS.alertEmails} addresses; subscribe a mailing list for more people.`,
+    );
+  for (const e of emails)
+    if (e.length > APP_LIMITS.alertEmailLength)
+      refuse('alertEmails', e, `an e-mail address has at most ${APP_LIMITS.alertEmailLength} characters.`);
+  if (props.network) {
+    const { subnetIds, securityGroupIds = [] } = props.network;
+    const zones = props.network.availabilityZones?.length ?? 0;
+    if (zones > 0 && subnetIds.length % zones !== 0)
+      refuse(
+        'network.subnetIds',
+        subnetIds,
+        `give the same number of subnets in each of the ${zones} availabilityZones (CDK imports the VPC's subnets AZ by AZ).`,
+      );
+    if (subnetIds.length > APP_LIMITS.subnets || subnetIds.some((id) => !SUBNET_ID.test(id)))
+      refuse(
+        'network.subnetIds',
+        subnetIds,
+        `give 1-${APP_LIMITS.subnets} subnet IDs (subnet-<hex>), the ECS awsvpc limit.`,
+      );
+    if (
+      securityGroupIds.length > APP_LIMITS.securityGroups ||
+      securityGroupIds.some((id) => !SECURITY_GROUP_ID.test(id))
+    )
+      refuse(
+        'network.securityGroupIds',
+        securityGroupIds,
+        `give at most ${APP_LIMITS.securityGroups} security group IDs (sg-<hex>), the ECS awsvpc limit.`,
+      );
+  }
+  const clusters = new Set<string>();
+  for (const b of props.batches) {
+    if (b.task.kind !== 'imported') continue;
+    clusters.add(b.task.clusterArn);
+    if (clusters.size > APP_LIMITS.clusters) {
+      throw new BatchConfigError(
+        `batch "${b.name}": task.clusterArn = ${JSON.stringify(b.task.clusterArn)} is invalid: the batches use more than ${APP_LIMITS.clusters} ECS clusters, and the runner's handler roles name every cluster in policies IAM limits to 10,240 characters; run the batches on at most ${APP_LIMITS.clusters} clusters, or split them into two deployments with different namePrefix.`,
+      );
+    }
+  }
+}
 
 /**
  * The deployable app: a shared stack (network, cluster, lock table, alert topic, handlers, rules)
@@ -47,15 +141,18 @@ export const MAX_BATCHES_PER_STACK = 16;
  */
 export function addBatchRunnerStacks(app: App, props: BatchRunnerAppProps): BatchRunnerAppStacks {
   validateBatchConfigs(props.batches);
-  const perStack = props.batchesPerStack ?? 15;
+  validateAppProps(props);
+  const perStack = props.batchesPerStack ?? MAX_BATCHES_PER_STACK;
   if (!Number.isInteger(perStack) || perStack < 1 || perStack > MAX_BATCHES_PER_STACK) {
     throw new BatchConfigError(
-      `batchesPerStack = ${perStack} is invalid: use a whole number from 1 to ${MAX_BATCHES_PER_STACK} (CloudFormation's 1 MB template limit).`,
+      `batchesPerStack = ${perStack} is invalid: use a whole number from 1 to ${MAX_BATCHES_PER_STACK} (CloudFormation's 500-resource and 1 MB template limits, measured at the largest configuration).`,
     );
   }
   const namePrefix = props.namePrefix ?? DEFAULT_PREFIX;
   const stackName = props.stackNamePrefix ?? 'BatchRunner';
-  const stackProps: StackProps = { env: props.env };
+  // Templates without indentation: CloudFormation's 1 MB limit counts every byte of the uploaded
+  // template, and indentation is a quarter of a batch stack's bytes.
+  const stackProps: StackProps = { env: props.env, suppressTemplateIndentation: true };
 
   const shared = new Stack(app, `${stackName}-Shared`, {
     ...stackProps,
@@ -90,7 +187,7 @@ export function addBatchRunnerStacks(app: App, props: BatchRunnerAppProps): Batc
     new BatchDashboard(stack, 'Dashboard', {
       dashboardName: n === 1 ? namePrefix : `${namePrefix}-${n}`,
       batches: inStack,
-      runnerAlarms: n === 1 ? [runner.handlerFailuresAlarm] : [],
+      runnerAlarms: n === 1 ? [runner.handlerFailuresAlarm, runner.scheduleDeadLetters.alarm] : [],
     });
     batchStacks.push(stack);
     batches.push(...inStack);

@@ -33,6 +33,7 @@ import {
 import { taskArnPatternOf } from './batch-task-target';
 import { arnFinding, literal, TASKS_OF_A_CLUSTER } from './iam-wildcards';
 import { RunnerFunction } from './runner-function';
+import { ScheduleDeadLetters } from './schedule-dead-letters';
 
 /** Where RunTask places a batch's task (awsvpc). */
 export interface BatchNetworkConfig {
@@ -97,6 +98,8 @@ export class BatchRunner extends Construct {
   public readonly alertTopic: sns.ITopic;
   public readonly alertTopicKey?: kms.IKey;
   public readonly scheduleGroup: scheduler.ScheduleGroup;
+  /** The dead-letter queue every batch's schedule parks failed starts in, and its alarm. */
+  public readonly scheduleDeadLetters: ScheduleDeadLetters;
   public readonly validator: RunnerFunction;
   public readonly watcher: RunnerFunction;
   public readonly cleanup: RunnerFunction;
@@ -187,6 +190,10 @@ export class BatchRunner extends Construct {
     this.scheduleGroup = new scheduler.ScheduleGroup(this, 'ScheduleGroup', {
       scheduleGroupName: scheduleGroupName(this.namePrefix),
       removalPolicy: RemovalPolicy.DESTROY,
+    });
+    this.scheduleDeadLetters = new ScheduleDeadLetters(this, 'ScheduleDeadLetters', {
+      namePrefix: this.namePrefix,
+      alarmAction: this.alarmAction,
     });
 
     this.handlerFailures = new sqs.Queue(this, 'HandlerFailures', {

@@ -58,11 +58,28 @@ export class CreatedBatchTask extends Construct {
       assumedBy: new iam.ServicePrincipal('ecs-tasks.amazonaws.com'),
       description: `Task role of batch ${batch.name}: grant it what the batch itself needs.`,
     });
+    // The execution role with its one inline policy, immutable: CDK's default would add a separate
+    // AWS::IAM::Policy resource per batch for the same two log actions.
+    const executionRole = new iam.Role(this, 'ExecutionRole', {
+      assumedBy: new iam.ServicePrincipal('ecs-tasks.amazonaws.com'),
+      description: `Execution role of batch ${batch.name}: write the container's logs.`,
+      inlinePolicies: {
+        Logs: new iam.PolicyDocument({
+          statements: [
+            new iam.PolicyStatement({
+              actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+              resources: [this.logGroup.logGroupArn],
+            }),
+          ],
+        }),
+      },
+    });
     this.taskDefinition = new ecs.FargateTaskDefinition(this, 'TaskDefinition', {
       family: `${prefix}-${batch.name}`,
       cpu: task.cpu ?? 256,
       memoryLimitMiB: task.memoryMiB ?? 512,
       taskRole: this.taskRole,
+      executionRole: executionRole.withoutPolicyUpdates(),
     });
     this.taskDefinition.addContainer('Container', {
       containerName: batch.containerName,
@@ -72,7 +89,6 @@ export class CreatedBatchTask extends Construct {
       stopTimeout: Duration.seconds(batch.stopGraceSeconds ?? 30),
       logging: ecs.LogDrivers.awsLogs({ logGroup: this.logGroup, streamPrefix: TASK_LOG_STREAM_PREFIX }),
     });
-    const executionRole = this.taskDefinition.obtainExecutionRole();
 
     const stack = Stack.of(this);
     this.target = {

@@ -1,20 +1,19 @@
-import { Duration, Stack, TimeZone, Validations } from 'aws-cdk-lib';
+import { Duration, Stack, TimeZone } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as schedulerTargets from 'aws-cdk-lib/aws-scheduler-targets';
-import * as sqs from 'aws-cdk-lib/aws-sqs';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { type BatchConfig, BatchConfigError, validateBatchConfig } from '../config/batch-config';
-import { generatedNameProblems, scheduleName, stateMachineName } from '../config/naming';
+import { executionLogGroupName, generatedNameProblems, scheduleName, stateMachineName } from '../config/naming';
 import { type BatchTimings, deriveTimings } from '../config/timings';
-import { type DeploymentBindings, readDefinitionTemplate, substitutionsFor } from '../state-machines/definition';
+import { BATCH_RUNNER_ASL_PATH, type DeploymentBindings, substitutionsFor } from '../state-machines/definition';
 import { BatchAlarms } from './batch-alarms';
 import type { BatchNetworkConfig, BatchRunner } from './batch-runner';
 import { type BatchTaskTarget, importedBatchTask } from './batch-task-target';
 import { CreatedBatchTask } from './created-batch-task';
-import { compactDefinitionTemplate } from './definition-template';
 import { acknowledgeJustifiedWildcards, arnFinding, literal, TASKS_OF_A_CLUSTER } from './iam-wildcards';
 import { stateMachinePolicyStatements } from './state-machine-policy';
 
@@ -50,9 +49,28 @@ export interface ScheduledBatchProps {
 export const SCHEDULE_INPUT = { trigger: 'schedule', scheduledTime: scheduler.ContextAttribute.scheduledTime } as const;
 
 /**
- * One batch: its state machine (the shared ASL with this batch's substitutions, logging ALL, tracing
- * on, a hand-written least-privilege role), the EventBridge Scheduler schedule in the batch's time
- * zone with retries and an encrypted dead-letter queue, and its alarms.
+ * The log group every state machine of one stack logs its executions to (one per stack and name
+ * prefix: a log group per batch would cost a CloudFormation resource per batch). Under
+ * /aws/vendedlogs/ Step Functions needs no CloudWatch Logs resource policy entry per state machine
+ * (that policy is limited to 5,120 characters per account and region). Each execution's events carry
+ * its `execution_arn`.
+ */
+function executionLogGroupOf(stack: Stack, runner: BatchRunner): logs.LogGroup {
+  const id = `ExecutionLogs-${runner.namePrefix}`;
+  const existing = stack.node.tryFindChild(id);
+  if (existing) return existing as logs.LogGroup;
+  return new logs.LogGroup(stack, id, {
+    logGroupName: executionLogGroupName(stack.stackName, runner.namePrefix),
+    retention: runner.logRetention,
+    removalPolicy: runner.removalPolicy,
+  });
+}
+
+/**
+ * One batch: its state machine (the shared ASL, served once from an S3 asset, with this batch's
+ * substitutions, logging ALL, tracing on, a hand-written least-privilege role), the EventBridge
+ * Scheduler schedule in the batch's time zone with retries and the runner's shared dead-letter
+ * queue, and its alarms.
  */
 export class ScheduledBatch extends Construct {
   public readonly batch: BatchConfig;
@@ -61,9 +79,11 @@ export class ScheduledBatch extends Construct {
   public readonly createdTask?: CreatedBatchTask;
   public readonly stateMachine: sfn.StateMachine;
   public readonly stateMachineRole: iam.Role;
+  /** Shared by the state machines of this stack. */
   public readonly executionLogGroup: logs.LogGroup;
   public readonly schedule: scheduler.Schedule;
-  public readonly scheduleDeadLetterQueue: sqs.Queue;
+  /** The runner's dead-letter queue, shared by every batch's schedule. */
+  public readonly scheduleDeadLetterQueue: sqs.IQueue;
   public readonly alarms: BatchAlarms;
   /** The substitutions given to CloudFormation (values may be tokens). */
   public readonly definitionSubstitutions: Readonly<Record<string, string>>;
@@ -127,13 +147,7 @@ export class ScheduledBatch extends Construct {
     // resolves inside the substitution (Fn::Join): SubnetIdsJson becomes ["subnet-..."] at deploy.
     this.definitionSubstitutions = substitutionsFor(batch, bindings);
 
-    this.executionLogGroup = new logs.LogGroup(this, 'ExecutionLogs', {
-      // Under /aws/vendedlogs/ Step Functions needs no CloudWatch Logs resource policy entry per
-      // state machine (that policy is limited to 5,120 characters per account and region).
-      logGroupName: `/aws/vendedlogs/states/${smName}`,
-      retention: runner.logRetention,
-      removalPolicy: runner.removalPolicy,
-    });
+    this.executionLogGroup = executionLogGroupOf(stack, runner);
 
     this.stateMachineRole = new iam.Role(this, 'StateMachineRole', {
       assumedBy: new iam.ServicePrincipal('states.amazonaws.com', {
@@ -179,7 +193,12 @@ export class ScheduledBatch extends Construct {
 
     this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
       stateMachineName: smName,
-      definitionBody: sfn.DefinitionBody.fromString(compactDefinitionTemplate(readDefinitionTemplate())),
+      // The ASL file itself, uploaded once as an S3 asset (the same object for every batch and stack:
+      // assets are content-addressed) and referenced as DefinitionS3Location. CloudFormation reads it,
+      // replaces every ${Placeholder} with DefinitionSubstitutions as plain text, and only then parses
+      // it (so unquoted numeric and array placeholders are fine). Embedding it instead costs ~32 KB
+      // of template per batch. CDK writes no IAM for a file definition: the role above is the whole.
+      definitionBody: sfn.DefinitionBody.fromFile(BATCH_RUNNER_ASL_PATH),
       definitionSubstitutions: this.definitionSubstitutions,
       // Immutable: CDK must not add statements; the policy above is the whole of it.
       role: this.stateMachineRole.withoutPolicyUpdates(),
@@ -187,16 +206,7 @@ export class ScheduledBatch extends Construct {
       tracingEnabled: true,
     });
 
-    this.scheduleDeadLetterQueue = new sqs.Queue(this, 'ScheduleDeadLetters', {
-      encryption: sqs.QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      retentionPeriod: Duration.days(14),
-    });
-    Validations.of(this.scheduleDeadLetterQueue).acknowledge({
-      id: 'AwsSolutions-SQS3',
-      reason:
-        "This queue is the schedule's dead-letter queue itself; the batch's schedule-dlq alarm fires when it is not empty.",
-    });
+    this.scheduleDeadLetterQueue = runner.scheduleDeadLetters.queue;
 
     const name = scheduleName(batch.name, prefix);
     const schedulerRole = new iam.Role(this, 'SchedulerRole', {
@@ -215,7 +225,7 @@ export class ScheduledBatch extends Construct {
           },
         },
       }),
-      description: `Schedule ${name}: start ${smName}, park failed starts in its DLQ.`,
+      description: `Schedule ${name}: start ${smName}, park failed starts in the schedules' DLQ.`,
       inlinePolicies: {
         Schedule: new iam.PolicyDocument({
           statements: [
@@ -256,7 +266,6 @@ export class ScheduledBatch extends Construct {
       batchName: batch.name,
       namePrefix: prefix,
       stateMachine: this.stateMachine,
-      scheduleDeadLetterQueue: this.scheduleDeadLetterQueue,
       hardTimeoutSeconds: this.timings.hardTimeoutSeconds,
       executionTimeoutSeconds: this.timings.executionTimeoutSeconds,
       expectedIntervalHours: batch.schedule.expectedIntervalHours ?? 24,

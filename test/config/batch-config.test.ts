@@ -11,6 +11,16 @@ import { manualExecutionName } from '../../config/naming';
 import { deriveTimings } from '../../config/timings';
 
 const base: BatchConfig = BATCHES[0];
+const IMPORTED = {
+  kind: 'imported',
+  clusterArn: 'arn:aws:ecs:ap-northeast-1:123456789012:cluster/main',
+  taskDefinitionArn: 'arn:aws:ecs:ap-northeast-1:123456789012:task-definition/daily-report:12',
+  family: 'daily-report',
+  executionRoleArn: 'arn:aws:iam::123456789012:role/ecsTaskExecutionRole',
+  taskRoleArn: 'arn:aws:iam::123456789012:role/service-role/daily-report-task',
+  logGroupName: '/ecs/daily-report',
+  logStreamPrefix: 'app',
+} as const;
 const withChange = (change: Record<string, unknown>): BatchConfig => ({ ...base, ...change }) as BatchConfig;
 
 describe('batch configuration', () => {
@@ -120,6 +130,36 @@ describe('batch configuration', () => {
       /task.family = "other" is invalid: the family must match/,
     ],
     [
+      'an execution role that is not a role ARN',
+      { task: { ...IMPORTED, executionRoleArn: 'ecsTaskExecutionRole' } },
+      /task.executionRoleArn = "ecsTaskExecutionRole" is invalid: give the full IAM role ARN/,
+    ],
+    [
+      'a log group name with a space',
+      { task: { ...IMPORTED, logGroupName: '/ecs/daily report' } },
+      /task.logGroupName = "\/ecs\/daily report" is invalid: give the container's CloudWatch Logs log group/,
+    ],
+    [
+      'a log stream prefix with ":"',
+      { task: { ...IMPORTED, logStreamPrefix: 'app:1' } },
+      /task.logStreamPrefix = "app:1" is invalid: .*other than ":", "\*", quotes and backslashes/,
+    ],
+    [
+      'a cluster ARN of another service',
+      { task: { ...IMPORTED, clusterArn: 'arn:aws:eks:ap-northeast-1:123456789012:cluster/main' } },
+      /task.clusterArn = "arn:aws:eks:.*" is invalid: give the full cluster ARN/,
+    ],
+    [
+      'an image with a space',
+      { task: { kind: 'created', image: 'ruby 3.3', command: ['true'] } },
+      /task.image = "ruby 3.3" is invalid: give the container image/,
+    ],
+    [
+      'a command with a control character',
+      { task: { kind: 'created', image: 'ruby:3.3', command: ['echo', 'a\u0007'] } },
+      /task.command = \["echo","a\\u0007"\] is invalid: .*without control characters/,
+    ],
+    [
       'local timeout shorter than local grace',
       { local: { command: ['node', 'x.js'], hardTimeoutSeconds: 5, stopGraceSeconds: 10 } },
       /stopGraceSeconds = 10 is invalid/,
@@ -136,6 +176,10 @@ describe('batch configuration', () => {
     expect(describeConfigError(err)).toBe(
       'error: batch "x": retries = 3 is invalid\nfix: there is no such field; remove it.',
     );
+  });
+
+  test('accepts an imported task with a role path, and the README example', () => {
+    expect(() => validateBatchConfigs([withChange({ task: IMPORTED })])).not.toThrow();
   });
 
   test('refuses duplicate names and an empty list', () => {

@@ -5,9 +5,16 @@ import { BATCHES } from '../../config/batches';
 import { deriveTimings } from '../../config/timings';
 import { missedRunWindowHours } from '../../infra/batch-alarms';
 import { MAX_BATCHES_PER_STACK } from '../../infra/batch-runner-app';
-import { compactDefinitionTemplate } from '../../infra/definition-template';
 import { placeholdersIn, readDefinitionTemplate, renderDefinition } from '../../state-machines/definition';
-import { asArray, iamStatements, resourcesOf, type SynthesizedApp, synthApp } from './synth';
+import {
+  asArray,
+  cloudFormationDefinition,
+  iamStatements,
+  resourcesOf,
+  type SynthesizedApp,
+  synthApp,
+  uploadedDefinition,
+} from './synth';
 
 // One synth for the whole file: the three batches of MISSION.md, as `npx cdk synth` builds them.
 let s: SynthesizedApp;
@@ -47,10 +54,10 @@ describe('the app of MISSION.md: three JST batches', () => {
   test('one shared stack and one batch stack (3 batches fit in one)', () => {
     expect(s.shared.stackName).toBe('BatchRunner-Shared');
     expect(s.batchStacks.map((b) => b.stackName)).toEqual(['BatchRunner-Batches-1']);
-    expect(MAX_BATCHES_PER_STACK).toBeGreaterThanOrEqual(15);
+    expect(MAX_BATCHES_PER_STACK).toBeGreaterThanOrEqual(40);
   });
 
-  test('three EventBridge Scheduler schedules at 06:00, 07:00 and 08:00 Asia/Tokyo, retrying into an encrypted DLQ', () => {
+  test("three EventBridge Scheduler schedules at 06:00, 07:00 and 08:00 Asia/Tokyo, retrying into the runner's one encrypted DLQ", () => {
     const schedules = byName('AWS::Scheduler::Schedule', 'Name');
     expect(Object.keys(schedules).sort()).toEqual(BATCHES.map((b) => `batch-runner-${b.name}`).sort());
     const expected: Record<string, string> = {
@@ -70,14 +77,19 @@ describe('the app of MISSION.md: three JST batches', () => {
       });
       // Exactly the shape RouteInput lets through without the validator.
       expect(p.Target.Input).toBe('{"trigger":"schedule","scheduledTime":"<aws.scheduler.scheduled-time>"}');
-      const dlqId = p.Target.DeadLetterConfig.Arn['Fn::GetAtt'][0];
-      expect(batches.Resources[dlqId]).toMatchObject({
-        Type: 'AWS::SQS::Queue',
-        Properties: { SqsManagedSseEnabled: true },
+      // The shared stack's queue, exported: one DLQ for every schedule instead of one per batch.
+      expect(p.Target.DeadLetterConfig.Arn).toEqual({
+        'Fn::ImportValue': expect.stringMatching(/ScheduleDeadLetters.*Queue.*Arn/),
       });
     }
-    s.batchTemplates[0].resourceCountIs('AWS::SQS::QueuePolicy', 3);
-    s.batchTemplates[0].hasResourceProperties('AWS::SQS::QueuePolicy', {
+    expect(new Set(Object.values<any>(schedules).map((p) => JSON.stringify(p.Target.DeadLetterConfig))).size).toBe(1);
+    s.batchTemplates[0].resourceCountIs('AWS::SQS::Queue', 0);
+    const [queueId] = Object.keys(resourcesOf(shared, 'AWS::SQS::Queue')).filter((id) =>
+      id.includes('ScheduleDeadLetters'),
+    );
+    expect(shared.Resources[queueId].Properties).toMatchObject({ SqsManagedSseEnabled: true });
+    s.sharedTemplate.hasResourceProperties('AWS::SQS::QueuePolicy', {
+      Queues: [{ Ref: queueId }],
       PolicyDocument: {
         Statement: Match.arrayWith([
           Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
@@ -86,13 +98,16 @@ describe('the app of MISSION.md: three JST batches', () => {
     });
   });
 
-  test("the scheduler's role may start only its own state machine and write only to its own DLQ", () => {
+  test("the scheduler's role may start only its own state machine and write only to the schedules' DLQ", () => {
     for (const role of Object.values(resourcesOf(batches, 'AWS::IAM::Role')).filter(
       (r: any) => r.Properties.Policies?.[0]?.PolicyName === 'Schedule',
     )) {
       const statements = role.Properties.Policies[0].PolicyDocument.Statement;
       expect(statements.map((x: any) => x.Action)).toEqual(['states:StartExecution', 'sqs:SendMessage']);
       expect(statements[0].Resource).toEqual({ Ref: expect.stringMatching(/StateMachine/) });
+      expect(statements[1].Resource).toEqual({
+        'Fn::ImportValue': expect.stringMatching(/ScheduleDeadLetters.*Queue.*Arn/),
+      });
       // Scheduler presents the schedule *group* ARN (Scheduler user guide, "Confused deputy prevention").
       const sourceArn = role.Properties.AssumeRolePolicyDocument.Statement[0].Condition.StringEquals['aws:SourceArn'];
       expect(JSON.stringify(sourceArn)).toMatch(/:scheduler:.*:schedule-group\/batch-runner"\]/);
@@ -100,7 +115,7 @@ describe('the app of MISSION.md: three JST batches', () => {
     }
   });
 
-  test('one state machine per batch, named from config/naming.ts, logging ALL with execution data, tracing on', () => {
+  test("one state machine per batch, named from config/naming.ts, logging ALL with execution data to the stack's log group, tracing on", () => {
     const machines = byName('AWS::StepFunctions::StateMachine', 'StateMachineName');
     expect(Object.keys(machines).sort()).toEqual(BATCHES.map((b) => `batch-runner-${b.name}`).sort());
     for (const p of Object.values<any>(machines)) {
@@ -108,18 +123,30 @@ describe('the app of MISSION.md: three JST batches', () => {
       expect(p.TracingConfiguration).toEqual({ Enabled: true });
       const logGroupId = p.LoggingConfiguration.Destinations[0].CloudWatchLogsLogGroup.LogGroupArn['Fn::GetAtt'][0];
       expect(batches.Resources[logGroupId].Properties).toMatchObject({
-        LogGroupName: `/aws/vendedlogs/states/${p.StateMachineName}`,
+        LogGroupName: '/aws/vendedlogs/states/batch-runner-BatchRunner-Batches-1',
         RetentionInDays: 30,
       });
     }
+    // The stack's executions, and each created batch's container.
+    s.batchTemplates[0].resourceCountIs(
+      'AWS::Logs::LogGroup',
+      1 + BATCHES.filter((b) => b.task.kind === 'created').length,
+    );
   });
 
-  test('the definition is the ASL file itself (compacted), with a substitution for every placeholder and no other', () => {
+  test('the definition is the ASL file itself, uploaded once as an S3 asset, with a substitution for every placeholder and no other', () => {
     const template = readDefinitionTemplate();
-    for (const p of Object.values<any>(byName('AWS::StepFunctions::StateMachine', 'StateMachineName'))) {
-      expect(p.DefinitionString).toBe(compactDefinitionTemplate(template));
-      expect(Object.keys(p.DefinitionSubstitutions).sort()).toEqual(placeholdersIn(template));
+    const machines = Object.values<any>(resourcesOf(batches, 'AWS::StepFunctions::StateMachine'));
+    expect(machines).toHaveLength(3);
+    for (const m of machines) {
+      expect(m.Properties.DefinitionString).toBeUndefined();
+      // Byte for byte the file, placeholders and all: what CloudFormation substitutes.
+      expect(uploadedDefinition(s.assembly, s.batchStacks[0].stackName, m)).toBe(template);
+      expect(Object.keys(m.Properties.DefinitionSubstitutions).sort()).toEqual(placeholdersIn(template));
     }
+    // One object for every batch.
+    expect(new Set(machines.map((m) => JSON.stringify(m.Properties.DefinitionS3Location))).size).toBe(1);
+    expect(JSON.stringify(batches)).not.toContain('AcquireLock');
   });
 
   test('the substitutions render a valid definition once CloudFormation resolves them (subnets as a JSON array)', () => {
@@ -132,7 +159,11 @@ describe('the app of MISSION.md: three JST batches', () => {
           ? v['Fn::Join'][1].map(resolve).join(v['Fn::Join'][0])
           : `resolved-${Object.keys(v)[0]}`;
     const subs = Object.fromEntries(Object.entries<any>(p.DefinitionSubstitutions).map(([k, v]) => [k, resolve(v)]));
-    const definition = JSON.parse(renderDefinition(subs, p.DefinitionString));
+    const uploaded = uploadedDefinition(s.assembly, s.batchStacks[0].stackName, { Properties: p });
+    const definition = cloudFormationDefinition(uploaded, subs);
+    // CloudFormation replaces plain text; the ASL tests and the local mode render with escaping. No
+    // value here needs escaping, so both produce the same definition.
+    expect(definition).toEqual(JSON.parse(renderDefinition(subs, uploaded)));
     expect(definition.States.StartBatchTask.Parameters.NetworkConfiguration.AwsvpcConfiguration).toEqual({
       Subnets: ['resolved-Fn::ImportValue', 'resolved-Fn::ImportValue'],
       SecurityGroups: ['resolved-Fn::ImportValue'],
@@ -296,15 +327,14 @@ describe('shared resources', () => {
 describe('alarms and dashboard', () => {
   const alarms = () => byName('AWS::CloudWatch::Alarm', 'AlarmName');
 
-  test('six alarms per batch (at least two required)', () => {
+  test('three alarms per batch, and one on the shared schedule DLQ', () => {
     for (const b of BATCHES) {
       const names = Object.keys(alarms()).filter((n) => n.startsWith(`batch-runner-${b.name}-`));
       expect(names.sort()).toEqual(
-        ['aborted', 'failed', 'missed-run', 'near-hard-timeout', 'schedule-dlq', 'timed-out'].map(
-          (x) => `batch-runner-${b.name}-${x}`,
-        ),
+        ['failed', 'missed-run', 'near-hard-timeout'].map((x) => `batch-runner-${b.name}-${x}`),
       );
     }
+    expect(Object.keys(alarms())).toHaveLength(3 * BATCHES.length);
   });
 
   test('missed run: hourly succeeded counts over interval + grace, missing data breaching, so it fires when nothing runs at all', () => {
@@ -326,32 +356,58 @@ describe('alarms and dashboard', () => {
     expect(alarms()['batch-runner-missing-images-missed-run'].EvaluationPeriods).toBe(28);
   });
 
-  test('failed, timed out and aborted count executions; they do not notify, because the runner already alerted once', () => {
+  test('one alarm counts failed, timed out and aborted executions; it does not notify, because the runner already alerted once', () => {
     const failed = alarms()['batch-runner-sitemap-refresh-failed'];
     expect(failed).toMatchObject({
-      MetricName: 'ExecutionsFailed',
-      Statistic: 'Sum',
-      Period: 300,
       Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
       TreatMissingData: 'notBreaching',
     });
     expect(failed.AlarmActions).toBeUndefined();
-    expect(alarms()['batch-runner-sitemap-refresh-timed-out'].MetricName).toBe('ExecutionsTimedOut');
-    expect(alarms()['batch-runner-sitemap-refresh-aborted'].MetricName).toBe('ExecutionsAborted');
+    const expression = failed.Metrics.find((m: any) => m.Expression);
+    expect(expression).toMatchObject({ Expression: 'FILL(f, 0) + FILL(t, 0) + FILL(a, 0)', ReturnData: true });
+    const inputs = Object.fromEntries(
+      failed.Metrics.filter((m: any) => m.MetricStat).map((m: any) => [m.Id, m.MetricStat]),
+    );
+    expect(inputs).toEqual({
+      f: expect.objectContaining({
+        Metric: expect.objectContaining({ MetricName: 'ExecutionsFailed' }),
+        Stat: 'Sum',
+        Period: 300,
+      }),
+      t: expect.objectContaining({
+        Metric: expect.objectContaining({ MetricName: 'ExecutionsTimedOut' }),
+        Stat: 'Sum',
+        Period: 300,
+      }),
+      a: expect.objectContaining({
+        Metric: expect.objectContaining({ MetricName: 'ExecutionsAborted' }),
+        Stat: 'Sum',
+        Period: 300,
+      }),
+    });
+    for (const m of Object.values<any>(inputs))
+      expect(m.Metric.Dimensions).toEqual([
+        { Name: 'StateMachineArn', Value: { Ref: expect.stringMatching(/^sitemaprefresh/) } },
+      ]);
   });
 
-  test("near hard timeout at 80 % of each batch's own hard timeout; DLQ not empty", () => {
+  test("near hard timeout at 80 % of each batch's own hard timeout; the schedules' DLQ not empty", () => {
     expect(alarms()['batch-runner-sitemap-refresh-near-hard-timeout']).toMatchObject({
       MetricName: 'ExecutionTime',
       Statistic: 'Maximum',
       Threshold: 1440000,
     });
     expect(alarms()['batch-runner-missing-images-near-hard-timeout'].Threshold).toBe(5760000);
-    expect(alarms()['batch-runner-xml-articles-schedule-dlq']).toMatchObject({
+    expect(byName('AWS::CloudWatch::Alarm', 'AlarmName', shared)['batch-runner-schedule-dlq']).toMatchObject({
       Namespace: 'AWS/SQS',
       MetricName: 'ApproximateNumberOfMessagesVisible',
+      Dimensions: [
+        { Name: 'QueueName', Value: { 'Fn::GetAtt': [expect.stringMatching(/ScheduleDeadLetters/), 'QueueName'] } },
+      ],
       ComparisonOperator: 'GreaterThanOrEqualToThreshold',
       Threshold: 1,
+      AlarmActions: [{ Ref: expect.stringMatching(/AlertTopic/) }],
     });
   });
 
@@ -361,6 +417,8 @@ describe('alarms and dashboard', () => {
     const body = JSON.stringify(dashboard.Properties.DashboardBody);
     for (const b of BATCHES) expect(body).toContain(`${b.name}: executions per hour`);
     expect(body).toContain('hard timeout');
+    // The runner's alarms on top, the schedules' DLQ among them.
+    expect(body).toContain('ScheduleDeadLetters');
   });
 });
 
@@ -431,14 +489,9 @@ describe('IAM across the app', () => {
 });
 
 describe('snapshot', () => {
-  test('whole app, asset hashes and the (separately asserted) definition blanked', () => {
+  test('whole app, asset hashes blanked', () => {
     const blank = (template: any) => {
-      const text = JSON.stringify(template)
-        .replace(/[0-9a-f]{64}(\.zip)?/g, '<asset-hash>$1')
-        .replace(
-          /"DefinitionString":"(?:[^"\\]|\\.)*"/g,
-          '"DefinitionString":"<state-machines/batch-runner.asl.json, compacted>"',
-        );
+      const text = JSON.stringify(template).replace(/[0-9a-f]{64}(\.zip|\.json)?/g, '<asset-hash>$1');
       const parsed = JSON.parse(text);
       for (const [id, r] of Object.entries<any>(parsed.Resources))
         if (r.Type === 'AWS::CDK::Metadata') delete parsed.Resources[id];

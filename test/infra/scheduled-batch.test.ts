@@ -4,7 +4,7 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import { type BatchConfig, BatchConfigError } from '../../config/batch-config';
 import { BATCHES } from '../../config/batches';
 import { BatchRunner } from '../../infra/batch-runner';
-import { addBatchRunnerStacks } from '../../infra/batch-runner-app';
+import { addBatchRunnerStacks, MAX_BATCHES_PER_STACK } from '../../infra/batch-runner-app';
 import { importedBatchTask } from '../../infra/batch-task-target';
 import { ScheduledBatch } from '../../infra/scheduled-batch';
 import { asArray, iamStatements, newApp, resourcesOf } from './synth';
@@ -232,9 +232,13 @@ describe('configuration errors stop the synth with a message naming the batch, t
     ).toThrow(/network.subnetIds is empty/);
   });
 
-  test('more batches per stack than the 1 MB template limit allows', () => {
-    expect(() => addBatchRunnerStacks(newApp(), { batches: BATCHES, batchesPerStack: 17 })).toThrow(
-      /batchesPerStack = 17 is invalid: use a whole number from 1 to 16/,
+  test('more batches per stack than the measured worst case allows', () => {
+    expect(() =>
+      addBatchRunnerStacks(newApp(), { batches: BATCHES, batchesPerStack: MAX_BATCHES_PER_STACK + 1 }),
+    ).toThrow(
+      new RegExp(
+        `batchesPerStack = ${MAX_BATCHES_PER_STACK + 1} is invalid: use a whole number from 1 to ${MAX_BATCHES_PER_STACK} \\(CloudFormation's 500-resource and 1 MB template limits`,
+      ),
     );
   });
 });

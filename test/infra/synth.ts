@@ -80,3 +80,46 @@ export function iamStatements(template: any): Array<{ resource: string; statemen
 }
 
 export const asArray = <T>(v: T | T[] | undefined): T[] => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
+
+/**
+ * The object CloudFormation reads for a state machine's `DefinitionS3Location`: the file the stack's
+ * asset manifest uploads to exactly that bucket and key (what `cdk deploy` publishes). Throws when the
+ * state machine embeds its definition or names an object the manifest does not upload.
+ */
+export function uploadedDefinition(assembly: CloudAssembly, stackName: string, stateMachine: any): string {
+  const p = stateMachine.Properties ?? stateMachine;
+  if (p.DefinitionString !== undefined || p.Definition !== undefined)
+    throw new Error(`state machine ${p.StateMachineName} embeds its definition instead of DefinitionS3Location`);
+  const { Bucket, Key } = p.DefinitionS3Location ?? {};
+  const manifest = JSON.parse(readFileSync(join(assembly.directory, `${stackName}.assets.json`), 'utf8'));
+  for (const asset of Object.values<any>(manifest.files ?? {}))
+    for (const d of Object.values<any>(asset.destinations))
+      // The template names the bucket literally (stacks with an account and region) or with Fn::Sub.
+      if (d.objectKey === Key && (d.bucketName === Bucket || d.bucketName === Bucket?.['Fn::Sub'])) {
+        if (asset.source.packaging !== undefined && asset.source.packaging !== 'file')
+          throw new Error(`asset ${Key} is packaged as ${asset.source.packaging}, not uploaded as the file itself`);
+        return readFileSync(join(assembly.directory, asset.source.path), 'utf8');
+      }
+  throw new Error(`no asset of ${stackName} uploads ${JSON.stringify(Bucket)}/${Key}`);
+}
+
+/**
+ * What CloudFormation makes of an S3 definition (the AWS::StepFunctions::StateMachine resource
+ * handler, aws-cloudformation-resource-providers-stepfunctions `DefinitionProcessor`): every
+ * `${Key}` replaced by its value as plain text, without escaping, and only then parsed as JSON. Throws
+ * on a placeholder without a value or a value that is not used (CloudFormation would leave the text
+ * or silently ignore the value).
+ */
+export function cloudFormationDefinition(definition: string, substitutions: Record<string, string>): any {
+  const used = new Set<string>();
+  const out = definition.replace(/\$\{([A-Za-z0-9_]+)\}/g, (_, name: string) => {
+    const value = substitutions[name];
+    if (value === undefined) throw new Error(`placeholder \${${name}} has no substitution`);
+    if (value.includes('${')) throw new Error(`substitution ${name} = ${value} would be substituted again`);
+    used.add(name);
+    return value;
+  });
+  const unused = Object.keys(substitutions).filter((k) => !used.has(k));
+  if (unused.length > 0) throw new Error(`substitutions without a placeholder: ${unused.join(', ')}`);
+  return JSON.parse(out);
+}

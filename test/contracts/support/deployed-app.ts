@@ -1,6 +1,5 @@
 import type { BatchConfig } from '../../../config/batch-config';
-import { renderDefinition } from '../../../state-machines/definition';
-import { resourcesOf, synthApp } from '../../infra/synth';
+import { cloudFormationDefinition, resourcesOf, synthApp, uploadedDefinition } from '../../infra/synth';
 import { ACCOUNT, TemplateResolver } from './cloudformation';
 
 /** One batch of the synthesized app with every value CloudFormation would resolve, resolved. */
@@ -8,7 +7,7 @@ export interface DeployedBatch {
   readonly name: string;
   readonly stateMachineArn: string;
   readonly stateMachineName: string;
-  /** The definition as Step Functions would run it (substitutions applied). */
+  /** The definition as Step Functions would run it: the uploaded S3 object with CloudFormation's substitutions applied. */
   readonly definition: any;
   readonly roleArn: string;
   readonly rolePolicies: any[];
@@ -69,7 +68,7 @@ export function deployApp(batches: readonly BatchConfig[]): DeployedApp {
     for (const [logicalId, r] of Object.entries<any>(resourcesOf(t, 'AWS::StepFunctions::StateMachine'))) {
       const p = r.Properties;
       const substitutions = resolver.resolve(stack, p.DefinitionSubstitutions);
-      const definition = JSON.parse(renderDefinition(substitutions, resolver.resolve(stack, p.DefinitionString)));
+      const definition = cloudFormationDefinition(uploadedDefinition(s.assembly, stack, r), substitutions);
       const roleArn = resolver.resolve(stack, p.RoleArn);
       const role = roleByArn.get(roleArn);
       if (!role) throw new Error(`role ${roleArn} of ${logicalId} not found`);

@@ -1,0 +1,49 @@
+import { Duration, Validations } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { scheduleDeadLetterAlarmName } from '../config/naming';
+
+export interface ScheduleDeadLettersProps {
+  readonly namePrefix: string;
+  /** Where the alarm notifies (the alert topic). */
+  readonly alarmAction: cloudwatch.IAlarmAction;
+}
+
+/**
+ * The one dead-letter queue of every batch's schedule, and its alarm. EventBridge Scheduler parks a
+ * start there after its retries; each dead-letter event names the schedule it came from, so one queue
+ * serves every batch (one queue and alarm per batch cost two or three CloudFormation resources each).
+ */
+export class ScheduleDeadLetters extends Construct {
+  public readonly queue: sqs.Queue;
+  public readonly alarm: cloudwatch.Alarm;
+
+  constructor(scope: Construct, id: string, props: ScheduleDeadLettersProps) {
+    super(scope, id);
+    this.queue = new sqs.Queue(this, 'Queue', {
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
+    Validations.of(this.queue).acknowledge({
+      id: 'AwsSolutions-SQS3',
+      reason:
+        "This queue is the schedules' dead-letter queue itself; the schedule-dlq alarm fires when it is not empty.",
+    });
+    this.alarm = new cloudwatch.Alarm(this, 'Alarm', {
+      alarmName: scheduleDeadLetterAlarmName(props.namePrefix),
+      alarmDescription:
+        "EventBridge Scheduler could not start a batch after its retries; the event is in the schedules' dead-letter queue (its SCHEDULE_ARN attribute names the batch's schedule).",
+      metric: this.queue.metricApproximateNumberOfMessagesVisible({
+        period: Duration.minutes(5),
+        statistic: 'Maximum',
+      }),
+      threshold: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    this.alarm.addAlarmAction(props.alarmAction);
+  }
+}
