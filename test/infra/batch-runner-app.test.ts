@@ -451,12 +451,15 @@ describe('IAM across the app', () => {
     expect(tokens.Resource['Fn::Join'][1].at(-1)).toBe(':stateMachine:batch-runner-*');
   });
 
-  test('cleanup: locks, alert markers only for PutItem, execution history, stop tasks, publish alerts', () => {
+  test('reconciler (the cleanup function): locks, alert records only for PutItem, owner status, tokens, list/stop runner tasks, publish', () => {
     expect(actionsBySid('batch-runner-cleanup')).toEqual({
       OwnLogGroup: ['logs:CreateLogStream', 'logs:PutLogEvents'],
-      ReadAndReleaseLocks: ['dynamodb:DeleteItem', 'dynamodb:GetItem'],
-      AlertSentMarkersOnly: ['dynamodb:PutItem'],
-      ReadExecutionHistory: ['states:GetExecutionHistory'],
+      ReadLocksAndAlertRecords: ['dynamodb:GetItem', 'dynamodb:Scan'],
+      ReleaseLocksAndNotePendingStops: ['dynamodb:DeleteItem', 'dynamodb:UpdateItem'],
+      AlertRecordsOnly: ['dynamodb:PutItem'],
+      OwnerStatus: ['states:DescribeExecution'],
+      AnswerTaskTokens: ['states:SendTaskFailure', 'states:SendTaskSuccess'],
+      ListRunnerTasks: ['ecs:ListTasks'],
       DescribeBatchTasks: ['ecs:DescribeTasks'],
       StopBatchTasks: ['ecs:StopTask'],
       PublishAlerts: ['sns:Publish'],
@@ -464,7 +467,7 @@ describe('IAM across the app', () => {
       ReportFailedAsyncInvocations: ['sqs:SendMessage'],
     });
     const statements = functionStatements('batch-runner-cleanup');
-    expect(statements.find((st) => st.Sid === 'AlertSentMarkersOnly').Condition).toEqual({
+    expect(statements.find((st) => st.Sid === 'AlertRecordsOnly').Condition).toEqual({
       'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['alert#*'] },
     });
     expect(statements.find((st) => st.Sid === 'StopBatchTasks').Condition).toEqual({
@@ -472,9 +475,23 @@ describe('IAM across the app', () => {
       // Only tasks the runner tagged when it started them.
       Null: { 'aws:ResourceTag/batch-runner:batch': 'false' },
     });
-    expect(statements.find((st) => st.Sid === 'ReadExecutionHistory').Resource['Fn::Join'][1].at(-1)).toBe(
+    expect(statements.find((st) => st.Sid === 'ListRunnerTasks').Condition).toEqual({
+      ArnEquals: { 'ecs:cluster': [{ 'Fn::GetAtt': [expect.stringMatching(/^Cluster/), 'Arn'] }] },
+    });
+    expect(statements.find((st) => st.Sid === 'OwnerStatus').Resource['Fn::Join'][1].at(-1)).toBe(
       ':execution:batch-runner-*:*',
     );
+  });
+
+  test('the reconciler runs every 60 s whatever events arrive, and an alarm watches undelivered alerts', () => {
+    const rules = Object.values<any>(shared.Resources).filter((r) => r.Type === 'AWS::Events::Rule');
+    const schedule = rules.find((r) => r.Properties.ScheduleExpression);
+    expect(schedule.Properties.ScheduleExpression).toBe('rate(1 minute)');
+    expect(JSON.stringify(schedule.Properties.Targets)).toContain('Cleanup');
+    const alarm = Object.values<any>(shared.Resources).find(
+      (r) => r.Type === 'AWS::CloudWatch::Alarm' && r.Properties.MetricName === 'OldestUndeliveredAlertSeconds',
+    );
+    expect(alarm.Properties).toMatchObject({ Namespace: 'BatchRunner', Threshold: 300, Statistic: 'Maximum' });
   });
 
   test('no statement grants Action "*" or a whole service', () => {
