@@ -1,7 +1,7 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { defaultClients, requiredEnv } from './lib/aws-clients';
 import { awsWorld } from './lib/aws-world';
-import { LOCK_KEY } from './lib/lock-item';
+import { EXPIRES_AT, LOCK_KEY } from './lib/lock-item';
 import { logEvent } from './lib/log';
 import { deliverOwedAlerts, type DeliveryReport } from './lib/owed-alerts';
 import {
@@ -13,7 +13,7 @@ import {
   type ReconcileContext,
   type ReconcileWorld,
 } from './lib/reconcile';
-import { ScanCommand } from '@aws-sdk/client-dynamodb';
+import { ScanCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { type StartResult, startedTaskArn } from './lib/task-outcome';
 
 /**
@@ -239,12 +239,9 @@ async function reconcilePass(ctx: ReconcileContext, deps: ReconcilerDeps) {
     stateMachineArn: stateMachineArnFor(home, deps.config.namePrefix, name),
   }));
   const { reports, errors } = await reconcileAllListed(ctx, targets, listed);
-  const alerts = await deliverOwedAlerts(
-    deps.dynamodb,
-    deps.config.lockTableName,
-    deps.world.publish,
-    Math.floor((deps.now ?? Date.now)() / 1000),
-  );
+  const nowSeconds = Math.floor((deps.now ?? Date.now)() / 1000);
+  const alerts = await deliverOwedAlerts(deps.dynamodb, deps.config.lockTableName, deps.world.publish, nowSeconds);
+  await expireSlotClaims(deps.dynamodb, deps.config.lockTableName, nowSeconds);
   // Embedded metric (CloudWatch EMF): the undelivered-alerts alarm watches it.
   console.log(
     JSON.stringify({
@@ -276,6 +273,42 @@ async function reconcileAllListed(
 ) {
   const world: ReconcileWorld = { ...ctx.world, listRunnerTasks: async () => listed };
   return reconcileAll({ ...ctx, world }, targets);
+}
+
+/**
+ * Slot claims (`slot#<batch>#<scheduled time>`, ClaimScheduledSlot) are written by the state machine,
+ * which cannot tell epoch seconds: the pass gives each a TTL when it first sees it. Scheduler gives up
+ * on an event after at most 24 hours, so a week is far beyond any late delivery.
+ */
+export const SLOT_CLAIM_TTL_SECONDS = 7 * 24 * 60 * 60;
+
+async function expireSlotClaims(ddb: DynamoDBClient, tableName: string, nowSeconds: number): Promise<void> {
+  let startKey: Record<string, any> | undefined;
+  do {
+    const page = await ddb.send(
+      new ScanCommand({
+        TableName: tableName,
+        ProjectionExpression: '#key',
+        FilterExpression: 'begins_with(#key, :slot) AND attribute_not_exists(#expiresAt)',
+        ExpressionAttributeNames: { '#key': LOCK_KEY, '#expiresAt': EXPIRES_AT },
+        ExpressionAttributeValues: { ':slot': { S: 'slot#' } },
+        ExclusiveStartKey: startKey,
+      }),
+    );
+    for (const item of page.Items ?? []) {
+      await ddb.send(
+        new UpdateItemCommand({
+          TableName: tableName,
+          Key: { [LOCK_KEY]: item[LOCK_KEY] },
+          UpdateExpression: 'SET #expiresAt = if_not_exists(#expiresAt, :expires)',
+          ConditionExpression: 'attribute_exists(#key)',
+          ExpressionAttributeNames: { '#key': LOCK_KEY, '#expiresAt': EXPIRES_AT },
+          ExpressionAttributeValues: { ':expires': { N: String(nowSeconds + SLOT_CLAIM_TTL_SECONDS) } },
+        }),
+      );
+    }
+    startKey = page.LastEvaluatedKey;
+  } while (startKey);
 }
 
 async function listLockedBatches(ddb: DynamoDBClient, tableName: string): Promise<string[]> {

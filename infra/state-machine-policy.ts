@@ -46,10 +46,19 @@ export function stateMachinePolicyStatements(scope: Construct, p: StateMachinePo
   const statements = [
     new iam.PolicyStatement({
       sid: 'LockItemOfThisBatchOnly',
-      // AcquireLock (putItem), ReadLockHolder (getItem), ReleaseLock, ReleaseLockAfterSkip (deleteItem).
+      // AcquireLock (putItem), ReadLockHolder and ConfirmLockAfterRedrive (getItem), ReleaseLock,
+      // ReleaseLockAfterSkip (deleteItem).
       actions: ['dynamodb:PutItem', 'dynamodb:GetItem', 'dynamodb:DeleteItem'],
       resources: [p.lockTableArn],
       conditions: { 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': [p.batchName] } },
+    }),
+    new iam.PolicyStatement({
+      sid: 'ScheduledSlotsOfThisBatchOnly',
+      // ClaimScheduledSlot (putItem): keys `slot#<batch>#<scheduled time>`. The `#` after the batch name
+      // keeps batch "a" from claiming slots of batch "a-b".
+      actions: ['dynamodb:PutItem'],
+      resources: [p.lockTableArn],
+      conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`slot#${p.batchName}#*`] } },
     }),
     new iam.PolicyStatement({
       sid: 'AlertRecordsOfThisBatchsExecutionsOnly',

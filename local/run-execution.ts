@@ -25,6 +25,8 @@ export interface LocalExecutionOptions {
   readonly onStateEntered?: (name: string, timestamp: number) => void;
   /** Aborts the execution (like StopExecution) when signalled. */
   readonly abortSignal?: AbortSignal;
+  /** `$$.Execution.RedriveCount`: 0 for a new execution (as on AWS); tests set it to replay a redrive. */
+  readonly redriveCount?: number;
 }
 
 export interface LocalExecutionResult {
@@ -81,6 +83,7 @@ export async function runLocalExecution(options: LocalExecutionOptions): Promise
         Name: name,
         StartTime: new Date(startedAt).toISOString(),
         Input: options.input as any,
+        RedriveCount: options.redriveCount ?? 0,
       },
       Task: { Token: `local-token:${name}` },
     } as any,

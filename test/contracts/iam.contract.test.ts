@@ -186,6 +186,18 @@ describe('state machine roles: least privilege refuses what belongs to another b
     });
     await deny(a, {
       ...find('dynamodb:UpdateItem'),
+      why: "other batch's scheduled slot",
+      action: 'dynamodb:PutItem',
+      context: { 'dynamodb:LeadingKeys': [`slot#${other.name}#2026-12-01T21:00:00Z`] },
+    });
+    await deny(a, {
+      ...find('dynamodb:UpdateItem'),
+      why: 'a batch whose name extends this one (slot#a#… must not cover slot#a-b#…)',
+      action: 'dynamodb:PutItem',
+      context: { 'dynamodb:LeadingKeys': [`slot#${a.name}-b#2026-12-01T21:00:00Z`] },
+    });
+    await deny(a, {
+      ...find('dynamodb:UpdateItem'),
       why: 'the lock item through the alert-record grant',
       context: { 'dynamodb:LeadingKeys': [a.name] },
     });

@@ -10,7 +10,12 @@ import {
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { mockClient } from 'aws-sdk-client-mock';
 import { BATCH_TAG_KEY, EXECUTION_TAG_KEY, HARD_TIMEOUT_TAG_KEY } from '../../config/naming';
-import { handleReconcilerEvent, type ReconcilerDeps, type SettleAnswer } from '../../handlers/cleanup';
+import {
+  handleReconcilerEvent,
+  type ReconcilerDeps,
+  type SettleAnswer,
+  SLOT_CLAIM_TTL_SECONDS,
+} from '../../handlers/cleanup';
 import { awsWorld } from '../../handlers/lib/aws-world';
 import { readLock } from '../../handlers/lib/lock-item';
 import { alertKey, RECORDER_GRACE_SECONDS } from '../../handlers/lib/owed-alerts';
@@ -507,5 +512,22 @@ describe('alerts are owed, not fired', () => {
       .at(-1);
     expect(metric._aws.CloudWatchMetrics[0].Namespace).toBe('BatchRunner');
     expect(metric.OldestUndeliveredAlertSeconds).toBe(400);
+  });
+});
+
+describe('records the state machine writes without epoch seconds', () => {
+  test('slot claims get a one-week TTL on the first pass that sees them, and keep it', async () => {
+    const key = `slot#${BATCH}#2026-12-01T21:00:00Z`;
+    await db.client.send(
+      new PutItemCommand({ TableName: table, Item: { batch: { S: key }, execution: { S: executionArn('x') } } }),
+    );
+    await pass();
+    const read = async () =>
+      (await db.client.send(new GetItemCommand({ TableName: table, Key: { batch: { S: key } }, ConsistentRead: true })))
+        .Item;
+    expect(Number((await read())?.expiresAt?.N)).toBe(NOW / 1000 + SLOT_CLAIM_TTL_SECONDS);
+    clock += 3_600_000;
+    await pass();
+    expect(Number((await read())?.expiresAt?.N)).toBe(NOW / 1000 + SLOT_CLAIM_TTL_SECONDS);
   });
 });

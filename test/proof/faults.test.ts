@@ -31,7 +31,7 @@ import {
   executionArn,
   LOCK_TABLE,
   runScenario,
-  SCHEDULED_INPUT,
+  scheduledInput,
   STATE_MACHINE_ARN,
   ScriptedAws,
   startLockStore,
@@ -190,7 +190,7 @@ async function runOnAws(
   o: { name: string; substitutions?: Record<string, string>; stopWhenWatching?: boolean; input?: unknown },
 ): Promise<AwsRun> {
   const arn = executionArn(o.name);
-  const input = o.input ?? SCHEDULED_INPUT;
+  const input = o.input ?? scheduledInput();
   account.executions.set(arn, 'RUNNING');
   const definition = renderDefinition({ ...substitutionsFor(TEST_BATCH, TEST_BINDINGS), ...o.substitutions });
   const abort = new AbortController();

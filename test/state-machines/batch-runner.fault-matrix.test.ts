@@ -71,7 +71,14 @@ const BASE_SCENARIOS: readonly BaseScenario[] = [
       return { substitutions: { WaitChunkSeconds: '1', WaitChunkCount: '1' } };
     },
   },
+  { label: 'redriven execution', setup: async () => ({ redriveCount: 1 }) },
 ];
+
+/**
+ * States whose failure the run tolerates by design: the run goes on and ends as it would have, with
+ * no alert (the slot claim fails open: the lock still prevents overlap).
+ */
+const FAIL_OPEN_STATES = ['ClaimScheduledSlot'];
 
 const SERVICE_ERROR_PREFIX: Record<string, string> = {
   dynamodb: 'DynamoDB',
@@ -137,6 +144,11 @@ describe('a service error in any Task state', () => {
 
     // Exactly one alert (or skip notice) attempted; retries of one publish count once.
     const alertStates = r.statesEntered.filter((s) => s === 'PublishFailureAlert' || s === 'NotifySkipped');
+    if (FAIL_OPEN_STATES.includes(stateName)) {
+      expect([r.status, alertStates]).toEqual(['SUCCEEDED', []]);
+      expect(r.output.outcome).toBe('succeeded');
+      return;
+    }
     expect(alertStates).toHaveLength(1);
     const alertMessage =
       (r.calls.find((c) => c.state === 'PublishFailureAlert')?.params.Message as string | undefined) ?? '';

@@ -1,4 +1,4 @@
-import { DeleteItemCommand } from '@aws-sdk/client-dynamodb';
+import { DeleteItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import type { EmbeddedDynamoDb } from '../../local/lock-store';
 import { capacityFailure, FAMILY, newTaskArn } from '../fixtures/ecs-payloads';
 import {
@@ -8,6 +8,7 @@ import {
   runScenario,
   SCHEDULED_INPUT,
   type ScenarioResult,
+  scheduledInput,
   ScriptedAws,
   startLockStore,
   TOPIC_ARN,
@@ -37,7 +38,7 @@ const alerts = () => aws.published.filter((p) => p.MessageAttributes.severity.St
 const failureAlerts = (r: ScenarioResult) => r.statesEntered.filter((s) => s === 'PublishFailureAlert');
 
 describe('happy path', () => {
-  test('scheduled run: lock, running-task check, start, watch, release in 8 states and 3 calls before RunTask', async () => {
+  test('scheduled run: slot, lock, running-task check, start, watch, release in 9 states and 4 calls before RunTask', async () => {
     const r = await runScenario(db, aws, { name: 'HappyPath' });
 
     expect(r.status).toBe('SUCCEEDED');
@@ -50,6 +51,7 @@ describe('happy path', () => {
     expect(r.statesEntered).toEqual([
       'RouteInput',
       'PrepareScheduledRun',
+      'ClaimScheduledSlot',
       'AcquireLock',
       'CheckRunningTasks',
       'IsBatchAlreadyRunning',
@@ -57,7 +59,8 @@ describe('happy path', () => {
       'WaitForTaskToStop',
       'ReleaseLock',
     ]);
-    expect(r.calls.map((c) => c.state).indexOf('StartBatchTask')).toBe(2);
+    // The slot claim, the lock, the running-task check, then RunTask.
+    expect(r.calls.map((c) => c.state).indexOf('StartBatchTask')).toBe(3);
     expect(callsTo(r, 'AcquireLock')[0].params).toMatchObject({
       TableName: LOCK_TABLE,
       ConditionExpression: 'attribute_not_exists(#batch)',
@@ -216,7 +219,7 @@ describe('lock contention', () => {
 
     const r = await runScenario(db, aws, { name: 'AnswerLost' });
 
-    expect(r.statesEntered.slice(2, 6)).toEqual([
+    expect(r.statesEntered.slice(3, 7)).toEqual([
       'AcquireLock',
       'ReadLockHolder',
       'EvaluateLockHolder',
@@ -543,6 +546,110 @@ describe('alerting', () => {
     expect(r.lockItem).toBeUndefined();
     expect(failureAlerts(r)).toHaveLength(1);
     expect(aws.published).toHaveLength(0);
+  });
+});
+
+describe('one run per scheduled slot', () => {
+  test('a late duplicate delivery of a slot that already ran is skipped: no lock touched, no task, a notice', async () => {
+    const slot = scheduledInput();
+    const first = await runScenario(db, aws, { input: slot, name: 'FirstDelivery' });
+    expect(first.output.outcome).toBe('succeeded');
+
+    // Scheduler delivers the same slot again, long after the first run ended and released the lock.
+    const late = await runScenario(db, aws, { input: { ...slot }, name: 'LateDuplicate' });
+
+    expect(late.status).toBe('SUCCEEDED');
+    expect(late.output).toMatchObject({ outcome: 'skipped', duplicateSlot: slot.scheduledTime });
+    expect(late.output.reason).toContain(`the scheduled slot ${slot.scheduledTime} has already been claimed`);
+    expect(callsTo(late, 'AcquireLock')).toHaveLength(0);
+    expect(aws.startedTasks).toHaveLength(1);
+    expect(late.lockItem).toBeUndefined();
+    expect(aws.published.at(-1)?.Subject).toBe(`[batch-runner] ${FAMILY} skipped (schedule)`);
+  });
+
+  test('two deliveries of one slot at once: exactly one runs', async () => {
+    const slot = scheduledInput();
+    aws.whileTaskRuns = () => new Promise((resolve) => setTimeout(resolve, 200));
+    const [a, b] = await Promise.all([
+      runScenario(db, aws, { input: slot, name: 'DeliveryA' }),
+      runScenario(db, aws, { input: { ...slot }, name: 'DeliveryB' }),
+    ]);
+    expect([a.output.outcome, b.output.outcome].sort()).toEqual(['skipped', 'succeeded']);
+    expect(aws.startedTasks).toHaveLength(1);
+  });
+
+  test('the next slot runs; a manual start is not a slot and is never a duplicate', async () => {
+    await runScenario(db, aws, { input: scheduledInput('2026-12-01T21:00:00Z') });
+    const next = await runScenario(db, aws, { input: scheduledInput('2026-12-02T21:00:00Z') });
+    const manual = await runScenario(db, aws, { input: {} });
+    expect([next.output.outcome, manual.output.outcome]).toEqual(['succeeded', 'succeeded']);
+    expect(callsTo(manual, 'ClaimScheduledSlot')).toHaveLength(0);
+  });
+
+  test('a claim whose write landed but whose answer was lost is this execution`s own: the retried claim proceeds', async () => {
+    const slot = scheduledInput();
+    // What the first attempt left behind before its answer was lost.
+    await db.client.send(
+      new PutItemCommand({
+        TableName: LOCK_TABLE,
+        Item: {
+          batch: { S: `slot#${FAMILY}#${slot.scheduledTime}` },
+          execution: { S: executionArn('ClaimAnswerLost') },
+        },
+      }),
+    );
+    const r = await runScenario(db, aws, { input: slot, name: 'ClaimAnswerLost' });
+    expect(callsTo(r, 'ClaimScheduledSlot')[0].error).toBeUndefined();
+    expect(r.output.outcome).toBe('succeeded');
+  });
+
+  test('the claim itself failing does not stop the run: the lock still prevents overlap', async () => {
+    const r = await runScenario(db, aws, {
+      inject: (call) =>
+        call.state === 'ClaimScheduledSlot'
+          ? Object.assign(new Error('boom'), { name: 'DynamoDB.AmazonDynamoDBException' })
+          : undefined,
+    });
+    expect(r.output.outcome).toBe('succeeded');
+    expect(r.statesEntered).toContain('AcquireLock');
+  });
+});
+
+describe('redrive (the console button on a failed execution)', () => {
+  /** The lock changes hands between the execution's first attempt and its redrive. */
+  class LockTakenMeanwhile extends ScriptedAws {
+    services(dynamodb: EmbeddedDynamoDb) {
+      const s = super.services(dynamodb);
+      return {
+        ...s,
+        ecs: {
+          ...s.ecs,
+          listTasks: async (p: Record<string, any>) => {
+            await holdLock(dynamodb, executionArn('NewOwner'));
+            return s.ecs.listTasks(p);
+          },
+        },
+      };
+    }
+  }
+
+  test('a redriven execution whose lock was taken meanwhile starts nothing and leaves the new owner`s lock alone', async () => {
+    aws = new LockTakenMeanwhile();
+    aws.executions.set(executionArn('NewOwner'), 'RUNNING');
+    const r = await runScenario(db, aws, { redriveCount: 1, input: {} });
+
+    expect(r.error).toBe('BatchRunner.RedriveWithoutLock');
+    expect(r.statesEntered).toEqual(expect.arrayContaining(['ConfirmLockAfterRedrive', 'RecordRedriveWithoutLock']));
+    expect(callsTo(r, 'StartBatchTask')).toHaveLength(0);
+    expect(r.lockItem?.owner.S).toBe(executionArn('NewOwner'));
+  });
+
+  test('a redriven execution that still owns its lock runs; a new execution skips the check', async () => {
+    const redriven = await runScenario(db, aws, { redriveCount: 1, input: {} });
+    expect(redriven.output.outcome).toBe('succeeded');
+    expect(redriven.statesEntered).toContain('ConfirmLockAfterRedrive');
+    const fresh = await runScenario(db, aws, { input: {} });
+    expect(fresh.statesEntered).not.toContain('ConfirmLockAfterRedrive');
   });
 });
 

@@ -245,6 +245,8 @@ export interface Scenario {
   /** Raw substitution overrides, e.g. a 1 s wait chunk so a hard timeout test takes seconds. */
   readonly substitutions?: Record<string, string>;
   readonly inject?: FaultInjector;
+  /** `$$.Execution.RedriveCount` (a redriven execution resumes with it above 0). */
+  readonly redriveCount?: number;
 }
 
 export interface ScenarioResult extends LocalExecutionResult {
@@ -253,6 +255,18 @@ export interface ScenarioResult extends LocalExecutionResult {
 }
 
 export const SCHEDULED_INPUT = { trigger: 'schedule', scheduledTime: '2026-11-21T23:00:00Z' };
+
+let slotCounter = 0;
+/**
+ * The exact Scheduler input for a slot of its own: each scheduled run claims its slot, and a second
+ * run of the same slot is a duplicate delivery (skipped), so scenarios that are not about duplicates
+ * each get the next minute.
+ */
+export function scheduledInput(scheduledTime?: string): { trigger: 'schedule'; scheduledTime: string } {
+  slotCounter += 1;
+  const time = scheduledTime ?? new Date(Date.parse('2026-11-21T23:00:00Z') + slotCounter * 60_000).toISOString();
+  return { trigger: 'schedule', scheduledTime: time.replace('.000Z', 'Z') };
+}
 
 let executionCounter = 0;
 
@@ -272,10 +286,11 @@ export async function runScenario(
     .map(([n]) => [n, 1]);
   const result = await runLocalExecution({
     definition,
-    input: 'input' in scenario ? scenario.input : SCHEDULED_INPUT,
+    input: 'input' in scenario ? scenario.input : scheduledInput(),
     executionArn: arn,
     services: aws.services(dynamodb),
     inject: scenario.inject,
+    redriveCount: scenario.redriveCount,
     waitTimeOverrides: Object.fromEntries(waitStates),
   });
   aws.executions.set(arn, result.status);
