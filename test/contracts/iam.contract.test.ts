@@ -46,11 +46,15 @@ function requestsOf(b: DeployedBatch, state: string, resource: string, p: any): 
     case 'dynamodb:deleteItem': {
       const attr = (p.Item ?? p.Key).batch;
       // A key the state machine formats from its own execution ARN (alert records).
+      // A key the state machine formats from the scheduled time (slot claims).
+      const formatted = String(attr['S.$']);
       const key =
         attr.S ??
-        (String(attr['S.$']).startsWith("States.Format('alert#{}', $$.Execution.Id)")
+        (formatted.startsWith("States.Format('alert#{}', $$.Execution.Id)")
           ? `alert#${executionOf(b)}`
-          : undefined);
+          : formatted === `States.Format('slot#${b.name}#{}', $.run.scheduledTime)`
+            ? `slot#${b.name}#2026-12-01T21:00:00Z`
+            : undefined);
       if (key === undefined) throw new Error(`${why}: cannot tell the key ${JSON.stringify(attr)}; add a rule here`);
       return [
         {
@@ -183,6 +187,18 @@ describe('state machine roles: least privilege refuses what belongs to another b
       ...find('dynamodb:UpdateItem'),
       why: "other batch's alert record",
       context: { 'dynamodb:LeadingKeys': [`alert#${executionOf(other)}`] },
+    });
+    await deny(a, {
+      ...find('dynamodb:UpdateItem'),
+      why: "other batch's scheduled slot",
+      action: 'dynamodb:PutItem',
+      context: { 'dynamodb:LeadingKeys': [`slot#${other.name}#2026-12-01T21:00:00Z`] },
+    });
+    await deny(a, {
+      ...find('dynamodb:UpdateItem'),
+      why: 'a batch whose name extends this one (slot#a#… must not cover slot#a-b#…)',
+      action: 'dynamodb:PutItem',
+      context: { 'dynamodb:LeadingKeys': [`slot#${a.name}-b#2026-12-01T21:00:00Z`] },
     });
     await deny(a, {
       ...find('dynamodb:UpdateItem'),

@@ -68,23 +68,38 @@ describe(`${N} executions of one batch started at once (local mode)`, () => {
     });
   });
 
-  test(`the other ${N - 1} end skipped, each naming the running execution as the lock holder`, () => {
+  test(`the other ${N - 1} end skipped: the duplicate deliveries of the slot as duplicates, the rest naming the lock holder`, () => {
     expect(losers).toHaveLength(N - 1);
-    const expectedReason = `Another run holds the lock: execution ${winner.result.executionArn} since `;
     for (const e of losers) {
       expect([e.result.name, e.result.status, e.result.output?.outcome]).toEqual([
         e.result.name,
         'SUCCEEDED',
         'skipped',
       ]);
-      expect(e.result.output.lockHolder).toBe(winner.result.executionArn);
-      expect(e.result.output.reason.startsWith(expectedReason)).toBe(true);
-      // Skipped on the lock itself (not on the running-task check), never touching ECS.
-      expect(e.result.statesEntered).toContain('RecordSkipLockHeld');
+      // Never touching ECS.
       expect(e.result.calls.filter((c) => c.resource.includes(':ecs:'))).toEqual([]);
     }
-    // Every kind of start lost at least once: the duplicate delivery is as harmless as a console start.
-    expect(new Set(losers.map((e) => e.kind)).size).toBe(5);
+    // 80 deliveries of one scheduled slot: exactly one claims it, the other 79 are duplicates that do
+    // not even touch the lock.
+    const duplicates = losers.filter((e) => e.result.statesEntered.includes('RecordSkipDuplicateSlot'));
+    expect(duplicates).toHaveLength(79);
+    for (const e of duplicates) {
+      expect(['schedule', 'duplicate-delivery']).toContain(e.kind);
+      expect(e.result.output.reason).toContain('Duplicate delivery: the scheduled slot');
+      expect(e.result.statesEntered).not.toContain('AcquireLock');
+    }
+    const expectedReason = `Another run holds the lock: execution ${winner.result.executionArn} since `;
+    const lockSkips = losers.filter((e) => !duplicates.includes(e));
+    for (const e of lockSkips) {
+      expect(e.result.output.lockHolder).toBe(winner.result.executionArn);
+      expect(e.result.output.reason.startsWith(expectedReason)).toBe(true);
+      // Skipped on the lock itself (not on the running-task check).
+      expect(e.result.statesEntered).toContain('RecordSkipLockHeld');
+    }
+    // Every manual kind of start lost on the lock, exactly like the slot's one claimant would.
+    const kinds = new Set(lockSkips.map((e) => e.kind));
+    for (const kind of ['cli', 'console', 'manual'] as const) expect(kinds.has(kind)).toBe(true);
+    expect(lockSkips).toHaveLength(N - 1 - 79);
   });
 
   test('each skip is visible: one notice per skipped execution, naming the holder; no alert otherwise', () => {
@@ -93,7 +108,13 @@ describe(`${N} executions of one batch started at once (local mode)`, () => {
       const notices = alertsOf(dir, e.result.executionArn);
       expect(notices).toHaveLength(1);
       expect(notices[0].attributes).toMatchObject({ outcome: 'skipped', severity: 'notice' });
-      expect(notices[0].message).toContain(`Another run holds the lock: execution ${winner.result.executionArn}`);
+      expect(notices[0].message).toMatch(
+        e.result.statesEntered.includes('RecordSkipDuplicateSlot')
+          ? /Duplicate delivery: the scheduled slot/
+          : new RegExp(
+              `Another run holds the lock: execution ${winner.result.executionArn.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`,
+            ),
+      );
     }
     expect(alertsOf(dir, winner.result.executionArn)).toEqual([]);
     expect(alertsIn(dir)).toHaveLength(N - 1);
@@ -113,7 +134,9 @@ describe(`${N} executions of one batch started at once (local mode)`, () => {
   });
 
   test('all of them overlapped the one run: each was decided while it held the lock, before its task ended', () => {
-    const since = new Set(losers.map((e) => e.result.output.lockHeldSince));
+    // Duplicate deliveries are refused on the slot before the lock; every other loser saw the one holder.
+    const lockSkips = losers.filter((e) => !e.result.statesEntered.includes('RecordSkipDuplicateSlot'));
+    const since = new Set(lockSkips.map((e) => e.result.output.lockHeldSince));
     expect(since.size).toBe(1);
     const stoppedAt = m.tasks[0].StoppedAt!;
     for (const e of losers) expect(e.result.stoppedAt).toBeLessThanOrEqual(stoppedAt);
