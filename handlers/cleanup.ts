@@ -85,6 +85,8 @@ export interface ReconcilerConfig {
   /** Bound for the wait until ECS reports a stopped task STOPPED (stop grace is at most 120 s on Fargate). */
   readonly stopConfirmSeconds: number;
   readonly pollIntervalMs: number;
+  /** @default IN_FLIGHT_GRACE_MS (handlers/lib/reconcile.ts) */
+  readonly inFlightGraceMs?: number;
 }
 
 export interface ReconcilerDeps {
@@ -165,6 +167,7 @@ export async function handleReconcilerEvent(event: ReconcilerEvent, deps: Reconc
     now: deps.now,
     sleep: deps.sleep,
     pollIntervalMs: deps.config.pollIntervalMs,
+    inFlightGraceMs: deps.config.inFlightGraceMs,
   };
   const confirmWithinMs = deps.config.stopConfirmSeconds * 1000;
 
@@ -182,7 +185,7 @@ export async function handleReconcilerEvent(event: ReconcilerEvent, deps: Reconc
       deliverAlerts: false,
     });
     logEvent(`reconciler ${event.action}`, { ...report });
-    return settleAnswer(report, event.executionArn);
+    return settleAnswer(report);
   }
 
   if (event.source === 'aws.states') {
@@ -331,23 +334,22 @@ async function listLockedBatches(ddb: DynamoDBClient, tableName: string): Promis
   return names;
 }
 
-function settleAnswer(report: BatchReconcileReport, caller: string): SettleAnswer {
-  const released = report.lock === 'released' || report.lock === 'free';
-  const status =
-    report.lock === 'released'
-      ? 'released'
-      : report.lock === 'free'
-        ? report.lockOwner === null
-          ? 'not held'
-          : 'released'
-        : report.lock === 'held until its task is confirmed STOPPED'
-          ? 'kept until the task is confirmed STOPPED (the reconciler releases it then)'
-          : report.lockOwner === caller
-            ? 'held'
-            : 'not held by this execution';
+/** The lock's fate in the words of the state machine's alert (`Lock: …`). */
+const LOCK_STATUS: Record<BatchReconcileReport['lock'], string> = {
+  released: 'released',
+  free: 'not held',
+  'held by a live owner': 'not held by this execution',
+  'held by another owner': 'not held by this execution',
+  'held until its task is confirmed STOPPED':
+    'kept until the task is confirmed STOPPED (the reconciler releases it then)',
+  'held: its owner ended moments ago':
+    'kept for a moment: a task start may still be in flight (the reconciler releases it then)',
+};
+
+function settleAnswer(report: BatchReconcileReport): SettleAnswer {
   return {
     lock: report.lock,
-    status: released ? status : status,
+    status: LOCK_STATUS[report.lock],
     taskMayStillRun: report.mayStillRun.length > 0,
     mayStillRun: report.mayStillRun,
     tasks: report.tasks,

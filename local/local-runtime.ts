@@ -419,6 +419,9 @@ export class LocalRuntime {
         clusterArns: [LOCAL_CLUSTER_ARN],
         stopConfirmSeconds: LOCAL_STOP_CONFIRM_SECONDS,
         pollIntervalMs: 100,
+        // Local RunTask runs inside the runner's own process: once its execution has ended, the call
+        // has returned (or the process is gone with it, its task already on disk). Nothing is in flight.
+        inFlightGraceMs: 0,
       },
       // Local alerts are published by the recorder at once; the grace only matters between processes.
     });

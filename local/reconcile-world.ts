@@ -35,7 +35,7 @@ function observe(task: Record<string, any>): ObservedTask & { startedBy?: string
  */
 export function servicesReconcileWorld(
   ecs: EcsService,
-  executionStatus: ReconcileWorld['executionStatus'],
+  describeExecution: ReconcileWorld['describeExecution'],
   sns: SnsService,
   topicArn: string,
 ): ReconcileWorld {
@@ -52,7 +52,7 @@ export function servicesReconcileWorld(
     async stopTask(clusterArn, taskArn, reason) {
       await ecs.stopTask({ Cluster: clusterArn, Task: taskArn, Reason: reason });
     },
-    executionStatus,
+    describeExecution,
     async answerToken() {
       return 'token no longer valid';
     },
@@ -69,5 +69,15 @@ export function servicesReconcileWorld(
 
 /** The local mode's world: local ECS, the execution registry (a dead runner's execution is ABORTED), the local alert log. */
 export function localReconcileWorld(ecs: LocalEcs, registry: ExecutionRegistry, sns: LocalSns, topicArn: string) {
-  return servicesReconcileWorld(ecs, async (arn) => registry.get(arn)?.status ?? 'MISSING', sns, topicArn);
+  return servicesReconcileWorld(
+    ecs,
+    async (arn) => {
+      const record = registry.get(arn);
+      return record
+        ? { status: record.status, stoppedAt: record.stopDate ? Date.parse(record.stopDate) : undefined }
+        : { status: 'MISSING' };
+    },
+    sns,
+    topicArn,
+  );
 }

@@ -71,12 +71,12 @@ export function awsWorld(
     async stopTask(clusterArn, taskArn, reason) {
       await clients.ecs.send(new StopTaskCommand({ cluster: clusterArn, task: taskArn, reason: reason.slice(0, 255) }));
     },
-    async executionStatus(executionArn) {
+    async describeExecution(executionArn) {
       try {
         const res = await clients.sfn.send(new DescribeExecutionCommand({ executionArn }));
-        return res.status ?? 'MISSING';
+        return { status: res.status ?? 'MISSING', stoppedAt: res.stopDate?.getTime() };
       } catch (err) {
-        if ((err as Error).name === 'ExecutionDoesNotExist') return 'MISSING';
+        if ((err as Error).name === 'ExecutionDoesNotExist') return { status: 'MISSING' };
         throw err;
       }
     },

@@ -56,10 +56,17 @@ export interface ReconcileWorld {
   /** Describes tasks by ARN (with tags); tasks ECS no longer knows are left out. */
   describeTasks(clusterArn: string, taskArns: readonly string[]): Promise<ObservedTask[]>;
   stopTask(clusterArn: string, taskArn: string, reason: string): Promise<void>;
-  /** The execution's status, or 'MISSING' when Step Functions does not know it. */
-  executionStatus(executionArn: string): Promise<ExecutionStatus | 'MISSING'>;
+  /** The execution's status and when it ended, or 'MISSING' when Step Functions does not know it. */
+  describeExecution(executionArn: string): Promise<ExecutionView>;
   answerToken(taskToken: string, answer: TokenAnswer): Promise<TokenAnswerResult>;
   publish: PublishAlert;
+}
+
+/** What the reconciler reads of an execution (DescribeExecution). */
+export interface ExecutionView {
+  readonly status: ExecutionStatus | 'MISSING';
+  /** Epoch milliseconds the execution ended (absent while it runs, or when unknown). */
+  readonly stoppedAt?: number;
 }
 
 /** One batch as the reconciler needs to know it. */
@@ -77,6 +84,11 @@ export interface ReconcileContext {
   readonly sleep?: (ms: number) => Promise<void>;
   /** Poll interval while waiting for STOPPED. */
   readonly pollIntervalMs?: number;
+  /**
+   * How long after its owner ended a lock is still kept, in case a RunTask the owner sent just before
+   * it was stopped has not yet surfaced as a task in ECS. @default IN_FLIGHT_GRACE_MS
+   */
+  readonly inFlightGraceMs?: number;
 }
 
 export interface ReconcileRequest {
@@ -109,12 +121,17 @@ export interface EndedExecution {
 }
 
 export type LockVerdict =
-  'free' | 'held by a live owner' | 'released' | 'held until its task is confirmed STOPPED' | 'held by another owner';
+  | 'free'
+  | 'held by a live owner'
+  | 'released'
+  | 'held until its task is confirmed STOPPED'
+  | 'held: its owner ended moments ago'
+  | 'held by another owner';
 
 export interface TaskAction {
   readonly taskArn: string;
   readonly execution: string | null;
-  readonly action: 'supervised' | 'stopped' | 'stop requested, not yet STOPPED' | 'stop failed' | 'already stopping';
+  readonly action: 'supervised' | 'stopped' | 'stop requested, not yet STOPPED' | 'stop failed';
   readonly why: string;
   readonly error?: string;
 }
@@ -131,6 +148,12 @@ export interface BatchReconcileReport {
   readonly alert: 'sent' | 'already recorded' | 'owed: publish failed' | 'none owed';
   readonly alerts: DeliveryReport | null;
 }
+
+/**
+ * A run stopped while its RunTask request was in flight may have its task appear in ECS a moment
+ * after the execution ended. StartBatchTask gives one call 60 s; a lock is not handed on before that.
+ */
+export const IN_FLIGHT_GRACE_MS = 60_000;
 
 /** How long after the lock was taken its task must be visible in ECS before "not found" means it is gone. */
 export const WATCHED_TASK_VISIBLE_AFTER_MS = 10 * 60 * 1000;
@@ -182,10 +205,27 @@ export async function reconcileBatch(
   const observed = [...listed, ...described];
   const mayRun = observed.filter((t) => t.lastStatus !== 'STOPPED');
 
+  const ownerView: ExecutionView | undefined =
+    owner === undefined || owner === request.finishing ? undefined : await world.describeExecution(owner);
   const ownerStatus: BatchReconcileReport['ownerStatus'] =
-    owner === undefined ? null : owner === request.finishing ? 'ENDING' : await world.executionStatus(owner);
+    owner === undefined ? null : owner === request.finishing ? 'ENDING' : (ownerView?.status ?? 'MISSING');
   const ownerLive = ownerStatus === 'RUNNING';
   const nowMs = now();
+  // The owner ended moments ago: a RunTask it sent may still surface. A caller that can wait (the
+  // state machine's settle, the status event) waits the rest of the grace and looks again; the
+  // scheduled pass keeps the lock until a later pass.
+  const graceMs = ctx.inFlightGraceMs ?? IN_FLIGHT_GRACE_MS;
+  const endedMsAgo = ownerView?.stoppedAt === undefined ? Infinity : nowMs - ownerView.stoppedAt;
+  const ownerJustEnded = !ownerLive && ownerStatus !== 'ENDING' && endedMsAgo < graceMs;
+  const confirmBudgetMs = request.confirmWithinMs ?? 0;
+  if (ownerJustEnded && confirmBudgetMs >= graceMs - endedMsAgo) {
+    await (ctx.sleep ?? defaultSleep)(graceMs - endedMsAgo);
+    return reconcileBatch(ctx, target, {
+      ...request,
+      listedTasks: undefined,
+      confirmWithinMs: confirmBudgetMs - (graceMs - endedMsAgo),
+    });
+  }
 
   // 3. The live owner's watched task already stopped: answer its token (a lost STOPPED event).
   let tokenAnswered: string | null = null;
@@ -284,6 +324,7 @@ export async function reconcileBatch(
   let lockVerdict: LockVerdict;
   if (owner === undefined) lockVerdict = 'free';
   else if (ownerLive) lockVerdict = 'held by a live owner';
+  else if (ownerJustEnded) lockVerdict = 'held: its owner ended moments ago';
   else if (stillRunning.size === 0) {
     lockVerdict =
       (await releaseLockIfOwner(ctx.dynamodb, ctx.lockTableName, target.name, owner)) === 'released'

@@ -67,6 +67,10 @@ interface FakeTask {
 }
 let tasks: FakeTask[];
 let executions: Map<string, string>;
+/** When ended executions ended (epoch ms); absent: long ago. */
+let stoppedAt: Map<string, number>;
+/** Runs inside the reconciler's sleeps (virtual time), e.g. to let ECS surface a task meanwhile. */
+let duringSleep: () => void;
 
 function toSdk(t: FakeTask): Task {
   return {
@@ -118,6 +122,7 @@ function deps(stopConfirmSeconds = 180): ReconcilerDeps {
     now: () => clock,
     sleep: async (ms) => {
       clock += ms;
+      duringSleep();
     },
   };
 }
@@ -164,6 +169,8 @@ beforeEach(async () => {
   clock = NOW;
   tasks = [];
   executions = new Map();
+  stoppedAt = new Map();
+  duringSleep = () => undefined;
   ecsMock.reset();
   sfnMock.reset();
   snsMock.reset();
@@ -201,7 +208,14 @@ beforeEach(async () => {
   sfnMock.on(DescribeExecutionCommand).callsFake((input) => {
     const status = executions.get(input.executionArn);
     if (!status) throw Object.assign(new Error('Execution Does Not Exist'), { name: 'ExecutionDoesNotExist' });
-    return { executionArn: input.executionArn, stateMachineArn: STATE_MACHINE_ARN, status, startDate: new Date(NOW) };
+    const stopped = stoppedAt.get(input.executionArn);
+    return {
+      executionArn: input.executionArn,
+      stateMachineArn: STATE_MACHINE_ARN,
+      status,
+      startDate: new Date(NOW - 3_600_000),
+      ...(status !== 'RUNNING' ? { stopDate: new Date(stopped ?? NOW - 3_000_000) } : {}),
+    };
   });
   sfnMock.on(SendTaskSuccessCommand).resolves({});
   sfnMock.on(SendTaskFailureCommand).resolves({});
@@ -308,6 +322,41 @@ describe('issue 9 scenarios: a lock is let go only when its task is known to be 
     expect(ecsMock).not.toHaveReceivedCommand(StopTaskCommand);
     expect(tasks[0].desiredStatus).toBe('RUNNING');
     expect(reports.every((r) => r.tasks.length === 0)).toBe(true);
+  });
+});
+
+describe('a RunTask in flight when its execution was stopped', () => {
+  test('the task surfaces after the execution ended: the settle waits out the grace, finds it, stops it, then hands on the lock', async () => {
+    const stopped = executionArn('stopped-mid-runtask');
+    executions.set(stopped, 'ABORTED');
+    stoppedAt.set(stopped, NOW - 5_000);
+    await holdLock(stopped);
+    // ECS creates the task a moment after StopExecution returned.
+    duringSleep = () => {
+      if (tasks.length === 0) addTask({ id: 'late', execution: 'stopped-mid-runtask' });
+    };
+
+    const answer = await settle(executionArn('rerun'));
+
+    expect(clock - NOW).toBeGreaterThanOrEqual(55_000);
+    expect(ecsMock).toHaveReceivedCommandWith(StopTaskCommand, { task: taskArn('late') });
+    expect(answer).toMatchObject({ lock: 'released', taskMayStillRun: false });
+    expect(tasks[0].lastStatus).toBe('STOPPED');
+  });
+
+  test('the scheduled pass does not wait: it keeps a just-ended owner`s lock until a later pass', async () => {
+    const stopped = executionArn('just-ended');
+    executions.set(stopped, 'ABORTED');
+    stoppedAt.set(stopped, NOW - 5_000);
+    await holdLock(stopped);
+
+    const first = await pass();
+    expect(first.reports[0].lock).toBe('held: its owner ended moments ago');
+    expect((await readLock(db.client, table, BATCH))?.owner).toBe(stopped);
+
+    clock += 60_000;
+    const later = await pass();
+    expect(later.reports[0].lock).toBe('released');
   });
 });
 

@@ -184,7 +184,7 @@ export class ScriptedAws {
           const result = await handleReconcilerEvent(payload as any, {
             world: servicesReconcileWorld(
               services.ecs,
-              async (arn) => (this.executions.get(arn) ?? 'MISSING') as ExecutionStatus | 'MISSING',
+              async (arn) => ({ status: (this.executions.get(arn) ?? 'MISSING') as ExecutionStatus | 'MISSING' }),
               services.sns,
               TOPIC_ARN,
             ),
