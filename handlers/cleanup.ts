@@ -11,10 +11,12 @@ import {
   reconcileAll,
   reconcileBatch,
   type ReconcileContext,
+  sweepEndedExecutions,
   type ReconcileWorld,
 } from './lib/reconcile';
 import { ScanCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { type StartResult, startedTaskArn } from './lib/task-outcome';
+import { RECONCILER_INTERVAL_SECONDS } from '../config/timings';
 
 /**
  * The reconciler Lambda (deployed as the runner's cleanup function): every entry point applies the one
@@ -242,6 +244,13 @@ async function reconcilePass(ctx: ReconcileContext, deps: ReconcilerDeps) {
     stateMachineArn: stateMachineArnFor(home, deps.config.namePrefix, name),
   }));
   const { reports, errors } = await reconcileAllListed(ctx, targets, listed);
+  // Executions that ended without a trace in the lock table (stopped while they held no lock, their
+  // status event lost): a slice of the state machines per pass, in turn.
+  const passIndex = Math.floor((deps.now ?? Date.now)() / (RECONCILER_INTERVAL_SECONDS * 1000));
+  const sweep = await sweepEndedExecutions(ctx, deps.config.namePrefix, passIndex).catch((err: Error) => {
+    errors.push({ batch: '(sweep)', error: `${err.name}: ${err.message}` });
+    return { swept: [], owed: [] };
+  });
   const nowSeconds = Math.floor((deps.now ?? Date.now)() / 1000);
   const alerts = await deliverOwedAlerts(deps.dynamodb, deps.config.lockTableName, deps.world.publish, nowSeconds);
   await expireSlotClaims(deps.dynamodb, deps.config.lockTableName, nowSeconds);
@@ -265,8 +274,8 @@ async function reconcilePass(ctx: ReconcileContext, deps: ReconcilerDeps) {
       ReconcileErrors: errors.length,
     }),
   );
-  logEvent('reconciler pass', { batches: targets.length, errors, alerts });
-  return { reports, errors, alerts };
+  logEvent('reconciler pass', { batches: targets.length, errors, alerts, sweep });
+  return { reports, errors, alerts, sweep };
 }
 
 async function reconcileAllListed(

@@ -333,7 +333,7 @@ export class BatchRunner extends Construct {
         {
           finding: /^Resource::\*$/,
           reason:
-            "ecs:ListTasks is authorized on container instances (none on Fargate); the ecs:cluster condition limits it to the runner's clusters.",
+            "ecs:ListTasks is authorized on container instances (none on Fargate; the ecs:cluster condition limits it to the runner's clusters); states:ListStateMachines supports no resource-level permissions.",
         },
       ],
       statements: [
@@ -358,6 +358,18 @@ export class BatchRunner extends Construct {
           sid: 'OwnerStatus',
           actions: ['states:DescribeExecution'],
           resources: [executions],
+        }),
+        new iam.PolicyStatement({
+          sid: 'SweepEndedExecutions',
+          // Executions that ended while they held no lock and whose status event was lost.
+          actions: ['states:ListExecutions'],
+          resources: [stateMachines],
+        }),
+        new iam.PolicyStatement({
+          sid: 'FindTheRunnersStateMachines',
+          // ListStateMachines has no resource-level permissions (service authorization reference).
+          actions: ['states:ListStateMachines'],
+          resources: ['*'],
         }),
         new iam.PolicyStatement({
           sid: 'AnswerTaskTokens',

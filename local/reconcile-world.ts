@@ -1,5 +1,5 @@
 import { BATCH_TAG_KEY, executionNameFromTags, HARD_TIMEOUT_TAG_KEY } from '../config/naming';
-import type { ObservedTask, ReconcileWorld } from '../handlers/lib/reconcile';
+import type { ExecutionView, ObservedTask, ReconcileWorld } from '../handlers/lib/reconcile';
 import type { DescribedTask } from '../handlers/lib/task-outcome';
 import type { ExecutionRegistry } from './execution-registry';
 import type { LocalEcs } from './local-ecs';
@@ -33,9 +33,21 @@ function observe(task: Record<string, any>): ObservedTask & { startedBy?: string
  * rule itself is the same code as on AWS. Local executions wait for their task through a promise,
  * not a task token, so no token is answered.
  */
+/** What the reconciler asks of Step Functions, answered from a local or scripted registry. */
+export type ExecutionsPort = Pick<ReconcileWorld, 'describeExecution' | 'listStateMachines' | 'listEndedExecutions'>;
+
+/** Executions known only by status (scripted tests): nothing to sweep. */
+export function statusOnlyExecutions(statusOf: (arn: string) => ExecutionView['status']): ExecutionsPort {
+  return {
+    describeExecution: async (arn) => ({ status: statusOf(arn) }),
+    listStateMachines: async () => [],
+    listEndedExecutions: async () => [],
+  };
+}
+
 export function servicesReconcileWorld(
   ecs: EcsService,
-  describeExecution: ReconcileWorld['describeExecution'],
+  executions: ExecutionsPort,
   sns: SnsService,
   topicArn: string,
 ): ReconcileWorld {
@@ -52,7 +64,7 @@ export function servicesReconcileWorld(
     async stopTask(clusterArn, taskArn, reason) {
       await ecs.stopTask({ Cluster: clusterArn, Task: taskArn, Reason: reason });
     },
-    describeExecution,
+    ...executions,
     async answerToken() {
       return 'token no longer valid';
     },
@@ -69,15 +81,34 @@ export function servicesReconcileWorld(
 
 /** The local mode's world: local ECS, the execution registry (a dead runner's execution is ABORTED), the local alert log. */
 export function localReconcileWorld(ecs: LocalEcs, registry: ExecutionRegistry, sns: LocalSns, topicArn: string) {
-  return servicesReconcileWorld(
-    ecs,
-    async (arn) => {
+  const executions: ExecutionsPort = {
+    async describeExecution(arn) {
       const record = registry.get(arn);
       return record
         ? { status: record.status, stoppedAt: record.stopDate ? Date.parse(record.stopDate) : undefined }
         : { status: 'MISSING' };
     },
-    sns,
-    topicArn,
-  );
+    async listStateMachines(namePrefix) {
+      const arns = new Set(registry.list().map((r) => r.stateMachineArn));
+      return [...arns]
+        .map((arn) => ({ arn, name: arn.split(':').pop() ?? '' }))
+        .filter((m) => m.name.startsWith(`${namePrefix}-`));
+    },
+    async listEndedExecutions(stateMachineArn, sinceMs) {
+      return registry
+        .list()
+        .filter((r) => r.stateMachineArn === stateMachineArn && ['FAILED', 'TIMED_OUT', 'ABORTED'].includes(r.status))
+        .filter((r) => r.stopDate !== undefined && Date.parse(r.stopDate) >= sinceMs)
+        .map((r) => ({
+          executionArn: r.executionArn,
+          status: r.status,
+          error: r.error ?? null,
+          cause: r.cause ?? null,
+          input: JSON.stringify(r.input ?? null),
+          startDate: Date.parse(r.startDate),
+          stopDate: Date.parse(r.stopDate as string),
+        }));
+    },
+  };
+  return servicesReconcileWorld(ecs, executions, sns, topicArn);
 }

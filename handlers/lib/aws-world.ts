@@ -5,11 +5,16 @@ import {
   StopTaskCommand,
   type Task,
 } from '@aws-sdk/client-ecs';
-import { DescribeExecutionCommand, type SFNClient } from '@aws-sdk/client-sfn';
+import {
+  DescribeExecutionCommand,
+  ListExecutionsCommand,
+  ListStateMachinesCommand,
+  type SFNClient,
+} from '@aws-sdk/client-sfn';
 import { PublishCommand, type SNSClient } from '@aws-sdk/client-sns';
 import { BATCH_TAG_KEY, executionNameFromTags, HARD_TIMEOUT_TAG_KEY } from '../../config/naming';
 import { toDescribedTask } from './ecs-task';
-import type { ObservedTask, ReconcileWorld } from './reconcile';
+import type { EndedExecution, ObservedTask, ReconcileWorld } from './reconcile';
 import { answerTaskToken } from './task-token';
 
 /** The runner's `startedBy` on RunTask (state-machines/batch-runner.asl.json, StartBatchTask). */
@@ -81,6 +86,46 @@ export function awsWorld(
       }
     },
     answerToken: (taskToken, answer) => answerTaskToken(clients.sfn, taskToken, answer),
+    async listStateMachines(namePrefix) {
+      const out: Array<{ name: string; arn: string }> = [];
+      let nextToken: string | undefined;
+      do {
+        const page = await clients.sfn.send(new ListStateMachinesCommand({ maxResults: 1000, nextToken }));
+        for (const m of page.stateMachines ?? [])
+          if (m.name?.startsWith(`${namePrefix}-`) && m.stateMachineArn)
+            out.push({ name: m.name, arn: m.stateMachineArn });
+        nextToken = page.nextToken;
+      } while (nextToken);
+      return out;
+    },
+    async listEndedExecutions(stateMachineArn, sinceMs) {
+      const out: EndedExecution[] = [];
+      for (const statusFilter of ['FAILED', 'TIMED_OUT', 'ABORTED'] as const) {
+        let nextToken: string | undefined;
+        // Newest first: stop at the first page that reaches back past `sinceMs`.
+        do {
+          const page = await clients.sfn.send(
+            new ListExecutionsCommand({ stateMachineArn, statusFilter, maxResults: 100, nextToken }),
+          );
+          let older = false;
+          for (const e of page.executions ?? []) {
+            const stopped = e.stopDate?.getTime() ?? 0;
+            if (stopped < sinceMs) {
+              older = true;
+              continue;
+            }
+            out.push({
+              executionArn: e.executionArn ?? '',
+              status: statusFilter,
+              startDate: e.startDate?.getTime() ?? null,
+              stopDate: stopped,
+            });
+          }
+          nextToken = older ? undefined : page.nextToken;
+        } while (nextToken);
+      }
+      return out;
+    },
     async publish(alert) {
       await clients.sns.send(
         new PublishCommand({

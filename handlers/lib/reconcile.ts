@@ -60,6 +60,10 @@ export interface ReconcileWorld {
   describeExecution(executionArn: string): Promise<ExecutionView>;
   answerToken(taskToken: string, answer: TokenAnswer): Promise<TokenAnswerResult>;
   publish: PublishAlert;
+  /** Names of the runner's state machines (`<prefix>-<batch>`), for the sweep of ended executions. */
+  listStateMachines(namePrefix: string): Promise<Array<{ readonly name: string; readonly arn: string }>>;
+  /** Executions of a state machine that ended FAILED, TIMED_OUT or ABORTED since `sinceMs`. */
+  listEndedExecutions(stateMachineArn: string, sinceMs: number): Promise<EndedExecution[]>;
 }
 
 /** What the reconciler reads of an execution (DescribeExecution). */
@@ -484,4 +488,44 @@ export async function reconcileAll(
     }
   }
   return { reports, errors };
+}
+
+/** How far back the sweep looks for ended executions that owe an alert (longer than a full sweep cycle). */
+export const SWEEP_LOOKBACK_MS = 24 * 60 * 60 * 1000;
+/** State machines swept per pass, in turn, so that a pass stays small with 200 batches. */
+export const SWEEP_STATE_MACHINES_PER_PASS = 20;
+
+/**
+ * The sweep: an execution that ended FAILED, TIMED_OUT or ABORTED while it held no lock (stopped by hand
+ * while it waited or skipped, say) leaves no trace in the lock table, so if its status event is lost
+ * only Step Functions' own list knows it. Each pass reads the ended executions of a slice of the
+ * runner's state machines, in turn, and owes an alert for every one that has none recorded (the alert
+ * record is the deduplication: an execution already alerted for records nothing new).
+ */
+export async function sweepEndedExecutions(
+  ctx: ReconcileContext,
+  namePrefix: string,
+  passIndex: number,
+): Promise<{ readonly swept: string[]; readonly owed: string[] }> {
+  const machines = (await ctx.world.listStateMachines(namePrefix)).sort((a, b) => a.name.localeCompare(b.name));
+  if (machines.length === 0) return { swept: [], owed: [] };
+  const perPass = Math.min(SWEEP_STATE_MACHINES_PER_PASS, machines.length);
+  const start = (passIndex * perPass) % machines.length;
+  const slice = Array.from({ length: perPass }, (_, i) => machines[(start + i) % machines.length]);
+  const nowMs = (ctx.now ?? Date.now)();
+  const owed: string[] = [];
+  for (const machine of slice) {
+    const batch = machine.name.slice(namePrefix.length + 1);
+    for (const ended of await ctx.world.listEndedExecutions(machine.arn, nowMs - SWEEP_LOOKBACK_MS)) {
+      const result = await oweAndDeliver(
+        ctx.dynamodb,
+        ctx.lockTableName,
+        ctx.world.publish,
+        endedRunAlert(batch, ended, undefined, [], 'held by another owner'),
+        Math.floor(nowMs / 1000),
+      );
+      if (result !== 'already recorded') owed.push(ended.executionArn);
+    }
+  }
+  return { swept: slice.map((m) => m.name), owed };
 }

@@ -3,6 +3,8 @@ import { GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { DescribeTasksCommand, ECSClient, ListTasksCommand, StopTaskCommand, type Task } from '@aws-sdk/client-ecs';
 import {
   DescribeExecutionCommand,
+  ListExecutionsCommand,
+  ListStateMachinesCommand,
   SendTaskFailureCommand,
   SendTaskSuccessCommand,
   SFNClient,
@@ -217,6 +219,7 @@ beforeEach(async () => {
       ...(status !== 'RUNNING' ? { stopDate: new Date(stopped ?? NOW - 3_000_000) } : {}),
     };
   });
+  sfnMock.on(ListStateMachinesCommand).resolves({ stateMachines: [] });
   sfnMock.on(SendTaskSuccessCommand).resolves({});
   sfnMock.on(SendTaskFailureCommand).resolves({});
   snsMock.on(PublishCommand).resolves({ MessageId: '6f1c2d3e-4b5a-5c6d-8e7f-901a2b3c4d5e' });
@@ -561,6 +564,66 @@ describe('alerts are owed, not fired', () => {
       .at(-1);
     expect(metric._aws.CloudWatchMetrics[0].Namespace).toBe('BatchRunner');
     expect(metric.OldestUndeliveredAlertSeconds).toBe(400);
+  });
+});
+
+describe('the sweep: executions that ended without a trace in the lock table', () => {
+  test('stopped by hand while it waited for the lock, its status event lost: the sweep sends its one alert', async () => {
+    const waited = executionArn('stopped-while-waiting');
+    sfnMock.on(ListStateMachinesCommand).resolves({
+      stateMachines: [
+        {
+          name: `batch-runner-${BATCH}`,
+          stateMachineArn: STATE_MACHINE_ARN,
+          type: 'STANDARD',
+          creationDate: new Date(0),
+        },
+        {
+          name: 'payments-refund',
+          stateMachineArn: 'arn:aws:states:ap-northeast-1:123456789012:stateMachine:payments-refund',
+          type: 'STANDARD',
+          creationDate: new Date(0),
+        },
+      ],
+    });
+    sfnMock.on(ListExecutionsCommand).callsFake((input) => ({
+      executions:
+        input.statusFilter === 'ABORTED'
+          ? [
+              {
+                executionArn: waited,
+                stateMachineArn: STATE_MACHINE_ARN,
+                name: 'stopped-while-waiting',
+                status: 'ABORTED',
+                startDate: new Date(NOW - 600_000),
+                stopDate: new Date(NOW - 300_000),
+              },
+              // Older than the lookback: its alert, if any, is long settled.
+              {
+                executionArn: executionArn('last-week'),
+                stateMachineArn: STATE_MACHINE_ARN,
+                name: 'last-week',
+                status: 'ABORTED',
+                startDate: new Date(NOW - 7 * 86_400_000),
+                stopDate: new Date(NOW - 7 * 86_400_000),
+              },
+            ]
+          : [],
+    }));
+
+    const first = (await pass()) as any;
+    expect(first.sweep).toEqual({ swept: [`batch-runner-${BATCH}`], owed: [waited] });
+    expect(sfnMock).toHaveReceivedCommandWith(ListExecutionsCommand, { stateMachineArn: STATE_MACHINE_ARN });
+    expect(sfnMock).not.toHaveReceivedCommandWith(ListExecutionsCommand, {
+      stateMachineArn: expect.stringContaining('payments'),
+    });
+    expect(published()).toHaveLength(1);
+    expect(published()[0].Subject).toBe(`[batch-runner] ${BATCH} aborted`);
+    expect(published()[0].Message).toContain(`Execution: ${waited}`);
+
+    // Every later pass finds the record: never a second alert.
+    await pass();
+    expect(published()).toHaveLength(1);
   });
 });
 

@@ -458,6 +458,8 @@ describe('IAM across the app', () => {
       ReleaseLocksAndNotePendingStops: ['dynamodb:DeleteItem', 'dynamodb:UpdateItem'],
       AlertRecordsOnly: ['dynamodb:PutItem'],
       OwnerStatus: ['states:DescribeExecution'],
+      SweepEndedExecutions: ['states:ListExecutions'],
+      FindTheRunnersStateMachines: ['states:ListStateMachines'],
       AnswerTaskTokens: ['states:SendTaskFailure', 'states:SendTaskSuccess'],
       ListRunnerTasks: ['ecs:ListTasks'],
       DescribeBatchTasks: ['ecs:DescribeTasks'],

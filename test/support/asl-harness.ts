@@ -4,7 +4,7 @@ import { evaluateStoppedTask, startedTaskArn, startFailureCause, taskLogUrl } fr
 import { handleReconcilerEvent } from '../../handlers/cleanup';
 import type { ExecutionStatus } from '../../handlers/lib/reconcile';
 import { handler as validateManualInput } from '../../handlers/validate-manual-input';
-import { servicesReconcileWorld } from '../../local/reconcile-world';
+import { servicesReconcileWorld, statusOnlyExecutions } from '../../local/reconcile-world';
 import { type EmbeddedDynamoDb, ensureLockTable, startEmbeddedDynamoDb } from '../../local/lock-store';
 import { type LocalExecutionResult, runLocalExecution } from '../../local/run-execution';
 import { type FaultInjector, type LocalServices, ServiceError } from '../../local/task-resources';
@@ -184,7 +184,7 @@ export class ScriptedAws {
           const result = await handleReconcilerEvent(payload as any, {
             world: servicesReconcileWorld(
               services.ecs,
-              async (arn) => ({ status: (this.executions.get(arn) ?? 'MISSING') as ExecutionStatus | 'MISSING' }),
+              statusOnlyExecutions((arn) => (this.executions.get(arn) ?? 'MISSING') as ExecutionStatus | 'MISSING'),
               services.sns,
               TOPIC_ARN,
             ),
