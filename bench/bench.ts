@@ -1,6 +1,7 @@
 import { benchStateMachine } from './asl-bench';
 import { measureConcurrentStarts } from './concurrency-bench';
 import { measureDemoSeconds } from './demo-bench';
+import { benchReconciler } from './reconcile-bench';
 import { MAX_BATCHES_PER_STACK } from '../infra/batch-runner-app';
 import { benchInfra, formatInfraBench, measureAddedBatch, measureWorstCase } from './infra-bench';
 
@@ -33,6 +34,19 @@ async function main(): Promise<void> {
     waitTransitionsPerHour: Math.max(...Object.values(sm.waitTransitionsPerHour)),
     stopLatencySeconds: Math.max(sm.stopLatencySeconds, ...Object.values(sm.stopLatencyBoundSeconds)),
     completionLatencySeconds: sm.completionLatencySeconds,
+  });
+
+  process.stdout.write('reconciler (one pass against dynalite; outage bound from the definition)...\n');
+  const rec = await benchReconciler();
+  process.stdout.write(
+    `  lost ECS event: the runner knows within ${rec.lostEventDetectionSeconds} s (one pass interval; a pass took ${rec.passMilliseconds} ms)\n`,
+  );
+  process.stdout.write(
+    `  StopTask after the deadline with Lambda down: at most ${rec.stopLatencyUnderOutageSeconds} s (the watcher's retry budget, then the definition stops the task itself)\n`,
+  );
+  Object.assign(figures, {
+    lostEventDetectionSeconds: rec.lostEventDetectionSeconds,
+    stopLatencyUnderOutageSeconds: rec.stopLatencyUnderOutageSeconds,
   });
 
   process.stdout.write('infrastructure (real CDK synth with bundling, 1 / 50 / 200 batches)...\n');
