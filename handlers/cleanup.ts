@@ -353,6 +353,7 @@ const LOCK_STATUS: Record<BatchReconcileReport['lock'], string> = {
     'kept until the task is confirmed STOPPED (the reconciler releases it then)',
   'held: its owner ended moments ago':
     'kept for a moment: a task start may still be in flight (the reconciler releases it then)',
+  'free, but a task may still run': 'not held, but a task of the batch is still stopping',
 };
 
 function settleAnswer(report: BatchReconcileReport): SettleAnswer {

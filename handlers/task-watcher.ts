@@ -84,6 +84,19 @@ export const handler = async (event: TaskWatcherEvent): Promise<WatchOutcome> =>
  */
 export const WATCHER_UNAVAILABLE = 'BatchRunner.WatcherUnavailable';
 
+/**
+ * When the task was created, from RunTask's answer (`CreatedAt`; the SDK integration's timestamp format
+ * is not documented, so epoch seconds, epoch milliseconds and ISO text are all read), else now. The
+ * deadline counts from there, so a first registration delayed by an outage does not move it later.
+ */
+export function startedAtSeconds(start: StartResult, nowSeconds: number): number {
+  const raw = (start.Tasks?.[0] as { CreatedAt?: unknown } | undefined)?.CreatedAt;
+  const ms =
+    typeof raw === 'number' ? (raw < 1e12 ? raw * 1000 : raw) : typeof raw === 'string' ? Date.parse(raw) : NaN;
+  const seconds = Math.floor(ms / 1000);
+  return Number.isFinite(seconds) && seconds <= nowSeconds ? seconds : nowSeconds;
+}
+
 /** Error name the state machine's WaitForTaskToStop routes to RecordHardTimeout. */
 export const DEADLINE_REACHED = 'BatchRunner.DeadlineReached';
 /**
@@ -151,7 +164,8 @@ async function registerWatch(req: WatchRequest, deps: TaskWatcherDeps): Promise<
     logGroupName: batch.logGroupName,
     logStreamPrefix: batch.logStreamPrefix,
     expiresAt: nowSeconds + batch.hardTimeoutSeconds + LOCK_TTL_MARGIN_SECONDS,
-    deadlineAt: nowSeconds + batch.hardTimeoutSeconds,
+    deadlineAt: startedAtSeconds(req.start, nowSeconds) + batch.hardTimeoutSeconds,
+    registeredAt: nowSeconds,
   });
   if (!registration.registered) {
     const cause = JSON.stringify({

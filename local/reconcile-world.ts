@@ -57,8 +57,12 @@ export function servicesReconcileWorld(
       : (await ecs.describeTasks({ Cluster: clusterArn, Tasks: [...taskArns], Include: ['TAGS'] })).Tasks.map(observe);
   return {
     async listRunnerTasks(clusterArn) {
-      const { TaskArns } = await ecs.listTasks({ Cluster: clusterArn, DesiredStatus: 'RUNNING' });
-      return (await describe(clusterArn, TaskArns)).filter((t) => t.startedBy === RUNNER_STARTED_BY);
+      // Desired RUNNING, and asked to stop but not yet STOPPED (StopTask takes effect in two steps).
+      const running = (await ecs.listTasks({ Cluster: clusterArn, DesiredStatus: 'RUNNING' })).TaskArns;
+      const stopping = (await ecs.listTasks({ Cluster: clusterArn, DesiredStatus: 'STOPPED' })).TaskArns;
+      return (await describe(clusterArn, [...new Set([...running, ...stopping])])).filter(
+        (t) => t.startedBy === RUNNER_STARTED_BY && (t.desiredStatus !== 'STOPPED' || t.lastStatus !== 'STOPPED'),
+      );
     },
     describeTasks: describe,
     async stopTask(clusterArn, taskArn, reason) {

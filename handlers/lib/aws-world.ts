@@ -39,6 +39,25 @@ function observe(task: Task): ObservedTask | undefined {
   };
 }
 
+/** At most this many pages of ListTasks per listing (ECS keeps stopped tasks about an hour). */
+const MAX_LIST_PAGES = 20;
+
+async function listArns(
+  ecs: ECSClient,
+  filter: { cluster: string; startedBy?: string; desiredStatus?: 'STOPPED' },
+): Promise<string[]> {
+  const arns: string[] = [];
+  let nextToken: string | undefined;
+  let pages = 0;
+  do {
+    const page = await ecs.send(new ListTasksCommand({ ...filter, maxResults: PAGE, nextToken }));
+    arns.push(...(page.taskArns ?? []));
+    nextToken = page.nextToken;
+    pages += 1;
+  } while (nextToken && pages < MAX_LIST_PAGES);
+  return arns;
+}
+
 /** The reconciler's view of AWS through the SDK clients (the Lambda's own region and credentials). */
 export function awsWorld(
   clients: { ecs: ECSClient; sfn: SFNClient; sns: SNSClient },
@@ -59,18 +78,17 @@ export function awsWorld(
   };
   return {
     async listRunnerTasks(clusterArn) {
-      // startedBy must be the only filter (ECS ListTasks); desired status defaults to RUNNING, which
-      // includes PROVISIONING and PENDING tasks. Tasks already asked to stop are followed by ARN.
-      const arns: string[] = [];
-      let nextToken: string | undefined;
-      do {
-        const page = await clients.ecs.send(
-          new ListTasksCommand({ cluster: clusterArn, startedBy: RUNNER_STARTED_BY, maxResults: PAGE, nextToken }),
-        );
-        arns.push(...(page.taskArns ?? []));
-        nextToken = page.nextToken;
-      } while (nextToken);
-      return arns.length === 0 ? [] : describe(clusterArn, arns);
+      // The runner's tasks whose desired status is RUNNING (startedBy must be ListTasks' only filter,
+      // and the desired status defaults to RUNNING, which includes PROVISIONING and PENDING), and every
+      // task asked to stop whose last status is not STOPPED yet: StopTask takes effect in two steps,
+      // and a task still inside its stop grace leaves the RUNNING list at once.
+      const running = await listArns(clients.ecs, { cluster: clusterArn, startedBy: RUNNER_STARTED_BY });
+      const stopping = await listArns(clients.ecs, { cluster: clusterArn, desiredStatus: 'STOPPED' });
+      const arns = [...new Set([...running, ...stopping])];
+      if (arns.length === 0) return [];
+      return (await describe(clusterArn, arns)).filter(
+        (t) => t.batch !== undefined && (t.desiredStatus !== 'STOPPED' || t.lastStatus !== 'STOPPED'),
+      );
     },
     describeTasks: describe,
     async stopTask(clusterArn, taskArn, reason) {

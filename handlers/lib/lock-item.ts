@@ -35,6 +35,8 @@ export interface LockItem {
    * start + hard timeout. Every "is time up" decision compares against it, not against chunk counts.
    */
   readonly deadlineAt?: number;
+  /** Epoch seconds the watcher first registered the task (how long ECS has had to show it). */
+  readonly registeredAt?: number;
   /** Tasks the reconciler asked to stop and has not yet seen STOPPED; the lock stays held until it has. */
   readonly pendingStopTaskArns?: readonly string[];
 }
@@ -69,6 +71,8 @@ function fromAttributes(item: Record<string, AttributeValue>): LockItem {
   if (expires !== undefined) out[EXPIRES_AT] = Number(expires);
   const deadline = item.deadlineAt?.N;
   if (deadline !== undefined) out.deadlineAt = Number(deadline);
+  const registered = item.registeredAt?.N;
+  if (registered !== undefined) out.registeredAt = Number(registered);
   const pending = item.pendingStopTaskArns?.SS;
   return (pending ? { ...out, pendingStopTaskArns: pending } : out) as unknown as LockItem;
 }
@@ -95,6 +99,8 @@ export interface TaskWatchRegistration {
   readonly expiresAt: number;
   /** Epoch seconds: the run's deadline. Stored on the first registration only (later chunks keep it). */
   readonly deadlineAt: number;
+  /** Epoch seconds of this registration (stored on the first only). */
+  readonly registeredAt: number;
 }
 
 export type RegistrationResult =
@@ -117,7 +123,7 @@ export async function registerTaskWatch(
         TableName: tableName,
         Key: { [LOCK_KEY]: { S: r.batch } },
         UpdateExpression:
-          'SET #taskArn = :taskArn, #taskToken = :taskToken, #clusterArn = :clusterArn, #containerName = :containerName, #logGroupName = :logGroupName, #logStreamPrefix = :logStreamPrefix, #expiresAt = :expiresAt, #deadlineAt = if_not_exists(#deadlineAt, :deadlineAt)',
+          'SET #taskArn = :taskArn, #taskToken = :taskToken, #clusterArn = :clusterArn, #containerName = :containerName, #logGroupName = :logGroupName, #logStreamPrefix = :logStreamPrefix, #expiresAt = :expiresAt, #deadlineAt = if_not_exists(#deadlineAt, :deadlineAt), #registeredAt = if_not_exists(#registeredAt, :registeredAt)',
         ConditionExpression: '#owner = :owner',
         ExpressionAttributeNames: {
           '#owner': 'owner',
@@ -129,6 +135,7 @@ export async function registerTaskWatch(
           '#logStreamPrefix': 'logStreamPrefix',
           '#expiresAt': EXPIRES_AT,
           '#deadlineAt': 'deadlineAt',
+          '#registeredAt': 'registeredAt',
         },
         ExpressionAttributeValues: {
           ':owner': { S: r.owner },
@@ -140,6 +147,7 @@ export async function registerTaskWatch(
           ':logStreamPrefix': { S: r.logStreamPrefix },
           ':expiresAt': { N: String(r.expiresAt) },
           ':deadlineAt': { N: String(r.deadlineAt) },
+          ':registeredAt': { N: String(r.registeredAt) },
         },
         ReturnValues: 'ALL_OLD',
       }),

@@ -130,6 +130,7 @@ export type LockVerdict =
   | 'released'
   | 'held until its task is confirmed STOPPED'
   | 'held: its owner ended moments ago'
+  | 'free, but a task may still run'
   | 'held by another owner';
 
 export interface TaskAction {
@@ -162,12 +163,37 @@ export const IN_FLIGHT_GRACE_MS = 60_000;
 /** How long after the lock was taken its task must be visible in ECS before "not found" means it is gone. */
 export const WATCHED_TASK_VISIBLE_AFTER_MS = 10 * 60 * 1000;
 
-/** A task past its deadline by less than this is left to the state machine, which stops it at the deadline itself. */
+/** How long past its deadline a supervised task may run before the reconciler acts (it answers the owner's token first). */
 export const DEADLINE_GRACE_SECONDS = 0;
 
 const ENDED_ALERT_STATUSES: readonly string[] = ['FAILED', 'TIMED_OUT', 'ABORTED', 'PENDING_REDRIVE'];
 
 const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** `arn:aws:ecs:<region>:<account>:task/<cluster>/<id>` -> the cluster's ARN (long ARN format). */
+function clusterOfTask(taskArn: string): string | undefined {
+  const m = /^(arn:[^:]+:ecs:[^:]+:\d{12}):task\/([^/]+)\/[^/]+$/.exec(taskArn);
+  return m ? `${m[1]}:cluster/${m[2]}` : undefined;
+}
+
+/**
+ * Describes tasks on the cluster each one belongs to (from its ARN): ECS leaves out a task asked for
+ * on the wrong cluster, and a task left out would look as if it had stopped.
+ */
+async function describeOnTheirClusters(
+  world: ReconcileWorld,
+  taskArns: readonly string[],
+  fallbackCluster: string,
+): Promise<ObservedTask[]> {
+  const byCluster = new Map<string, string[]>();
+  for (const arn of taskArns) {
+    const cluster = clusterOfTask(arn) ?? fallbackCluster;
+    byCluster.set(cluster, [...(byCluster.get(cluster) ?? []), arn]);
+  }
+  const out: ObservedTask[] = [];
+  for (const [cluster, arns] of byCluster) out.push(...(await world.describeTasks(cluster, arns)));
+  return out;
+}
 
 /** `arn:...:stateMachine:<name>` + execution name -> `arn:...:execution:<name>:<execution>`. */
 export function executionArnOf(stateMachineArn: string, executionName: string): string {
@@ -176,12 +202,16 @@ export function executionArnOf(stateMachineArn: string, executionName: string): 
 
 const executionNameOf = (executionArn: string) => executionArn.split(':').pop() ?? executionArn;
 
-/** The run's deadline in epoch ms: the one stored with the lock, else the one the task's own tags and creation time give. */
+/** The run's deadline in epoch ms: the earlier of the one stored with the lock and the one the task's own tags and creation time give. */
 export function deadlineOf(task: ObservedTask, lock: LockItem | undefined, ownerOfTask: boolean): number | undefined {
-  if (ownerOfTask && lock?.deadlineAt !== undefined) return lock.deadlineAt * 1000;
-  if (task.createdAt !== undefined && task.hardTimeoutSeconds !== undefined)
-    return task.createdAt + task.hardTimeoutSeconds * 1000;
-  return undefined;
+  // The earliest of the two: a registration delayed by an outage must not move the deadline later.
+  const stored = ownerOfTask && lock?.deadlineAt !== undefined ? lock.deadlineAt * 1000 : undefined;
+  const fromTags =
+    task.createdAt !== undefined && task.hardTimeoutSeconds !== undefined
+      ? task.createdAt + task.hardTimeoutSeconds * 1000
+      : undefined;
+  const candidates = [stored, fromTags].filter((d): d is number => d !== undefined);
+  return candidates.length === 0 ? undefined : Math.min(...candidates);
 }
 
 /** Applies the rule to one batch. Safe to run twice or concurrently: every write is conditional. */
@@ -205,7 +235,7 @@ export async function reconcileBatch(
   const known = [
     ...new Set([lock?.taskArn, ...(lock?.pendingStopTaskArns ?? []), ...(request.knownTaskArns ?? [])]),
   ].filter((arn): arn is string => arn !== undefined && !listed.some((t) => t.taskArn === arn));
-  const described = known.length > 0 ? await world.describeTasks(target.clusterArn, known) : [];
+  const described = await describeOnTheirClusters(world, known, lock?.clusterArn ?? target.clusterArn);
   const observed = [...listed, ...described];
   const mayRun = observed.filter((t) => t.lastStatus !== 'STOPPED');
 
@@ -235,9 +265,10 @@ export async function reconcileBatch(
   let tokenAnswered: string | null = null;
   const watched = lock?.taskArn ? observed.find((t) => t.taskArn === lock.taskArn) : undefined;
   // ECS keeps stopped tasks visible for about an hour; right after RunTask a new task may not be
-  // visible yet, so "unknown to ECS" counts only well after the lock was taken.
-  const lockAgeMs = lock?.acquiredAt ? nowMs - Date.parse(lock.acquiredAt) : 0;
-  const watchedGone = lock?.taskArn !== undefined && watched === undefined && lockAgeMs > WATCHED_TASK_VISIBLE_AFTER_MS;
+  // visible yet, so "unknown to ECS" counts only well after the task was registered with the lock.
+  const registeredAgeMs = lock?.registeredAt !== undefined ? nowMs - lock.registeredAt * 1000 : 0;
+  const watchedGone =
+    lock?.taskArn !== undefined && watched === undefined && registeredAgeMs > WATCHED_TASK_VISIBLE_AFTER_MS;
   if (ownerLive && lock?.taskToken && lock.taskArn && (watched?.lastStatus === 'STOPPED' || watchedGone)) {
     const task: DescribedTask = watched?.described ?? {
       TaskArn: lock.taskArn,
@@ -294,6 +325,10 @@ export async function reconcileBatch(
     }
     const reason = `batch-runner reconciler: ${why}`.slice(0, 255);
     try {
+      // Noted on the lock before StopTask: a task asked to stop leaves ECS's RUNNING list at once, and
+      // whoever comes next must still find it until it is STOPPED.
+      if (owner !== undefined)
+        await notePendingStop(ctx.dynamodb, ctx.lockTableName, target.name, owner, [task.taskArn]);
       await world.stopTask(task.clusterArn, task.taskArn, reason);
       stopped.push(task);
       actions.push({ taskArn: task.taskArn, execution, action: 'stop requested, not yet STOPPED', why });
@@ -311,7 +346,7 @@ export async function reconcileBatch(
     const sleep = ctx.sleep ?? defaultSleep;
     while (stillRunning.size > 0 && now() < until) {
       await sleep(ctx.pollIntervalMs ?? 5000);
-      const current = await world.describeTasks(target.clusterArn, [...stillRunning]);
+      const current = await describeOnTheirClusters(world, [...stillRunning], target.clusterArn);
       stillRunning = new Set(current.filter((t) => t.lastStatus !== 'STOPPED').map((t) => t.taskArn));
     }
   }
@@ -326,7 +361,7 @@ export async function reconcileBatch(
 
   // 2. The lock of an owner that no longer runs: released once no task of the batch may still run.
   let lockVerdict: LockVerdict;
-  if (owner === undefined) lockVerdict = 'free';
+  if (owner === undefined) lockVerdict = stillRunning.size === 0 ? 'free' : 'free, but a task may still run';
   else if (ownerLive) lockVerdict = 'held by a live owner';
   else if (ownerJustEnded) lockVerdict = 'held: its owner ended moments ago';
   else if (stillRunning.size === 0) {
@@ -437,9 +472,11 @@ export function endedRunAlert(
   const lockStatus =
     lockVerdict === 'held until its task is confirmed STOPPED'
       ? 'held until the task is confirmed STOPPED'
-      : lockVerdict === 'released'
-        ? 'released'
-        : 'not held by this execution';
+      : lockVerdict === 'held: its owner ended moments ago'
+        ? 'held for a moment (a task start may still be in flight), then released by the reconciler'
+        : lockVerdict === 'released'
+          ? 'released'
+          : 'not held by this execution';
   return {
     batch,
     outcome: kind.outcome,

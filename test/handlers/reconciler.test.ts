@@ -177,10 +177,15 @@ beforeEach(async () => {
   sfnMock.reset();
   snsMock.reset();
   ecsMock.on(ListTasksCommand).callsFake((input) => {
-    // startedBy must be the only filter; the desired status defaults to RUNNING (ECS ListTasks).
-    expect(input.startedBy).toBe('batch-runner');
-    expect(input.desiredStatus).toBeUndefined();
-    return { taskArns: tasks.filter((t) => t.desiredStatus === 'RUNNING').map((t) => t.arn) };
+    // startedBy must be the only filter (ECS ListTasks): either the runner's tasks (desired status
+    // RUNNING by default) or every task asked to stop, never both filters at once.
+    if (input.startedBy !== undefined) {
+      expect(input.startedBy).toBe('batch-runner');
+      expect(input.desiredStatus).toBeUndefined();
+      return { taskArns: tasks.filter((t) => t.desiredStatus === 'RUNNING').map((t) => t.arn) };
+    }
+    expect(input.desiredStatus).toBe('STOPPED');
+    return { taskArns: tasks.filter((t) => t.desiredStatus === 'STOPPED').map((t) => t.arn) };
   });
   ecsMock.on(DescribeTasksCommand).callsFake((input) => {
     const found = tasks.filter((t) => input.tasks?.includes(t.arn));
@@ -244,6 +249,68 @@ describe('issue 9 scenarios: a lock is let go only when its task is known to be 
     tasks[0].stopsAfterDescribes = 1;
     expect(await settle(executionArn('rerun-2'))).toMatchObject({ lock: 'released', taskMayStillRun: false });
     expect(await readLock(db.client, table, BATCH)).toBeUndefined();
+  });
+
+  test('a task still inside its stop grace, noted nowhere (stopped by someone else), still keeps the lock', async () => {
+    const aborted = executionArn('stopped-elsewhere');
+    executions.set(aborted, 'ABORTED');
+    await holdLock(aborted); // no taskArn, no pendingStopTaskArns
+    addTask({
+      id: 'stopping',
+      execution: 'stopped-elsewhere',
+      desiredStatus: 'STOPPED',
+      stopsAfterDescribes: Infinity,
+    });
+
+    const answer = await settle(executionArn('next-start'));
+
+    expect(answer).toMatchObject({
+      lock: 'held until its task is confirmed STOPPED',
+      mayStillRun: [taskArn('stopping')],
+    });
+    expect((await readLock(db.client, table, BATCH))?.owner).toBe(aborted);
+  });
+
+  test('a stopping task with the lock free: the settle does not answer "free"', async () => {
+    executions.set(executionArn('gone'), 'ABORTED');
+    addTask({ id: 'orphan', execution: 'gone', desiredStatus: 'STOPPED', stopsAfterDescribes: Infinity });
+
+    const answer = await settle(executionArn('next-start'));
+
+    expect(answer.lock).toBe('free, but a task may still run');
+    expect(answer.taskMayStillRun).toBe(true);
+  });
+
+  test('the stop is noted on the lock before StopTask is sent', async () => {
+    const aborted = executionArn('noted');
+    executions.set(aborted, 'ABORTED');
+    await holdLock(aborted);
+    addTask({ id: 't1', execution: 'noted', stopsAfterDescribes: Infinity });
+    let notedWhenStopped: readonly string[] | undefined;
+    ecsMock.on(StopTaskCommand).callsFake(async (input) => {
+      notedWhenStopped = (await readLock(db.client, table, BATCH))?.pendingStopTaskArns;
+      const t = tasks.find((x) => x.arn === input.task)!;
+      t.desiredStatus = 'STOPPED';
+      return { task: toSdk(t) };
+    });
+
+    await pass();
+
+    expect(notedWhenStopped).toEqual([taskArn('t1')]);
+  });
+
+  test('tasks are described on their own cluster (imported batches run on other clusters)', async () => {
+    const aborted = executionArn('elsewhere');
+    executions.set(aborted, 'ABORTED');
+    const otherCluster = 'arn:aws:ecs:ap-northeast-1:123456789012:task/payments/abc';
+    await holdLock(aborted, { taskArn: { S: otherCluster } });
+
+    await settle(executionArn('next'));
+
+    expect(ecsMock).toHaveReceivedCommandWith(DescribeTasksCommand, {
+      cluster: 'arn:aws:ecs:ap-northeast-1:123456789012:cluster/payments',
+      tasks: [otherCluster],
+    });
   });
 
   test('stopped while RunTask was in flight: the task its history never recorded is found by its tags and stopped', async () => {

@@ -48,6 +48,7 @@ const registration = (owner: string, task: string) => ({
   logStreamPrefix: 'batch',
   expiresAt: 1794600000,
   deadlineAt: 1794000000,
+  registeredAt: 1793996400,
 });
 
 describe('lock item (dynalite)', () => {
@@ -79,6 +80,7 @@ describe('lock item (dynalite)', () => {
       logStreamPrefix: 'batch',
       expiresAt: 1794600000,
       deadlineAt: 1794000000,
+      registeredAt: 1793996400,
       trigger: 'schedule',
     });
   });
