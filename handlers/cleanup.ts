@@ -66,7 +66,7 @@ export interface ScheduledEvent {
   readonly time?: string;
 }
 
-/** Payload of the state machine's `SettleStaleLock` and `SettleLockBeforeRelease` states. */
+/** Payload of the state machine's `SettleStaleLock` and `ReleaseLockAfterFailure` states. */
 export interface SettleRequest {
   readonly action: 'settle' | 'finish';
   /** The calling execution. */
@@ -119,6 +119,19 @@ export type ReconcilerResult =
       readonly errors: { batch: string; error: string }[];
       readonly alerts: DeliveryReport;
     };
+
+/**
+ * Error name the state machine's SettleStaleLock and ReleaseLockAfterFailure retry: one of the
+ * reconciler's AWS calls failed for a reason that says nothing about the batch.
+ */
+export const RECONCILER_UNAVAILABLE = 'BatchRunner.ReconcilerUnavailable';
+
+export class ReconcilerUnavailableError extends Error {
+  constructor(cause: Error) {
+    super(`the reconciler could not finish (${cause.name}: ${cause.message}); the state machine retries.`);
+    this.name = RECONCILER_UNAVAILABLE;
+  }
+}
 
 /** Statuses the event entry acts on (the rule filters on the same list). */
 export const CLEANUP_STATUSES: readonly ExecutionStatus[] = ['FAILED', 'TIMED_OUT', 'ABORTED'];
@@ -179,13 +192,19 @@ export async function handleReconcilerEvent(event: ReconcilerEvent, deps: Reconc
       clusterArn: event.batch.clusterArn,
       stateMachineArn: stateMachineOfExecution(event.executionArn),
     };
-    const report = await reconcileBatch(ctx, target, {
-      confirmWithinMs,
-      finishing: event.action === 'finish' ? event.executionArn : undefined,
-      knownTaskArns:
-        event.action === 'finish' && event.start ? [startedTaskArn(event.start)].filter((a): a is string => !!a) : [],
-      deliverAlerts: false,
-    });
+    let report: BatchReconcileReport;
+    try {
+      report = await reconcileBatch(ctx, target, {
+        confirmWithinMs,
+        finishing: event.action === 'finish' ? event.executionArn : undefined,
+        knownTaskArns:
+          event.action === 'finish' && event.start ? [startedTaskArn(event.start)].filter((a): a is string => !!a) : [],
+        deliverAlerts: false,
+      });
+    } catch (err) {
+      // An AWS call failed (throttling, an outage): nothing about the batch; the state machine retries.
+      throw new ReconcilerUnavailableError(err as Error);
+    }
     logEvent(`reconciler ${event.action}`, { ...report });
     return settleAnswer(report);
   }
@@ -196,9 +215,14 @@ export async function handleReconcilerEvent(event: ReconcilerEvent, deps: Reconc
     const batch = batchOfStateMachine(detail.stateMachineArn, deps.config.namePrefix);
     if (batch === undefined)
       return { ignored: `state machine ${detail.stateMachineArn} is not a ${deps.config.namePrefix} state machine` };
+    const listed = await listAll(deps);
     const report = await reconcileBatch(
       ctx,
-      { name: batch, clusterArn: deps.config.clusterArns[0], stateMachineArn: detail.stateMachineArn },
+      {
+        name: batch,
+        clusterArn: listed.find((t) => t.batch === batch)?.clusterArn ?? deps.config.clusterArns[0],
+        stateMachineArn: detail.stateMachineArn,
+      },
       {
         confirmWithinMs,
         ended: {
@@ -210,7 +234,8 @@ export async function handleReconcilerEvent(event: ReconcilerEvent, deps: Reconc
           startDate: detail.startDate,
           stopDate: detail.stopDate,
         },
-        listedTasks: await listAll(deps),
+        listedTasks: listed,
+        relist: () => listAll(deps),
       },
     );
     logEvent('reconciler: execution ended', { ...report });
@@ -224,6 +249,7 @@ export async function handleReconcilerEvent(event: ReconcilerEvent, deps: Reconc
   );
 }
 
+/** Runner tasks of every cluster. Throws if any cluster cannot be listed: a partial list would make tasks look stopped. */
 async function listAll(deps: ReconcilerDeps) {
   const lists = await Promise.all(deps.config.clusterArns.map((c) => deps.world.listRunnerTasks(c)));
   return lists.flat();
@@ -234,16 +260,27 @@ async function listAll(deps: ReconcilerDeps) {
  * with neither needs nothing), then every owed alert is delivered.
  */
 async function reconcilePass(ctx: ReconcileContext, deps: ReconcilerDeps) {
-  const listed = await listAll(deps);
-  const lockedBatches = await listLockedBatches(deps.dynamodb, deps.config.lockTableName);
-  const names = new Set([...lockedBatches, ...listed.map((t) => t.batch).filter((b): b is string => !!b)]);
-  const home = deps.config.clusterArns[0];
-  const targets: BatchTarget[] = [...names].sort().map((name) => ({
-    name,
-    clusterArn: listed.find((t) => t.batch === name)?.clusterArn ?? home,
-    stateMachineArn: stateMachineArnFor(home, deps.config.namePrefix, name),
-  }));
-  const { reports, errors } = await reconcileAllListed(ctx, targets, listed);
+  const errors: { batch: string; error: string }[] = [];
+  let reports: BatchReconcileReport[] = [];
+  let targets: BatchTarget[] = [];
+  try {
+    const listed = await listAll(deps);
+    const lockedBatches = await listLockedBatches(deps.dynamodb, deps.config.lockTableName);
+    const names = new Set([...lockedBatches, ...listed.map((t) => t.batch).filter((b): b is string => !!b)]);
+    const home = deps.config.clusterArns[0];
+    targets = [...names].sort().map((name) => ({
+      name,
+      clusterArn: listed.find((t) => t.batch === name)?.clusterArn ?? home,
+      stateMachineArn: stateMachineArnFor(home, deps.config.namePrefix, name),
+    }));
+    const result = await reconcileAll(ctx, targets, listed);
+    reports = result.reports;
+    errors.push(...result.errors);
+  } catch (err) {
+    // No batch is reconciled on a partial view (a task not listed would look stopped); alerts still go out.
+    const e = err as Error;
+    errors.push({ batch: '(listing)', error: `${e.name}: ${e.message}` });
+  }
   // Executions that ended without a trace in the lock table (stopped while they held no lock, their
   // status event lost): a slice of the state machines per pass, in turn.
   const passIndex = Math.floor((deps.now ?? Date.now)() / (RECONCILER_INTERVAL_SECONDS * 1000));
@@ -253,7 +290,9 @@ async function reconcilePass(ctx: ReconcileContext, deps: ReconcilerDeps) {
   });
   const nowSeconds = Math.floor((deps.now ?? Date.now)() / 1000);
   const alerts = await deliverOwedAlerts(deps.dynamodb, deps.config.lockTableName, deps.world.publish, nowSeconds);
-  await expireSlotClaims(deps.dynamodb, deps.config.lockTableName, nowSeconds);
+  await expireSlotClaims(deps.dynamodb, deps.config.lockTableName, nowSeconds).catch((err: Error) =>
+    errors.push({ batch: '(slot claims)', error: `${err.name}: ${err.message}` }),
+  );
   // Embedded metric (CloudWatch EMF): the undelivered-alerts alarm watches it.
   console.log(
     JSON.stringify({
@@ -276,15 +315,6 @@ async function reconcilePass(ctx: ReconcileContext, deps: ReconcilerDeps) {
   );
   logEvent('reconciler pass', { batches: targets.length, errors, alerts, sweep });
   return { reports, errors, alerts, sweep };
-}
-
-async function reconcileAllListed(
-  ctx: ReconcileContext,
-  targets: BatchTarget[],
-  listed: Awaited<ReturnType<typeof listAll>>,
-) {
-  const world: ReconcileWorld = { ...ctx.world, listRunnerTasks: async () => listed };
-  return reconcileAll({ ...ctx, world }, targets);
 }
 
 /**

@@ -99,7 +99,9 @@ export function awsWorld(
         const res = await clients.sfn.send(new DescribeExecutionCommand({ executionArn }));
         return { status: res.status ?? 'MISSING', stoppedAt: res.stopDate?.getTime() };
       } catch (err) {
-        if ((err as Error).name === 'ExecutionDoesNotExist') return { status: 'MISSING' };
+        // A lock item naming no execution of ours (gone from the history, or written by hand with a
+        // malformed ARN) has no live owner: the batch must not be blocked by it forever.
+        if (['ExecutionDoesNotExist', 'InvalidArn'].includes((err as Error).name)) return { status: 'MISSING' };
         throw err;
       }
     },

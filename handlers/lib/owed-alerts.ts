@@ -28,9 +28,12 @@ export const ALERT_KEY_PREFIX = 'alert#';
 export const ALERT_RECORD_TTL_SECONDS = 7 * 24 * 60 * 60;
 /**
  * A freshly recorded alert is left to its recorder for this long before the reconciler publishes it:
- * the recorder normally publishes within a second, and waiting avoids a second copy.
+ * the recorder normally publishes within a second, but the state machine's PublishFailureAlert may
+ * retry for about four minutes (4 attempts of up to 60 s), and publishing beside it would send two.
  */
-export const RECORDER_GRACE_SECONDS = 60;
+export const RECORDER_GRACE_SECONDS = 300;
+/** How long a delivery attempt holds its lease: no second deliverer publishes the alert meanwhile. */
+export const DELIVERY_LEASE_SECONDS = 120;
 /** Backoff between delivery attempts: doubling from 1 minute, at most 30 minutes. */
 export function nextAttemptDelaySeconds(attempts: number): number {
   return Math.min(60 * 2 ** Math.max(0, attempts - 1), 30 * 60);
@@ -117,6 +120,39 @@ export async function markDelivered(ddb: DynamoDBClient, tableName: string, exec
   );
 }
 
+/**
+ * Takes the delivery of one owed alert for DELIVERY_LEASE_SECONDS (conditional on nobody having moved
+ * its next attempt since it was read), so that two deliverers running at once (the status event and
+ * the scheduled pass) do not both publish it.
+ */
+async function takeLease(
+  ddb: DynamoDBClient,
+  tableName: string,
+  alert: OwedAlert,
+  nowSeconds: number,
+): Promise<boolean> {
+  try {
+    await ddb.send(
+      new UpdateItemCommand({
+        TableName: tableName,
+        Key: { [LOCK_KEY]: s(alertKey(alert.executionArn)) },
+        UpdateExpression: 'SET nextAttemptAt = :lease',
+        ConditionExpression: '#state = :owed AND nextAttemptAt = :seen',
+        ExpressionAttributeNames: { '#state': 'state' },
+        ExpressionAttributeValues: {
+          ':lease': n(nowSeconds + DELIVERY_LEASE_SECONDS),
+          ':owed': s('owed'),
+          ':seen': n(alert.nextAttemptAt),
+        },
+      }),
+    );
+    return true;
+  } catch (err) {
+    if ((err as Error).name === 'ConditionalCheckFailedException') return false;
+    throw err;
+  }
+}
+
 /** Records a failed delivery attempt and when to try again. */
 async function markAttemptFailed(
   ddb: DynamoDBClient,
@@ -148,7 +184,8 @@ async function stampFirstSeen(ddb: DynamoDBClient, tableName: string, executionA
     new UpdateItemCommand({
       TableName: tableName,
       Key: { [LOCK_KEY]: s(alertKey(executionArn)) },
-      UpdateExpression: 'SET owedAt = if_not_exists(owedAt, :now), #expiresAt = if_not_exists(#expiresAt, :expires)',
+      UpdateExpression:
+        'SET owedAt = if_not_exists(owedAt, :now), nextAttemptAt = if_not_exists(nextAttemptAt, :now), #expiresAt = if_not_exists(#expiresAt, :expires)',
       ConditionExpression: 'attribute_exists(#key)',
       ExpressionAttributeNames: { '#key': LOCK_KEY, '#expiresAt': EXPIRES_AT },
       ExpressionAttributeValues: { ':now': n(nowSeconds), ':expires': n(nowSeconds + ALERT_RECORD_TTL_SECONDS) },
@@ -279,7 +316,7 @@ export async function deliverOwedAlerts(
     }
     if (alert.state !== 'owed') continue;
     const due = alert.owedAt + grace <= nowSeconds && alert.nextAttemptAt <= nowSeconds;
-    if (!due) {
+    if (!due || !(await takeLease(ddb, tableName, alert, nowSeconds))) {
       report.waiting.push(alert.executionArn);
       oldest = Math.max(oldest, nowSeconds - alert.owedAt);
       continue;

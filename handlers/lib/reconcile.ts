@@ -110,6 +110,8 @@ export interface ReconcileRequest {
   readonly deliverAlerts?: boolean;
   /** Tasks the caller knows of (e.g. the state machine's started task, which may be stopping already). */
   readonly knownTaskArns?: readonly string[];
+  /** How to list again after waiting out the in-flight grace (default: the batch's own cluster). */
+  readonly relist?: () => Promise<readonly ObservedTask[]>;
   /** Runner tasks of the batch's cluster listed already (the all-batches pass lists each cluster once). */
   readonly listedTasks?: readonly ObservedTask[];
 }
@@ -256,7 +258,7 @@ export async function reconcileBatch(
     await (ctx.sleep ?? defaultSleep)(graceMs - endedMsAgo);
     return reconcileBatch(ctx, target, {
       ...request,
-      listedTasks: undefined,
+      listedTasks: request.relist ? await request.relist() : undefined,
       confirmWithinMs: confirmBudgetMs - (graceMs - endedMsAgo),
     });
   }
@@ -499,26 +501,20 @@ export function endedRunAlert(
   };
 }
 
-/** The all-batches pass: each cluster listed once, each batch reconciled, failures of one batch reported, not thrown. */
+/**
+ * The all-batches pass over tasks listed once for every cluster: each batch reconciled on its own (one
+ * batch's failure is reported, not thrown), owed alerts left to one delivery after the pass.
+ */
 export async function reconcileAll(
   ctx: ReconcileContext,
   targets: readonly BatchTarget[],
+  listedTasks: readonly ObservedTask[],
 ): Promise<{ reports: BatchReconcileReport[]; errors: { batch: string; error: string }[] }> {
-  const byCluster = new Map<string, ObservedTask[] | Error>();
-  for (const clusterArn of new Set(targets.map((t) => t.clusterArn))) {
-    try {
-      byCluster.set(clusterArn, await ctx.world.listRunnerTasks(clusterArn));
-    } catch (err) {
-      byCluster.set(clusterArn, err as Error);
-    }
-  }
   const reports: BatchReconcileReport[] = [];
   const errors: { batch: string; error: string }[] = [];
   for (const target of targets) {
     try {
-      const listed = byCluster.get(target.clusterArn);
-      if (listed instanceof Error) throw listed;
-      reports.push(await reconcileBatch(ctx, target, { listedTasks: listed }));
+      reports.push(await reconcileBatch(ctx, target, { listedTasks, deliverAlerts: false }));
     } catch (err) {
       const e = err as Error;
       errors.push({ batch: target.name, error: `${e.name}: ${e.message}` });

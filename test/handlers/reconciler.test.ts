@@ -561,8 +561,8 @@ describe('alerts are owed, not fired', () => {
     )) as BatchReconcileReport;
     expect(first.alert).toBe('owed: publish failed');
 
-    // Still down a minute later: backoff, no loss.
-    clock += 61_000;
+    // Still down once the recorder's grace has passed: backoff, no loss.
+    clock += (RECORDER_GRACE_SECONDS + 1) * 1000;
     await pass();
     const record = await db.client.send(
       new GetItemCommand({ TableName: table, Key: { batch: { S: alertKey(aborted) } }, ConsistentRead: true }),
@@ -708,5 +708,60 @@ describe('records the state machine writes without epoch seconds', () => {
     clock += 3_600_000;
     await pass();
     expect(Number((await read())?.expiresAt?.N)).toBe(NOW / 1000 + SLOT_CLAIM_TTL_SECONDS);
+  });
+});
+
+describe('the reconciler as the state machine calls it', () => {
+  test('an AWS failure inside settle/finish is a named error the state machine retries, not a failed run', async () => {
+    executions.set(executionArn('dead'), 'FAILED');
+    await holdLock(executionArn('dead'));
+    ecsMock.on(ListTasksCommand).rejects(Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' }));
+
+    await expect(settle(executionArn('caller'))).rejects.toMatchObject({ name: 'BatchRunner.ReconcilerUnavailable' });
+    expect((await readLock(db.client, table, BATCH))?.owner).toBe(executionArn('dead'));
+  });
+
+  test('a cluster that cannot be listed: the pass reconciles nothing on a partial view, yet delivers owed alerts', async () => {
+    executions.set(executionArn('dead'), 'FAILED');
+    await holdLock(executionArn('dead'));
+    ecsMock.on(ListTasksCommand).rejects(Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' }));
+
+    const result = (await pass()) as any;
+
+    expect(result.reports).toEqual([]);
+    expect(result.errors).toEqual([{ batch: '(listing)', error: 'ThrottlingException: Rate exceeded' }]);
+    expect((await readLock(db.client, table, BATCH))?.owner).toBe(executionArn('dead'));
+  });
+
+  test('a lock naming an ARN Step Functions rejects does not block the batch forever', async () => {
+    sfnMock.on(DescribeExecutionCommand).rejects(Object.assign(new Error('Invalid Arn'), { name: 'InvalidArn' }));
+    await holdLock('not-an-arn');
+
+    expect(await settle(executionArn('caller'))).toMatchObject({ lock: 'released' });
+  });
+
+  test('two deliverers at once (the status event and the pass) publish an owed alert once', async () => {
+    const execution = executionArn('owed');
+    await db.client.send(
+      new PutItemCommand({
+        TableName: table,
+        Item: {
+          batch: { S: alertKey(execution) },
+          state: { S: 'owed' },
+          batchName: { S: BATCH },
+          outcome: { S: 'failed' },
+          trigger: { S: 'schedule' },
+          source: { S: 'state-machine' },
+          subject: { S: `[batch-runner] ${BATCH} failed` },
+          message: { S: 'Batch missing-images: failed' },
+          owedAt: { N: String(NOW / 1000 - 600) },
+          attempts: { N: '0' },
+          nextAttemptAt: { N: String(NOW / 1000 - 600) },
+          expiresAt: { N: String(NOW / 1000 + 86_400) },
+        },
+      }),
+    );
+    await Promise.all([pass(), pass(), pass()]);
+    expect(published()).toHaveLength(1);
   });
 });
