@@ -358,3 +358,23 @@ describe('summaryCause', () => {
     }
   });
 });
+
+describe('startedAtSeconds: the deadline counts from RunTask`s CreatedAt', () => {
+  const now = 1794525600;
+  test('reads epoch seconds, epoch milliseconds and ISO text', () => {
+    expect(startedAtSeconds({ Tasks: [{ TaskArn: 'a', CreatedAt: now - 200 } as any] }, now)).toBe(now - 200);
+    expect(startedAtSeconds({ Tasks: [{ TaskArn: 'a', CreatedAt: (now - 200) * 1000 } as any] }, now)).toBe(now - 200);
+    expect(
+      startedAtSeconds(
+        { Tasks: [{ TaskArn: 'a', CreatedAt: new Date((now - 200) * 1000).toISOString() } as any] },
+        now,
+      ),
+    ).toBe(now - 200);
+  });
+
+  test('falls back to now when the answer has no CreatedAt, an unreadable one, or one in the future', () => {
+    expect(startedAtSeconds({ Tasks: [{ TaskArn: 'a' }] }, now)).toBe(now);
+    expect(startedAtSeconds({ Tasks: [{ TaskArn: 'a', CreatedAt: 'soon' } as any] }, now)).toBe(now);
+    expect(startedAtSeconds({ Tasks: [{ TaskArn: 'a', CreatedAt: now + 60 } as any] }, now)).toBe(now);
+  });
+});

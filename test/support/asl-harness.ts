@@ -116,7 +116,11 @@ export class ScriptedAws {
           if (answer !== 'start') return answer;
           const taskArn = newTaskArn();
           this.startedTasks.push(taskArn);
-          return { Tasks: [describedTask({ taskArn, lastStatus: 'PROVISIONING' })], Failures: [] };
+          // Created now, as ECS answers: the watcher counts the run's deadline from CreatedAt.
+          return {
+            Tasks: [{ ...describedTask({ taskArn, lastStatus: 'PROVISIONING' }), CreatedAt: Date.now() }],
+            Failures: [],
+          };
         },
         listTasks: async () => ({
           TaskArns: (this.listTasksAnswers.length > 1 ? this.listTasksAnswers.shift() : this.listTasksAnswers[0]) ?? [],
