@@ -6,7 +6,12 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { readLock } from '../../handlers/lib/lock-item';
 import { summaryCause, type TaskSummary } from '../../handlers/lib/task-outcome';
 import { MAX_CAUSE_LENGTH } from '../../handlers/lib/task-token';
-import { handleTaskWatcherEvent, LOCK_TTL_MARGIN_SECONDS, type WatchRequest } from '../../handlers/task-watcher';
+import {
+  handleTaskWatcherEvent,
+  LOCK_TTL_MARGIN_SECONDS,
+  startedAtSeconds,
+  type WatchRequest,
+} from '../../handlers/task-watcher';
 import { type EmbeddedDynamoDb, ensureLockTable, startEmbeddedDynamoDb } from '../../local/lock-store';
 import { BATCH, CLUSTER_ARN, ecsTaskStateChange, executionArn, REGION, sdkTask, taskArn } from './fixtures/events';
 
