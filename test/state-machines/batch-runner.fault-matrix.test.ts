@@ -45,8 +45,9 @@ const BASE_SCENARIOS: readonly BaseScenario[] = [
     label: 'replace a running copy (and a copy started outside the runner)',
     setup: async (db, aws) => {
       await held('RUNNING')(db, aws);
-      // The reconciler's list (settling the replaced owner), then CheckRunningTasks: an untagged copy.
-      aws.listTasksAnswers = [[], [newTaskArn()], []];
+      // The reconciler's two lists (desired RUNNING, then desired STOPPED) while it settles the replaced
+      // owner, then CheckRunningTasks: an untagged copy, gone at the next check.
+      aws.listTasksAnswers = [[], [], [newTaskArn()], []];
       return { batch: { overlapPolicy: 'replace' } };
     },
   },
