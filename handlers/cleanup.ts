@@ -2,7 +2,6 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { defaultClients, requiredEnv } from './lib/aws-clients';
 import { awsWorld } from './lib/aws-world';
 import { EXPIRES_AT, LOCK_KEY } from './lib/lock-item';
-import { logEvent } from './lib/log';
 import { deliverOwedAlerts, type DeliveryReport } from './lib/owed-alerts';
 import {
   type BatchReconcileReport,
@@ -95,6 +94,11 @@ export interface ReconcilerDeps {
   readonly world: ReconcileWorld;
   readonly dynamodb: DynamoDBClient;
   readonly config: ReconcilerConfig;
+  /**
+   * Where the reconciler's JSON log lines and embedded metrics go. @default stdout (CloudWatch Logs in
+   * Lambda); the local mode keeps them off the CLI's output.
+   */
+  readonly writeLine?: (line: string) => void;
   readonly now?: () => number;
   readonly sleep?: (ms: number) => Promise<void>;
 }
@@ -175,6 +179,7 @@ function stateMachineArnFor(clusterArn: string, namePrefix: string, batch: strin
 }
 
 export async function handleReconcilerEvent(event: ReconcilerEvent, deps: ReconcilerDeps): Promise<ReconcilerResult> {
+  const logEvent = loggerOf(deps);
   const ctx: ReconcileContext = {
     world: deps.world,
     dynamodb: deps.dynamodb,
@@ -259,7 +264,15 @@ async function listAll(deps: ReconcilerDeps) {
  * The scheduled pass: every batch with a held lock or a running runner task is reconciled (a batch
  * with neither needs nothing), then every owed alert is delivered.
  */
+/** One JSON line per event (CloudWatch Logs Insights filters by field), to the deps' sink. */
+function loggerOf(deps: ReconcilerDeps): (message: string, fields?: Record<string, unknown>) => void {
+  const write = deps.writeLine ?? ((line: string) => console.log(line));
+  return (message, fields = {}) => write(JSON.stringify({ message, ...fields }));
+}
+
 async function reconcilePass(ctx: ReconcileContext, deps: ReconcilerDeps) {
+  const logEvent = loggerOf(deps);
+  const write = deps.writeLine ?? ((line: string) => console.log(line));
   const errors: { batch: string; error: string }[] = [];
   let reports: BatchReconcileReport[] = [];
   let targets: BatchTarget[] = [];
@@ -294,7 +307,7 @@ async function reconcilePass(ctx: ReconcileContext, deps: ReconcilerDeps) {
     errors.push({ batch: '(slot claims)', error: `${err.name}: ${err.message}` }),
   );
   // Embedded metric (CloudWatch EMF): the undelivered-alerts alarm watches it.
-  console.log(
+  write(
     JSON.stringify({
       _aws: {
         Timestamp: (deps.now ?? Date.now)(),

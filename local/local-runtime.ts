@@ -423,7 +423,8 @@ export class LocalRuntime {
         // has returned (or the process is gone with it, its task already on disk). Nothing is in flight.
         inFlightGraceMs: 0,
       },
-      // Local alerts are published by the recorder at once; the grace only matters between processes.
+      // The reconciler's JSON log lines are for CloudWatch; locally they would mix into the CLI's output.
+      writeLine: () => undefined,
     });
   }
 
