@@ -1,0 +1,162 @@
+import { MAX_REASON_LENGTH } from '../../handlers/lib/manual-input';
+import type { BatchBackend, ExecutionDetail, LockInfo } from '../backend';
+import type { CliContext } from '../context';
+import { UserError } from '../errors';
+import { EXIT, type ExitCode } from '../exit-codes';
+import { duration, json } from '../format';
+import { pause } from '../watch';
+import { localFlag, resolveTarget } from './target';
+
+export interface StopOptions {
+  readonly reason?: string;
+  readonly wait?: boolean;
+  readonly local?: boolean;
+  readonly json?: boolean;
+}
+
+/** The error of StopExecution by `batch-runner stop` (the execution ends ABORTED with it). */
+export const STOPPED_BY_OPERATOR = 'BatchRunner.StoppedByOperator';
+/** `stop --wait` gives up after this long (the reconciler waits for STOPPED, then releases the lock). */
+export const STOP_WAIT_LIMIT_MS = 10 * 60 * 1000;
+
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
+const CONTROL_CHARS = /[\u0000-\u0008\u000b-\u001f\u007f]/;
+
+/** The operator's --reason, checked like the manual input's reason (it goes into the alert). */
+export function stopReason(ctx: CliContext, reason: string | undefined): string {
+  if (reason === undefined) return `stopped by ${ctx.user}`;
+  const problem =
+    reason.trim() === ''
+      ? 'is empty'
+      : reason.length > MAX_REASON_LENGTH
+        ? `is ${reason.length} characters long`
+        : CONTROL_CHARS.test(reason)
+          ? 'contains control characters'
+          : undefined;
+  if (!problem) return reason;
+  throw new UserError(
+    `--reason ${JSON.stringify(reason.length > 60 ? `${reason.slice(0, 57)}...` : reason)} ${problem}`,
+    `give --reason a plain-text reason of 1 to ${MAX_REASON_LENGTH} characters (or leave it out for "stopped by ${ctx.user}"). Nothing was stopped.`,
+  );
+}
+
+/**
+ * `stop <batch|execution>`: StopExecution with an error and cause naming the operator, exactly what
+ * the console's stop does. The runner's reconciler (on AWS the Execution Status Change rule; locally
+ * the runner process) then stops the task, releases the lock once the task is STOPPED and sends the
+ * one alert. `--wait` follows that until the execution has ended, its task stopped and its lock is free.
+ */
+export async function stopCommand(ctx: CliContext, ref: string, options: StopOptions): Promise<ExitCode> {
+  const local = options.local ?? false;
+  const reason = stopReason(ctx, options.reason);
+  const backend = await ctx.backend(local);
+  try {
+    const { batch, executionArn } = await resolveTarget(ctx, backend, ref, local, 'running');
+    const before = await backend.describeExecution(batch, executionArn);
+    const name = executionArn.split(':').pop()!;
+    if (!before || before.status !== 'RUNNING') {
+      throw new UserError(
+        `nothing to stop: execution ${name} is ${before?.status ?? 'gone'}${before?.stopDate ? ` since ${before.stopDate}` : ''}`,
+        `see it with: batch-runner show ${name}${localFlag(local)}; start it again with: batch-runner rerun ${name}${localFlag(local)}`,
+        EXIT.REFUSED,
+      );
+    }
+    const error = STOPPED_BY_OPERATOR;
+    const cause = `Stopped by ${ctx.user} with batch-runner stop: ${reason}`;
+    await backend.stopExecution(batch, executionArn, error, cause);
+    const result = { batch: batch.name, executionArn, name, error, cause };
+    if (!options.wait) {
+      if (options.json) ctx.output.out(json({ ...result, stopRequested: true }));
+      else
+        ctx.output.out(
+          [
+            `stop requested: ${name} (${cause})`,
+            `  the runner's cleanup now stops ${before.task ? `task ${before.task.taskArn}` : 'its task, if it started one'}, releases the lock once the task is STOPPED, and sends one alert.`,
+            `  follow it: batch-runner stop ${name} --wait${localFlag(local)}, or batch-runner status ${batch.name}${localFlag(local)}`,
+          ].join('\n'),
+        );
+      return EXIT.SUCCESS;
+    }
+    ctx.output.err(`stop requested: ${name} (${cause}); waiting for the cleanup`);
+    const settled = await waitUntilSettled(ctx, backend, batch, executionArn);
+    const { detail, lock } = settled;
+    const lockFree = lock?.owner !== executionArn;
+    if (options.json) {
+      ctx.output.out(
+        json({
+          ...result,
+          stopRequested: true,
+          settled: settled.done,
+          status: detail?.status,
+          outcome: detail?.outcome,
+          task: detail?.task ?? null,
+          lockReleased: lockFree,
+        }),
+      );
+    } else if (settled.done) {
+      ctx.output.out(
+        [
+          `stopped ${name}: execution ${detail?.status}${detail?.task ? `, task ${detail.task.taskArn} ${detail.task.lastStatus ?? 'gone'}${exitText(detail)}` : ', no task'}, lock released`,
+          `  cause      ${detail?.outcome.reason ?? cause}`,
+          `  took       ${duration(ctx.now().getTime() - settled.since)}`,
+        ].join('\n'),
+      );
+    }
+    if (!settled.done) {
+      throw new UserError(
+        `${name} did not settle within ${duration(STOP_WAIT_LIMIT_MS)}: ${pending(detail, lock, executionArn).join('; ')}`,
+        `look with: batch-runner status ${batch.name}${localFlag(local)}. A task that never reports STOPPED keeps the lock held on purpose (the alert says so).`,
+        EXIT.FAILED,
+      );
+    }
+    return EXIT.SUCCESS;
+  } finally {
+    await backend.close();
+  }
+}
+
+const exitText = (d: ExecutionDetail | undefined) =>
+  d?.task?.exitCode !== undefined && d.task.exitCode !== null ? ` (exit code ${d.task.exitCode})` : '';
+
+function pending(detail: ExecutionDetail | undefined, lock: LockInfo | undefined, executionArn: string): string[] {
+  const open: string[] = [];
+  if (detail?.status === 'RUNNING') open.push('the execution still RUNNING');
+  if (detail?.task && detail.task.lastStatus !== undefined && detail.task.lastStatus !== 'STOPPED')
+    open.push(`task ${detail.task.lastStatus}`);
+  if (lock?.owner === executionArn) open.push('the lock still held by it');
+  return open;
+}
+
+/** Polls until the execution has ended, its task (if any) is STOPPED and the lock is no longer its own. */
+async function waitUntilSettled(
+  ctx: CliContext,
+  backend: BatchBackend,
+  batch: Parameters<BatchBackend['lock']>[0],
+  executionArn: string,
+): Promise<{ done: boolean; detail?: ExecutionDetail; lock?: LockInfo; since: number }> {
+  const since = ctx.now().getTime();
+  const seen = new Set<string>();
+  const note = (key: string, text: string) => {
+    if (seen.has(key)) return;
+    seen.add(key);
+    ctx.output.err(`  +${duration(ctx.now().getTime() - since).padEnd(8)} ${text}`);
+  };
+  for (;;) {
+    const detail = await backend.describeExecution(batch, executionArn);
+    const lock = await backend.lock(batch);
+    if (detail && detail.status !== 'RUNNING') note('ended', `execution ${detail.status}`);
+    const task = detail?.task;
+    if (task && task.lastStatus && task.lastStatus !== 'RUNNING') {
+      note(
+        `task-${task.lastStatus}`,
+        `task ${task.lastStatus}${task.lastStatus === 'STOPPED' ? exitText(detail) : ''}`,
+      );
+    }
+    if (lock?.owner !== executionArn)
+      note('lock', lock ? `lock released (now held by ${lock.owner})` : 'lock released');
+    if (pending(detail, lock, executionArn).length === 0) return { done: true, detail, lock, since };
+    if (ctx.now().getTime() - since > STOP_WAIT_LIMIT_MS) return { done: false, detail, lock, since };
+    // Locally everything is at hand and cheap to read; on AWS each poll is five API calls.
+    await pause(ctx, backend.mode === 'local' ? Math.min(ctx.pollMs, 250) : ctx.pollMs, executionArn);
+  }
+}
