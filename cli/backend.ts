@@ -229,7 +229,14 @@ export class AwsBackend implements BatchBackend {
         events = await historyEvents(this.clients.sfn, item.executionArn!, { reverse: true, max: 10 });
       infos.push(
         this.toInfo(
-          { ...described, status: status as ExecutionStatus, startDate: described.startDate ?? item.startDate },
+          {
+            ...described,
+            executionArn: item.executionArn,
+            name: described.name ?? item.name,
+            status: status as ExecutionStatus,
+            startDate: described.startDate ?? item.startDate,
+            stopDate: described.stopDate ?? item.stopDate,
+          },
           events,
         ),
       );
