@@ -1,5 +1,9 @@
+import type { BatchConfig } from '../../config/batch-config';
 import { MAX_REASON_LENGTH } from '../../handlers/lib/manual-input';
-import type { BatchBackend, ExecutionDetail, LockInfo } from '../backend';
+import type { BatchReconcileReport } from '../../handlers/lib/reconcile';
+import { localStateMachineArn } from '../../local/local-runtime';
+import { isAlive } from '../../local/state-dir';
+import type { BatchBackend, ExecutionDetail, FoundExecution, LocalBackend, LockInfo } from '../backend';
 import type { CliContext } from '../context';
 import { UserError } from '../errors';
 import { EXIT, type ExitCode } from '../exit-codes';
@@ -51,9 +55,27 @@ export async function stopCommand(ctx: CliContext, ref: string, options: StopOpt
   const reason = stopReason(ctx, options.reason);
   const backend = await ctx.backend(local);
   try {
-    const { batch, executionArn } = await resolveTarget(ctx, backend, ref, local, 'running');
+    let target: FoundExecution;
+    try {
+      target = await resolveTarget(ctx, backend, ref, local, 'running');
+    } catch (err) {
+      // Locally a runner killed mid-run leaves its task and lock behind with no RUNNING execution.
+      const leftover =
+        local && err instanceof UserError && err.exitCode === EXIT.REFUSED
+          ? leftoverOf(backend as LocalBackend, ctx.batch(ref, true))
+          : undefined;
+      if (!leftover) throw err;
+      target = leftover;
+    }
+    const { batch, executionArn } = target;
     const before = await backend.describeExecution(batch, executionArn);
     const name = executionArn.split(':').pop()!;
+    if (before && local && before.status !== 'RUNNING' && runnerGone(backend as LocalBackend, executionArn)) {
+      const lock = await backend.lock(batch);
+      const taskLives = before.task !== undefined && before.task.lastStatus !== 'STOPPED';
+      if (taskLives || lock?.owner === executionArn)
+        return settleLeftover(ctx, backend as LocalBackend, batch, before, options);
+    }
     if (!before || before.status !== 'RUNNING') {
       throw new UserError(
         `nothing to stop: execution ${name} is ${before?.status ?? 'gone'}${before?.stopDate ? ` since ${before.stopDate}` : ''}`,
@@ -159,4 +181,83 @@ async function waitUntilSettled(
     // Locally everything is at hand and cheap to read; on AWS each poll is five API calls.
     await pause(ctx, backend.mode === 'local' ? Math.min(ctx.pollMs, 250) : ctx.pollMs, executionArn);
   }
+}
+
+/** Whether the local process that ran an execution is gone (killed, crashed). */
+function runnerGone(backend: LocalBackend, executionArn: string): boolean {
+  const record = backend.runtime.registry.get(executionArn);
+  return record !== undefined && !isAlive(record.runner);
+}
+
+/**
+ * The execution a killed local runner left behind for a batch with nothing RUNNING: the stale lock's
+ * owner, else the newest ended execution whose task still runs.
+ */
+function leftoverOf(backend: LocalBackend, batch: BatchConfig): FoundExecution | undefined {
+  const { registry, ecs } = backend.runtime;
+  const records = registry.list(batch.name).filter((r) => r.status !== 'RUNNING' && !isAlive(r.runner));
+  const running = new Set(ecs.runningTasksOf(batch.name).map((t) => t.TaskArn));
+  const left = records.find((r) => r.taskArn !== undefined && running.has(r.taskArn));
+  return left ? { batch, executionArn: left.executionArn } : undefined;
+}
+
+/**
+ * A local execution whose runner was killed ended without its cleanup: its task may still run and its
+ * lock is still held. The reconciler gets the status event that runner never sent (as on AWS, where
+ * the Execution Status Change rule would deliver it): it stops the task, releases the lock once the
+ * task is STOPPED, and sends the one alert owed.
+ */
+async function settleLeftover(
+  ctx: CliContext,
+  backend: LocalBackend,
+  batch: BatchConfig,
+  execution: ExecutionDetail,
+  options: StopOptions,
+): Promise<ExitCode> {
+  ctx.output.err(
+    `${execution.name} is ${execution.status}: its runner process has gone (${execution.outcome.reason ?? 'killed'}); handing what it left to the reconciler`,
+  );
+  const report = (await backend.runtime.reconcileEvent({
+    source: 'aws.states',
+    'detail-type': 'Step Functions Execution Status Change',
+    detail: {
+      executionArn: execution.executionArn,
+      stateMachineArn: localStateMachineArn(batch.name),
+      name: execution.name,
+      status: execution.status as 'ABORTED',
+      input: JSON.stringify(execution.input ?? null),
+      error: execution.outcome.error ?? null,
+      cause: execution.outcome.reason ?? null,
+    },
+  })) as BatchReconcileReport;
+  const actions = [
+    ...report.tasks.map((t) => `${t.action} task ${t.taskArn} (${t.why})`),
+    `lock ${report.lock}`,
+    report.alert === 'sent' ? 'sent one alert' : `alert ${report.alert}`,
+  ];
+  const settled = report.mayStillRun.length === 0;
+  if (options.json)
+    ctx.output.out(
+      json({
+        batch: batch.name,
+        executionArn: execution.executionArn,
+        name: execution.name,
+        stopRequested: false,
+        leftover: true,
+        settled,
+        status: execution.status,
+        lock: report.lock,
+        tasks: report.tasks,
+        mayStillRun: report.mayStillRun,
+        alert: report.alert,
+      }),
+    );
+  else ctx.output.out(`cleaned up after ${execution.name}: ${actions.join('; ')}`);
+  if (!settled)
+    throw new UserError(
+      `task(s) may still run: ${report.mayStillRun.join(', ')}`,
+      `look with: batch-runner status ${batch.name} --local; the lock stays held until they are STOPPED.`,
+      EXIT.FAILED,
+    );
+  return EXIT.SUCCESS;
 }

@@ -69,17 +69,25 @@ async function followLocal(
   for (;;) {
     const record = runtime.registry.get(executionArn);
     if (!record) break;
+    const announce = () => {
+      if (!record.taskArn || taskShown === record.taskArn) return;
+      taskShown = record.taskArn;
+      offset = 0;
+      ctx.output.err(`  task ${shortArn(record.taskArn).slice(0, 12)} (hard timeout ${duration(hardMs)})`);
+    };
+    const stoppedAt = record.taskArn ? runtime.ecs.describe(record.taskArn)?.StoppedAt : undefined;
     const states = record.states ?? [];
     for (const s of states.slice(shownStates)) {
+      // The task's last lines come before the states entered after it stopped (ReleaseLock, ...).
+      if (stoppedAt !== undefined && s.at >= stoppedAt) {
+        announce();
+        tail(taskShown!);
+      }
       const story = storyOf(s.name);
       if (story) ctx.output.err(`  ${at(s.at)} ${s.name}: ${story}`);
     }
     shownStates = states.length;
-    if (record.taskArn && taskShown !== record.taskArn) {
-      taskShown = record.taskArn;
-      offset = 0;
-      ctx.output.err(`  task ${shortArn(record.taskArn).slice(0, 12)} (hard timeout ${duration(hardMs)})`);
-    }
+    announce();
     if (taskShown) tail(taskShown);
     if (record.status !== 'RUNNING') break;
     const now = ctx.now().getTime();

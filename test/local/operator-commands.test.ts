@@ -147,9 +147,60 @@ describe('watch in the local mode', () => {
       '[sitemap-refresh] wrote 12 URLs',
       'ReleaseLock: releasing the lock',
     ];
-    const positions = order.map((t) => watch.stderr.indexOf(t));
-    expect(positions.every((p) => p >= 0)).toBe(true);
-    expect([...positions].sort((a, b) => a - b)).toEqual(positions);
+    const inOrder = (text: string) => {
+      const positions = order.map((t) => text.indexOf(t));
+      expect(positions.every((p) => p >= 0)).toBe(true);
+      expect([...positions].sort((a, b) => a - b)).toEqual(positions);
+    };
+    inOrder(watch.stderr);
     expect(watch.stdout).toMatch(/^succeeded: The batch container exited with code 0\./);
+
+    // Watching it once it has ended replays the whole story at once, still in order, with its code.
+    const [ended] = new ExecutionRegistry(dir).list('sitemap-refresh');
+    const replay = await cliIn(dir, ['watch', ended.name, '--local', '--json']);
+    expect(replay.code).toBe(EXIT.SUCCESS);
+    inOrder(replay.stderr);
+    expect(JSON.parse(replay.stdout)).toMatchObject({ executionArn: ended.executionArn, outcome: 'succeeded' });
+  });
+});
+
+describe('stop after the runner was killed (local mode)', () => {
+  const dir = tempStateDir('stop-killed');
+  afterAll(() => cleanUpStateDir(dir));
+
+  test('nothing RUNNING, but a task and a lock left behind: stop hands them to the reconciler (task STOPPED, lock free, one alert)', async () => {
+    const runner = spawnCli(['run', 'sitemap-refresh', '--local'], {
+      BATCH_RUNNER_STATE_DIR: dir,
+      EXAMPLE_STEP_MS: '10',
+      EXAMPLE_HOLD_FILE: join(dir, 'never'),
+    });
+    await waitFor('the task to run', () => runningTask(dir));
+    runner.child.kill('SIGKILL');
+    expect((await runner.done).signal).toBe('SIGKILL');
+    const [killed] = new ExecutionRegistry(dir).list('sitemap-refresh');
+    expect(killed.status).toBe('ABORTED');
+
+    const stop = await cliIn(dir, ['stop', 'sitemap-refresh', '--local', '--json']);
+
+    expect(stop.code).toBe(EXIT.SUCCESS);
+    expect(JSON.parse(stop.stdout)).toMatchObject({
+      executionArn: killed.executionArn,
+      leftover: true,
+      settled: true,
+      lock: 'released',
+      alert: 'sent',
+      tasks: [{ taskArn: killed.taskArn, action: 'stopped' }],
+    });
+    expect(stop.stderr).toContain('its runner process has gone');
+    const task = localTasks(dir).find((t) => killed.taskArn?.endsWith(t.id))?.state;
+    expect(task?.lastStatus).toBe('STOPPED');
+    expect(alertsOf(dir, killed.executionArn)).toHaveLength(1);
+    const status = JSON.parse((await cliIn(dir, ['status', 'sitemap-refresh', '--local', '--json'])).stdout);
+    expect(status).toMatchObject({ lock: null, runningTasks: [] });
+
+    // Settled: a second stop finds nothing left and changes nothing.
+    const again = await cliIn(dir, ['stop', 'sitemap-refresh', '--local']);
+    expect(again.code).toBe(EXIT.REFUSED);
+    expect(alertsOf(dir, killed.executionArn)).toHaveLength(1);
   });
 });
