@@ -1,3 +1,4 @@
+import { BatchConfigError } from '../../config/batch-config';
 import type { BatchBackend, FoundExecution } from '../backend';
 import type { CliContext } from '../context';
 import { UserError } from '../errors';
@@ -50,6 +51,12 @@ export async function resolveTarget(
       `"${ref}" is a batch; this command needs one of its executions`,
       `find it with: batch-runner history ${ref}${flag} (the EXECUTION column), then pass its name or ARN.`,
     );
+  }
+  // A configured batch that does not validate is left out of the lists: say why, not "no execution".
+  try {
+    ctx.batch(ref, local);
+  } catch (err) {
+    if (!(err instanceof BatchConfigError && err.message.startsWith('unknown batch'))) throw err;
   }
   if (ref.startsWith('arn:') && ref.split(':')[3] === 'local' && !local) {
     throw new UserError(`${ref} is an execution of the local mode`, 'add --local (or set BATCH_RUNNER_LOCAL=1).');

@@ -11,6 +11,8 @@ import {
   StopExecutionCommand,
 } from '@aws-sdk/client-sfn';
 import { EXIT } from '../../cli/exit-codes';
+import type { BatchConfig } from '../../config/batch-config';
+import { BATCHES } from '../../config/batches';
 import {
   CLUSTER_ARN,
   cli,
@@ -528,3 +530,16 @@ test('--help of every new command shows examples', async () => {
     expect(r.stdout).toMatch(new RegExp(`Examples:\\n  batch-runner ${command} `));
   }
 });
+
+test.each(['stop', 'watch', 'show', 'rerun'])(
+  '%s about a batch whose entry does not validate: its validation message, not "no execution"',
+  async (command) => {
+    const bad = { ...BATCHES[1], retries: 3 } as BatchConfig;
+    const batches = [BATCHES[0], bad, ...BATCHES.slice(2)];
+    const r = await cli([command, bad.name], { clients: aws.clients, batches, localBatches: batches });
+    expect(r.code).toBe(EXIT.USAGE);
+    expect(r.stderr).toContain(`error: batch "${bad.name}": retries = 3 is invalid`);
+    expect(aws.mocks.sfn).not.toHaveReceivedCommand(StopExecutionCommand);
+    expect(aws.mocks.sfn).not.toHaveReceivedCommand(StartExecutionCommand);
+  },
+);
