@@ -76,6 +76,21 @@ export async function stopCommand(ctx: CliContext, ref: string, options: StopOpt
       if (taskLives || lock?.owner === executionArn)
         return settleLeftover(ctx, backend as LocalBackend, batch, before, options);
     }
+    if (before && before.status !== 'RUNNING' && options.wait) {
+      // Stopped already (by an earlier `stop`, the console, a newer run): wait for its cleanup if it is under way.
+      const lock = await backend.lock(batch);
+      if (pending(before, lock, executionArn).length > 0) {
+        ctx.output.err(`${name} has already ended (${before.status}); waiting for its cleanup`);
+        const result = {
+          batch: batch.name,
+          executionArn,
+          name,
+          error: before.outcome.error,
+          cause: before.outcome.reason,
+        };
+        return await waitAndReport(ctx, backend, batch, executionArn, { ...result, stopRequested: false }, options);
+      }
+    }
     if (!before || before.status !== 'RUNNING') {
       throw new UserError(
         `nothing to stop: execution ${name} is ${before?.status ?? 'gone'}${before?.stopDate ? ` since ${before.stopDate}` : ''}`,
@@ -94,47 +109,58 @@ export async function stopCommand(ctx: CliContext, ref: string, options: StopOpt
           [
             `stop requested: ${name} (${cause})`,
             `  the runner's cleanup now stops ${before.task ? `task ${before.task.taskArn}` : 'its task, if it started one'}, releases the lock once the task is STOPPED, and sends one alert.`,
-            `  follow it: batch-runner stop ${name} --wait${localFlag(local)}, or batch-runner status ${batch.name}${localFlag(local)}`,
+            `  follow the cleanup: batch-runner stop ${name} --wait${localFlag(local)} (or: batch-runner status ${batch.name}${localFlag(local)})`,
           ].join('\n'),
         );
       return EXIT.SUCCESS;
     }
     ctx.output.err(`stop requested: ${name} (${cause}); waiting for the cleanup`);
-    const settled = await waitUntilSettled(ctx, backend, batch, executionArn);
-    const { detail, lock } = settled;
-    const lockFree = lock?.owner !== executionArn;
-    if (options.json) {
-      ctx.output.out(
-        json({
-          ...result,
-          stopRequested: true,
-          settled: settled.done,
-          status: detail?.status,
-          outcome: detail?.outcome,
-          task: detail?.task ?? null,
-          lockReleased: lockFree,
-        }),
-      );
-    } else if (settled.done) {
-      ctx.output.out(
-        [
-          `stopped ${name}: execution ${detail?.status}${detail?.task ? `, task ${detail.task.taskArn} ${detail.task.lastStatus ?? 'gone'}${exitText(detail)}` : ', no task'}, lock released`,
-          `  cause      ${detail?.outcome.reason ?? cause}`,
-          `  took       ${duration(ctx.now().getTime() - settled.since)}`,
-        ].join('\n'),
-      );
-    }
-    if (!settled.done) {
-      throw new UserError(
-        `${name} did not settle within ${duration(STOP_WAIT_LIMIT_MS)}: ${pending(detail, lock, executionArn).join('; ')}`,
-        `look with: batch-runner status ${batch.name}${localFlag(local)}. A task that never reports STOPPED keeps the lock held on purpose (the alert says so).`,
-        EXIT.FAILED,
-      );
-    }
-    return EXIT.SUCCESS;
+    return await waitAndReport(ctx, backend, batch, executionArn, { ...result, stopRequested: true }, options);
   } finally {
     await backend.close();
   }
+}
+
+/** Waits until the stopped execution's cleanup is done (or the limit passes) and reports it. */
+async function waitAndReport(
+  ctx: CliContext,
+  backend: BatchBackend,
+  batch: BatchConfig,
+  executionArn: string,
+  result: { batch: string; executionArn: string; name: string; error?: string; cause?: string; stopRequested: boolean },
+  options: StopOptions,
+): Promise<ExitCode> {
+  const settled = await waitUntilSettled(ctx, backend, batch, executionArn);
+  const { detail, lock } = settled;
+  const lockFree = lock?.owner !== executionArn;
+  if (options.json) {
+    ctx.output.out(
+      json({
+        ...result,
+        settled: settled.done,
+        status: detail?.status,
+        outcome: detail?.outcome,
+        task: detail?.task ?? null,
+        lockReleased: lockFree,
+      }),
+    );
+  } else if (settled.done) {
+    ctx.output.out(
+      [
+        `stopped ${result.name}: execution ${detail?.status}${detail?.task ? `, task ${detail.task.taskArn} ${detail.task.lastStatus ?? 'gone'}${exitText(detail)}` : ', no task'}, lock released`,
+        `  cause      ${detail?.outcome.reason ?? result.cause}`,
+        `  took       ${duration(ctx.now().getTime() - settled.since)}`,
+      ].join('\n'),
+    );
+  }
+  if (!settled.done) {
+    throw new UserError(
+      `${result.name} did not settle within ${duration(STOP_WAIT_LIMIT_MS)}: ${pending(detail, lock, executionArn).join('; ')}`,
+      `look with: batch-runner status ${batch.name}${localFlag(backend.mode === 'local')}. A task that never reports STOPPED keeps the lock held on purpose (the alert says so).`,
+      EXIT.FAILED,
+    );
+  }
+  return EXIT.SUCCESS;
 }
 
 const exitText = (d: ExecutionDetail | undefined) =>

@@ -183,6 +183,55 @@ describe('stop <batch|execution> (AWS)', () => {
     expect([...order].sort((a, b) => a - b)).toEqual(order);
   });
 
+  test('--wait on an execution stopped already whose cleanup is under way: waits for it, stops nothing twice', async () => {
+    let polls = 0;
+    scriptExecution({
+      describe: () => ({ status: 'ABORTED', error: 'States.Aborted', stopDate: new Date(T0 + 60_000) }),
+      history: runningHistory(),
+      taskStatus: () => ({ lastStatus: polls < 1 ? 'DEPROVISIONING' : 'STOPPED', exitCode: 137 }),
+      lockOwner: () => (polls < 2 ? ARN : undefined),
+    });
+
+    const r = await cli(['stop', NAME, '--wait'], {
+      clients: aws.clients,
+      sleep: async () => {
+        polls += 1;
+      },
+    });
+
+    expect(r.code).toBe(EXIT.SUCCESS);
+    expect(polls).toBe(2);
+    expect(r.stderr).toContain(`${NAME} has already ended (ABORTED); waiting for its cleanup`);
+    expect(r.stdout).toContain(
+      `stopped ${NAME}: execution ABORTED, task ${TASK} STOPPED (exit code 137), lock released`,
+    );
+    expect(aws.mocks.sfn).not.toHaveReceivedCommand(StopExecutionCommand);
+  });
+
+  test('--wait gives up after 10 minutes with exit 1, naming what is still pending', async () => {
+    let minutes = 0;
+    scriptExecution({
+      describe: () => ({ status: minutes > 0 ? 'ABORTED' : 'RUNNING' }),
+      history: runningHistory(),
+      taskStatus: () => ({ lastStatus: 'RUNNING' }),
+      lockOwner: () => ARN,
+    });
+    aws.mocks.sfn.on(StopExecutionCommand).resolves({});
+
+    const r = await cli(['stop', NAME, '--wait'], {
+      clients: aws.clients,
+      now: () => new Date(T0 + minutes * 60_000),
+      sleep: async () => {
+        minutes += 1;
+      },
+    });
+
+    expect(r.code).toBe(EXIT.FAILED);
+    expect(minutes).toBe(11);
+    expect(r.stderr).toContain(`error: ${NAME} did not settle within 10m 00s: task RUNNING; the lock still held by it`);
+    expect(r.stderr).toContain('fix: look with: batch-runner status xml-articles.');
+  });
+
   test.each([
     [
       'an execution that has ended',
