@@ -5,7 +5,7 @@
 export const EXIT = {
   /** The command did what was asked; `run --wait`: the batch succeeded. */
   SUCCESS: 0,
-  /** The run failed: non-zero exit of the batch container, an internal error, lock lost, aborted. */
+  /** The run failed: non-zero exit of the batch container, an internal error, lock lost, aborted; `stop --wait`: the cleanup did not finish in time. */
   FAILED: 1,
   /** Usage error or invalid input: unknown batch, command or option, a rejected --override, InvalidInput. */
   USAGE: 2,
@@ -17,7 +17,7 @@ export const EXIT = {
   COULD_NOT_START: 5,
   /** AWS or local environment problem: no credentials or region, state machine not deployed, access denied, local store down. */
   ENVIRONMENT: 6,
-  /** Refused: `unlock` of a lock whose owner still runs, without --force (or not confirmed). */
+  /** Refused: `unlock` of a lock whose owner still runs, without --force (or not confirmed); `stop`/`watch` when nothing runs. */
   REFUSED: 7,
   /** The run was replaced: a newer run of the batch with overlap policy `replace` stopped it. */
   REPLACED: 8,
@@ -37,7 +37,7 @@ export const EXIT_CODE_HELP = `Exit codes:
   4    the run was skipped (lock held by a live run, or the task family already running)
   5    could not start (ECS did not start the task)
   6    AWS or local environment problem (credentials, region, not deployed, access denied)
-  7    refused (unlock of a live owner without --force, or not confirmed)
+  7    refused (unlock of a live owner without --force, or not confirmed; stop or watch when nothing runs)
   8    the run was replaced (a newer run with overlap policy replace stopped it)
   70   unexpected CLI error (set BATCH_RUNNER_DEBUG=1 for the stack trace)
   130  interrupted (Ctrl-C)`;

@@ -7,10 +7,14 @@ import { demoCommand } from './commands/demo';
 import { historyCommand } from './commands/history';
 import { listCommand } from './commands/list';
 import { logsCommand } from './commands/logs';
+import { rerunCommand } from './commands/rerun';
 import { runCommand } from './commands/run';
 import { scheduleCommand } from './commands/schedule';
+import { showCommand } from './commands/show';
 import { statusCommand } from './commands/status';
+import { stopCommand } from './commands/stop';
 import { unlockCommand } from './commands/unlock';
+import { watchCommand } from './commands/watch';
 import { type CliContext, type CliDeps, createContext, type GlobalOptions } from './context';
 import { explainAwsError, UserError } from './errors';
 import { EXIT, EXIT_CODE_HELP, type ExitCode } from './exit-codes';
@@ -21,6 +25,7 @@ const LOCAL_HELP =
 /** The package version (`batch-runner --version`). */
 export const VERSION: string = require('../package.json').version;
 const JSON_HELP = 'print JSON on stdout instead of text';
+const examples = (lines: readonly string[]) => `\nExamples:\n${lines.map((l) => `  ${l}`).join('\n')}`;
 
 /** Builds the `batch-runner` command tree; `act` runs an action with its context and records the exit code. */
 export function buildProgram(
@@ -95,6 +100,79 @@ export function buildProgram(
     .option('--local', LOCAL_HELP)
     .option('--json', 'JSON Lines: one JSON object per log event and line ({timestamp, message}; locally {message})')
     .action((batch: string, opts, cmd: Command) => act((ctx) => logsCommand(ctx, batch, opts), cmd));
+
+  program
+    .command('stop')
+    .description(
+      "stop the running execution of a batch (or the named execution): StopExecution as the console's stop; the runner's cleanup then stops the task, releases the lock once it is STOPPED and sends one alert",
+    )
+    .argument('<batch|execution>', 'batch name (its one RUNNING execution), or an execution name or ARN')
+    .option('--reason <text>', 'why you stop it (in the cause of the execution and its alert)')
+    .option('--wait', 'wait until the execution has ended, its task is STOPPED and the lock is free, with progress')
+    .option('--local', LOCAL_HELP)
+    .option('--json', JSON_HELP)
+    .addHelpText(
+      'after',
+      examples([
+        'batch-runner stop missing-images --reason "hung since 02:00, see INC-42" --wait',
+        'batch-runner stop cli-xml-articles-20261121T233000Z-a1b2c3',
+        'batch-runner stop sitemap-refresh --local',
+      ]),
+    )
+    .action((ref: string, opts, cmd: Command) => act((ctx) => stopCommand(ctx, ref, opts), cmd));
+
+  program
+    .command('watch')
+    .description(
+      'follow a running execution with the live progress of run --wait (re-attach), and exit with its outcome',
+    )
+    .argument('<batch|execution>', 'batch name (its one RUNNING execution), or an execution name or ARN')
+    .option('--local', LOCAL_HELP)
+    .option('--json', 'print the result as JSON on stdout (progress goes to stderr)')
+    .addHelpText(
+      'after',
+      examples([
+        'batch-runner watch missing-images          re-attach to the running execution',
+        'batch-runner watch cli-xml-articles-20261121T233000Z-a1b2c3 && echo done',
+      ]),
+    )
+    .action((ref: string, opts, cmd: Command) => act((ctx) => watchCommand(ctx, ref, opts), cmd));
+
+  program
+    .command('show')
+    .description(
+      'one execution: outcome, trigger, timings, task, exit code, stop reason, log and console links, and its states as a timeline',
+    )
+    .argument('<execution>', 'execution name or ARN (see: batch-runner history); a batch name shows its newest')
+    .option('--local', LOCAL_HELP)
+    .option('--json', JSON_HELP)
+    .addHelpText(
+      'after',
+      examples([
+        'batch-runner show cli-xml-articles-20261121T233000Z-a1b2c3',
+        'batch-runner show missing-images --json | jq .task.exitCode',
+      ]),
+    )
+    .action((ref: string, opts, cmd: Command) => act((ctx) => showCommand(ctx, ref, opts), cmd));
+
+  program
+    .command('rerun')
+    .description(
+      'start a new execution with the same input (its overrides), through the same validation, lock and checks as run',
+    )
+    .argument('<execution>', 'execution name or ARN (see: batch-runner history)')
+    .option('--reason <text>', 'why you rerun it (default: "rerun of <execution>: <its reason>")')
+    .option('--wait', 'follow the new run with live progress and exit with its outcome (see exit codes)')
+    .option('--local', `${LOCAL_HELP}; always waits: this process is the runner`)
+    .option('--json', 'print the result as JSON on stdout (progress goes to stderr)')
+    .addHelpText(
+      'after',
+      examples([
+        'batch-runner rerun cli-xml-articles-20261121T233000Z-a1b2c3 --reason "after the fix" --wait',
+        'batch-runner rerun cli-sitemap-refresh-20261121T233000Z-a1b2c3 --local',
+      ]),
+    )
+    .action((ref: string, opts, cmd: Command) => act((ctx) => rerunCommand(ctx, ref, opts), cmd));
 
   program
     .command('unlock')

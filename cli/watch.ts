@@ -39,12 +39,11 @@ export async function eventsAfter(ctx: CliContext, executionArn: string, afterId
 export async function pause(ctx: CliContext, ms: number, executionArn: string): Promise<void> {
   // A local execution (region "local") runs in the process of its `run --local`, not on AWS.
   const local = executionArn.split(':')[3] === 'local';
+  const name = executionArn.split(':').pop();
   const interrupted = () =>
     new UserError(
       `stopped watching; the execution continues: ${executionArn}`,
-      local
-        ? 'watch it again with "batch-runner status <batch> --local", or stop it with Ctrl-C in the terminal that runs it.'
-        : `watch it again with "batch-runner status", or stop it: aws stepfunctions stop-execution --execution-arn ${executionArn}`,
+      `watch it again with "batch-runner watch ${name}${local ? ' --local' : ''}", or stop it: batch-runner stop ${name}${local ? ' --local' : ''}`,
       EXIT.INTERRUPTED,
     );
   if (ctx.signal?.aborted) throw interrupted();

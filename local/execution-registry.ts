@@ -24,6 +24,8 @@ export interface ExecutionRecord {
   readonly error?: string;
   readonly cause?: string;
   readonly statesEntered?: readonly string[];
+  /** Every state entered so far, with when (epoch ms), in order: `show` and `watch` read it while it runs. */
+  readonly states?: ReadonlyArray<{ readonly name: string; readonly at: number }>;
 }
 
 /**

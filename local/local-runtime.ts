@@ -271,6 +271,7 @@ export class LocalRuntime {
       },
     );
     this.ensureStopPolling();
+    const states: Array<{ name: string; at: number }> = [];
     this.emit({ type: 'execution-started', executionArn, name, batch: batch.name, input, at: Date.now() });
     let result: LocalExecutionResult;
     try {
@@ -286,7 +287,8 @@ export class LocalRuntime {
           BackOffBeforeRetryingStart: this.options.localWaitMs ?? 1000,
         },
         onStateEntered: (state, at) => {
-          this.registry.update(name, { currentState: state });
+          states.push({ name: state, at });
+          this.registry.update(name, { currentState: state, states: [...states] });
           this.emit({ type: 'state-entered', executionArn, name, batch: batch.name, state, at });
         },
       });

@@ -5,7 +5,7 @@ import { manualExecutionName } from '../../config/naming';
 import { MAX_REASON_LENGTH, validateManualInput } from '../../handlers/lib/manual-input';
 import type { LocalRuntimeEvent } from '../../local/local-runtime';
 import type { CliContext } from '../context';
-import { executionConsoleUrl } from '../deployment';
+import { type Deployment, executionConsoleUrl } from '../deployment';
 import { UserError } from '../errors';
 import { failureSummaryOf } from '../execution-history';
 import { EXIT, type ExitCode } from '../exit-codes';
@@ -55,12 +55,24 @@ export function cliInput(ctx: CliContext, batch: BatchConfig, options: RunOption
       `leave ${reserved.length > 1 ? 'them' : 'it'} out; environment overrides this batch allows: ${allowed}. Nothing was started.`,
     );
   }
-  const input: Record<string, unknown> = {
+  return checkedInput(ctx, batch, {
     trigger: 'cli',
     reason: options.reason ?? `manual run by ${ctx.user}`,
     requestedBy: ctx.user,
     ...(Object.keys(environment).length > 0 ? { overrides: { environment } } : {}),
-  };
+  });
+}
+
+/**
+ * A manual input checked with the validator the state machine uses, so that a bad one is refused
+ * before anything starts (the state machine checks again); a UserError with one fix per kind of problem.
+ */
+export function checkedInput(
+  ctx: CliContext,
+  batch: BatchConfig,
+  input: Record<string, unknown>,
+): Record<string, unknown> {
+  const allowed = batch.overrides?.environment?.length ? batch.overrides.environment.join(', ') : 'none';
   const { validation } = validateManualInput(input, {
     batchName: batch.name,
     containerName: batch.containerName,
@@ -90,6 +102,17 @@ export async function runCommand(ctx: CliContext, batchName: string, options: Ru
   const local = options.local ?? false;
   const batch = ctx.batch(batchName, local);
   const input = cliInput(ctx, batch, options);
+  return startRun(ctx, batch, input, options);
+}
+
+/** Starts a checked input (AWS), or runs it in this process (--local), and reports as `run` does. */
+export async function startRun(
+  ctx: CliContext,
+  batch: BatchConfig,
+  input: Record<string, unknown>,
+  options: Omit<RunOptions, 'override' | 'reason'>,
+): Promise<ExitCode> {
+  const local = options.local ?? false;
   return (await ctx.supervise(() =>
     local ? runLocal(ctx, batch, input, options) : runOnAws(ctx, batch, input, options),
   )) as ExitCode;
@@ -123,6 +146,18 @@ async function runOnAws(
   ctx.output.err(
     `started ${name} (hard timeout ${duration(deployment.hardTimeoutSeconds * 1000)})\n  console: ${consoleUrl}`,
   );
+  return followOnAws(ctx, deployment, executionArn, startDate, options);
+}
+
+/** Follows an execution on AWS with live progress to its end, then reports its outcome (run --wait, watch). */
+export async function followOnAws(
+  ctx: CliContext,
+  deployment: Deployment,
+  executionArn: string,
+  startDate: Date,
+  options: { readonly json?: boolean },
+): Promise<ExitCode> {
+  const consoleUrl = executionConsoleUrl(deployment.region, executionArn);
   const { described, events } = await watchExecution(ctx, deployment, executionArn, startDate);
   const outcome = outcomeOf({
     status: described.status ?? 'UNKNOWN',
@@ -132,7 +167,7 @@ async function runOnAws(
     failureSummary: failureSummaryOf(events),
   });
   const elapsedMs = (described.stopDate ?? ctx.now()).getTime() - startDate.getTime();
-  return report(ctx, batch.name, executionArn, outcome, elapsedMs, options, consoleUrl);
+  return report(ctx, deployment.batch.name, executionArn, outcome, elapsedMs, options, consoleUrl);
 }
 
 async function runLocal(
@@ -203,13 +238,14 @@ export function progressLine(e: LocalRuntimeEvent, at: () => string): string | u
   }
 }
 
-function report(
+/** The result of a run: its outcome, execution, task, logs and duration; returns the outcome's exit code. */
+export function report(
   ctx: CliContext,
   batch: string,
   executionArn: string,
   outcome: RunOutcome,
   elapsedMs: number,
-  options: RunOptions,
+  options: { readonly json?: boolean },
   consoleUrl?: string,
 ): ExitCode {
   const code = exitCodeFor(outcome.outcome);

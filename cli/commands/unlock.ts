@@ -1,7 +1,7 @@
 import type { CliContext } from '../context';
 import { UserError } from '../errors';
 import { EXIT, type ExitCode } from '../exit-codes';
-import { json } from '../format';
+import { json, shortArn } from '../format';
 
 export interface UnlockOptions {
   readonly force?: boolean;
@@ -36,8 +36,8 @@ export async function unlockCommand(ctx: CliContext, batchName: string, options:
         throw new UserError(
           `the lock of ${batch.name} is held by ${lock.owner}, which is still RUNNING`,
           local
-            ? `let it finish, or stop it with Ctrl-C in the terminal that runs it (the local cleanup stops the task, releases the lock and alerts). Only if you must: batch-runner unlock ${batch.name} --local --force (two copies may then run at once).`
-            : `let it finish, or stop it (aws stepfunctions stop-execution --execution-arn ${lock.owner}; the cleanup releases the lock). Only if you must: batch-runner unlock ${batch.name} --force (two copies may then run at once).`,
+            ? `let it finish, or stop it: batch-runner stop ${shortArn(lock.owner)} --local (the runner's cleanup stops the task, releases the lock once it is STOPPED and alerts). Only if you must: batch-runner unlock ${batch.name} --local --force (two copies may then run at once).`
+            : `let it finish, or stop it: batch-runner stop ${shortArn(lock.owner)} (the runner's cleanup stops the task, releases the lock once it is STOPPED and alerts). Only if you must: batch-runner unlock ${batch.name} --force (two copies may then run at once).`,
           EXIT.REFUSED,
         );
       }

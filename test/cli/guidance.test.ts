@@ -117,7 +117,7 @@ describe('local-mode guidance', () => {
       await put(live.executionArn);
       const refused = await local(['unlock', 'xml-articles', '--local']);
       expect(refused.code).toBe(EXIT.REFUSED);
-      expect(refused.stderr).toContain('stop it with Ctrl-C in the terminal that runs it');
+      expect(refused.stderr).toContain(`stop it: batch-runner stop ${live.name} --local`);
       expect(refused.stderr).toContain('batch-runner unlock xml-articles --local --force');
       expect(refused.stderr).not.toContain('aws stepfunctions');
 

@@ -75,7 +75,7 @@ describe('unlock <batch>', () => {
 
     expect(r.code).toBe(EXIT.REFUSED);
     expect(r.stderr).toContain(`the lock of xml-articles is held by ${OWNER}, which is still RUNNING`);
-    expect(r.stderr).toContain(`aws stepfunctions stop-execution --execution-arn ${OWNER}`);
+    expect(r.stderr).toContain(`batch-runner stop ${OWNER.split(':').pop()} (the runner's cleanup`);
     expect(r.stderr).toContain('--force');
     expect(aws.mocks.dynamodb).not.toHaveReceivedCommand(DeleteItemCommand);
   });

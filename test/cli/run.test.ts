@@ -395,7 +395,7 @@ describe('run <batch> --wait (AWS)', () => {
 
     expect(r.code).toBe(EXIT.INTERRUPTED);
     expect(r.stderr).toContain(`stopped watching; the execution continues: ${ARN}`);
-    expect(r.stderr).toContain(`aws stepfunctions stop-execution --execution-arn ${ARN}`);
+    expect(r.stderr).toContain(`or stop it: batch-runner stop ${NAME}`);
   });
 });
 

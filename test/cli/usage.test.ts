@@ -6,7 +6,21 @@ describe('usage', () => {
   test('--help lists every command and the exit codes', async () => {
     const r = await cli(['--help']);
     expect(r.code).toBe(EXIT.SUCCESS);
-    for (const command of ['list', 'run', 'status', 'history', 'logs', 'unlock', 'pause', 'resume', 'demo']) {
+    for (const command of [
+      'list',
+      'run',
+      'stop',
+      'watch',
+      'show',
+      'rerun',
+      'status',
+      'history',
+      'logs',
+      'unlock',
+      'pause',
+      'resume',
+      'demo',
+    ]) {
       expect(r.stdout).toMatch(new RegExp(`^  ${command}\\b`, 'm'));
     }
     for (const code of ['0 ', '1 ', '2 ', '3 ', '4 ', '5 ', '6 ', '7 ', '70 ', '130 '])
