@@ -54,11 +54,10 @@ describe('stop and rerun in the local mode', () => {
       task: { taskArn: running.taskArn, lastStatus: 'STOPPED', exitCode: 143 },
     });
     expect(stop.stderr).toMatch(/execution ABORTED[\s\S]*task STOPPED \(exit code 143\)[\s\S]*lock released/);
-    // The runner ends with the run's code and says why (its stdout also holds the reconciler's one-line
-    // log record before the result: the result is the pretty-printed object after it).
+    // The runner ends with the run's code and says why, as one JSON value on stdout.
     const ran = await runner.done;
     expect(ran.code).toBe(EXIT.FAILED);
-    expect(JSON.parse(ran.stdout.slice(ran.stdout.indexOf('{\n')))).toMatchObject({
+    expect(JSON.parse(ran.stdout)).toMatchObject({
       outcome: 'aborted',
       error: 'BatchRunner.StoppedByOperator',
     });
