@@ -145,6 +145,26 @@ async function holdLock(owner: string, extra: Record<string, { S: string } | { N
   );
 }
 
+/** An owed alert record as RecordOwedAlert writes it, plus what the reconciler has stamped on it. */
+async function putOwedAlert(execution: string, stamped: Record<string, { N: string }> = {}) {
+  await db.client.send(
+    new PutItemCommand({
+      TableName: table,
+      Item: {
+        batch: { S: alertKey(execution) },
+        state: { S: 'owed' },
+        batchName: { S: BATCH },
+        outcome: { S: 'failed' },
+        trigger: { S: 'schedule' },
+        source: { S: 'state-machine' },
+        subject: { S: `[batch-runner] ${BATCH} failed` },
+        message: { S: 'Batch missing-images: failed' },
+        ...stamped,
+      },
+    }),
+  );
+}
+
 const settle = (caller: string) =>
   handleReconcilerEvent(
     { action: 'settle', executionArn: caller, batch: { name: BATCH, clusterArn: CLUSTER_ARN } },
@@ -589,22 +609,8 @@ describe('alerts are owed, not fired', () => {
 
   test('an alert the state machine recorded is left to it for the grace, then delivered once if it never marked it', async () => {
     const execution = executionArn('aborted-while-publishing');
-    await db.client.send(
-      new PutItemCommand({
-        TableName: table,
-        // What RecordOwedAlert writes: no epoch seconds (the state machine has none).
-        Item: {
-          batch: { S: alertKey(execution) },
-          state: { S: 'owed' },
-          batchName: { S: BATCH },
-          outcome: { S: 'failed' },
-          trigger: { S: 'schedule' },
-          source: { S: 'state-machine' },
-          subject: { S: `[batch-runner] ${BATCH} failed` },
-          message: { S: 'Batch missing-images: failed' },
-        },
-      }),
-    );
+    // What RecordOwedAlert writes: no epoch seconds (the state machine has none).
+    await putOwedAlert(execution);
 
     await pass(); // first sight: stamped, not published
     expect(published()).toEqual([]);
@@ -742,25 +748,12 @@ describe('the reconciler as the state machine calls it', () => {
 
   test('two deliverers at once (the status event and the pass) publish an owed alert once', async () => {
     const execution = executionArn('owed');
-    await db.client.send(
-      new PutItemCommand({
-        TableName: table,
-        Item: {
-          batch: { S: alertKey(execution) },
-          state: { S: 'owed' },
-          batchName: { S: BATCH },
-          outcome: { S: 'failed' },
-          trigger: { S: 'schedule' },
-          source: { S: 'state-machine' },
-          subject: { S: `[batch-runner] ${BATCH} failed` },
-          message: { S: 'Batch missing-images: failed' },
-          owedAt: { N: String(NOW / 1000 - 600) },
-          attempts: { N: '0' },
-          nextAttemptAt: { N: String(NOW / 1000 - 600) },
-          expiresAt: { N: String(NOW / 1000 + 86_400) },
-        },
-      }),
-    );
+    await putOwedAlert(execution, {
+      owedAt: { N: String(NOW / 1000 - 600) },
+      attempts: { N: '0' },
+      nextAttemptAt: { N: String(NOW / 1000 - 600) },
+      expiresAt: { N: String(NOW / 1000 + 86_400) },
+    });
     await Promise.all([pass(), pass(), pass()]);
     expect(published()).toHaveLength(1);
   });
