@@ -293,7 +293,9 @@ describe('chaos: seeded random interleavings, lost events and answers, stops at 
     if (problems.length > 0)
       problems.push(`replay one seed with: CHAOS_SEED=<seed> npx jest test/proof/chaos (seeds: ${SEEDS.join(', ')})`);
     expect(problems).toEqual([]);
-    // The faults really happened (a chaos run that injects nothing proves nothing).
+    // The faults really happened (a chaos run that injects nothing proves nothing); a single replayed
+    // seed need not have every kind.
+    if (process.env.CHAOS_SEED) return;
     const all = runs.flatMap((r) => [...r.results.values()]);
     expect(all.some((r) => r.status === 'ABORTED')).toBe(true);
     expect(all.some((r) => r.error === 'BatchRunner.TimedOut')).toBe(true);
