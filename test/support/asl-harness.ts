@@ -6,7 +6,8 @@ import type { ExecutionStatus } from '../../handlers/lib/reconcile';
 import { handler as validateManualInput } from '../../handlers/validate-manual-input';
 import { servicesReconcileWorld, statusOnlyExecutions } from '../../local/reconcile-world';
 import { type EmbeddedDynamoDb, ensureLockTable, startEmbeddedDynamoDb } from '../../local/lock-store';
-import { type LocalExecutionResult, runLocalExecution } from '../../local/run-execution';
+import { type EngineEvent, type LocalExecutionResult, runLocalExecution } from '../../local/run-execution';
+import { inDefinitionTest, recordTransitions, transitionsOf, writeFileCoverage } from './asl-coverage';
 import { type FaultInjector, type LocalServices, ServiceError } from '../../local/task-resources';
 import { type DeploymentBindings, renderDefinition, substitutionsFor } from '../../state-machines/definition';
 import {
@@ -270,6 +271,17 @@ export function scheduledInput(scheduledTime?: string): { trigger: 'schedule'; s
 
 let executionCounter = 0;
 
+// Each definition test file reports the edges its executions took once its tests are done (see asl-coverage.ts).
+if (typeof afterAll === 'function') {
+  afterAll(() => {
+    if (inDefinitionTest())
+      writeFileCoverage(
+        expect.getState().testPath as string,
+        JSON.parse(renderDefinition(substitutionsFor(TEST_BATCH, TEST_BINDINGS))),
+      );
+  });
+}
+
 /** Runs the real ASL file for one scenario against dynalite and the scripted answers. */
 export async function runScenario(
   dynamodb: EmbeddedDynamoDb,
@@ -284,6 +296,8 @@ export async function runScenario(
   const waitStates = Object.entries(JSON.parse(definition).States)
     .filter(([, s]: [string, any]) => s.Type === 'Wait')
     .map(([n]) => [n, 1]);
+  const events: EngineEvent[] = [];
+  const coverage = inDefinitionTest();
   const result = await runLocalExecution({
     definition,
     input: 'input' in scenario ? scenario.input : scheduledInput(),
@@ -292,7 +306,12 @@ export async function runScenario(
     inject: scenario.inject,
     redriveCount: scenario.redriveCount,
     waitTimeOverrides: Object.fromEntries(waitStates),
+    onEvent: coverage ? (event) => events.push(event) : undefined,
   });
+  if (coverage) {
+    const context = { Execution: { Id: arn, RedriveCount: scenario.redriveCount ?? 0 } };
+    recordTransitions(await transitionsOf(JSON.parse(definition), events, context));
+  }
   aws.executions.set(arn, result.status);
   return { ...result, executionArn: arn, lockItem: await readLock(dynamodb) };
 }
