@@ -66,7 +66,8 @@ export const TEST_BINDINGS: DeploymentBindings = {
 
 /** How the scripted batch task ends, as the task watcher would report it. */
 /** `silent`: the watcher never answers at all (its callback lost), even for a task that never started. */
-export type WatchScript = { exitCode: number; sidecarExitCode?: number } | 'hang' | 'lock-lost' | 'silent';
+/** `deadline`: the task still runs when the run's deadline comes (the watcher answers DeadlineReached). */
+export type WatchScript = { exitCode: number; sidecarExitCode?: number } | 'hang' | 'lock-lost' | 'silent' | 'deadline';
 
 /**
  * Scripted AWS answers for one scenario: realistic payloads (see test/fixtures), one per call, with
@@ -81,6 +82,8 @@ export class ScriptedAws {
   readonly executions = new Map<string, string>();
   /** DescribeTasks calls after StopTask before ECS reports STOPPED (Infinity: never). */
   describeCallsUntilStopped = 1;
+  /** ECS no longer knows a task once it was asked to stop (DescribeTasks answers MISSING). */
+  forgetsStoppedTasks = false;
   watch: WatchScript = { exitCode: 0 };
   /** Runs while the batch task "runs" (before the watcher answers), e.g. to change the lock meanwhile. */
   whileTaskRuns: () => Promise<void> = async () => undefined;
@@ -123,6 +126,8 @@ export class ScriptedAws {
           TaskArns: (this.listTasksAnswers.length > 1 ? this.listTasksAnswers.shift() : this.listTasksAnswers[0]) ?? [],
         }),
         describeTasks: async (p) => {
+          if (this.forgetsStoppedTasks && this.stopRequests.length > 0)
+            return { Tasks: [], Failures: (p.Tasks as string[]).map((arn) => ({ Arn: arn, Reason: 'MISSING' })) };
           this.describeCallsAfterStop += 1;
           const stopped = this.describeCallsAfterStop >= this.describeCallsUntilStopped;
           return {
@@ -219,6 +224,11 @@ export class ScriptedAws {
       );
     }
     if (this.watch === 'hang') return new Promise(() => undefined);
+    if (this.watch === 'deadline')
+      throw new ServiceError(
+        'BatchRunner.DeadlineReached',
+        JSON.stringify({ message: `The run's deadline has come and task ${taskArn} still runs.`, taskArn }),
+      );
     await this.whileTaskRuns();
     const logUrl = taskLogUrl(
       REGION,
