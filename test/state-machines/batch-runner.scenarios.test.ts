@@ -292,6 +292,20 @@ describe('starting the task', () => {
     expect(r.lockItem).toBeUndefined();
   });
 
+  test('RunTask times out without an answer: the task may have started, so it is treated as an answer lost', async () => {
+    const r = await runScenario(db, aws, {
+      inject: (call) =>
+        call.state === 'StartBatchTask' ? Object.assign(new Error('no answer'), { name: 'States.Timeout' }) : undefined,
+    });
+    expect(r.error).toBe('BatchRunner.StartAnswerLost');
+    expect(r.output).toBeUndefined();
+    // The reconciler looked for a task of this execution before the lock went.
+    expect(aws.reconcilerCalls.at(-1)).toMatchObject({ action: 'finish', executionArn: r.executionArn });
+    expect(r.lockItem).toBeUndefined();
+    expect(alerts()).toHaveLength(1);
+    expect(alerts()[0].MessageAttributes.outcome.StringValue).toBe('could_not_start');
+  });
+
   test('RunTask answer lost but ECS started the task: it is found by its tags and stopped before the lock is released', async () => {
     let started: string | undefined;
     aws.describeCallsUntilStopped = 2; // RUNNING when first looked up, STOPPED after the reconciler's stop
@@ -458,6 +472,7 @@ describe('releasing the lock', () => {
     expect(r.lockItem?.owner.S).toBe(intruder);
     expect(alerts()).toHaveLength(1);
     expect(alerts()[0].Message).toContain('may have overlapped');
+    expect(alerts()[0].MessageAttributes.outcome.StringValue).toBe('failed');
   });
 });
 
@@ -815,6 +830,7 @@ describe('a skip whose lock was taken over', () => {
     expect(r.lockItem?.owner.S).toBe(intruder);
     expect(alerts()).toHaveLength(1);
     expect(alerts()[0].Message).toContain('may have overlapped');
+    expect(alerts()[0].MessageAttributes.outcome.StringValue).toBe('failed');
   });
 });
 
