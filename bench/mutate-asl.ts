@@ -13,7 +13,8 @@ import { TEST_BATCH, TEST_BINDINGS } from '../test/support/asl-harness';
 
 /**
  * `npm run mutate:asl`: mutation testing of the ASL definition. Generates plausible careless edits of
- * state-machines/batch-runner.asl.json (drop or redirect a Catch, Next or Choice target; drop a Retry,
+ * state-machines/batch-runner.asl.json (drop or redirect a Catch, Next or Choice target, or one error a
+ * Catch names; drop a Retry,
  * zero its attempts or its back-off; flip a comparison or a literal; drop a condition of an And, a
  * ConditionExpression or a parameter; change a TimeoutSeconds), runs the definition tests
  * (test/state-machines) against each (the template is read from BATCH_RUNNER_ASL_TEMPLATE, transition
@@ -143,6 +144,10 @@ export function generateMutants(definition: Json): Mutant[] {
     }
     (state.Catch ?? []).forEach((c: Json, i: number) => {
       add(`${name}: drop Catch[${i}] ${JSON.stringify(c.ErrorEquals)}`, (d) => s(d).Catch.splice(i, 1));
+      if (c.ErrorEquals.length > 1)
+        c.ErrorEquals.forEach((error: string, j: number) =>
+          add(`${name}: Catch[${i}] no longer catches ${error}`, (d) => s(d).Catch[i].ErrorEquals.splice(j, 1)),
+        );
       const other = state.Next ?? state.Catch.find((o: Json) => o.Next !== c.Next)?.Next;
       if (other && other !== c.Next)
         add(`${name}: Catch[${i}].Next ${c.Next} -> ${other}`, (d) => (s(d).Catch[i].Next = other));
