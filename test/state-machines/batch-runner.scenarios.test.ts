@@ -729,6 +729,23 @@ describe('overlap policies', () => {
   });
 });
 
+describe('overlap policy replace and copies started outside the runner', () => {
+  test('a copy of the family started by hand is stopped with a reason naming the replacing run, which then runs', async () => {
+    const copy = newTaskArn();
+    aws.listTasksAnswers = [[copy], []];
+
+    const r = await runScenario(db, aws, { name: 'ReplacesHandStartedCopy', batch: { overlapPolicy: 'replace' } });
+
+    // The stopped reason is what an operator sees on the copy in the ECS console.
+    expect(aws.stopRequests).toEqual([
+      { task: copy, reason: 'batch-runner: replaced by execution ReplacesHandStartedCopy (overlap policy replace)' },
+    ]);
+    expect(r.output).toMatchObject({ outcome: 'succeeded', lockRelease: { status: 'released' } });
+    expect(aws.startedTasks).toHaveLength(1);
+    expect(r.lockItem).toBeUndefined();
+  });
+});
+
 describe('a stale lock whose state changes while it is settled', () => {
   test('the stale owner`s task does not stop in time: skipped naming it, its lock kept until STOPPED, nothing started', async () => {
     const stale = executionArn('CrashedWithItsTask');
