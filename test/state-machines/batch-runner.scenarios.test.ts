@@ -1,4 +1,4 @@
-import { DeleteItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { DeleteItemCommand, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import type { EmbeddedDynamoDb } from '../../local/lock-store';
 import { capacityFailure, FAMILY, newTaskArn } from '../fixtures/ecs-payloads';
 import {
@@ -562,6 +562,34 @@ describe('alerting', () => {
     expect(r.lockItem).toBeUndefined();
     expect(failureAlerts(r)).toHaveLength(1);
     expect(aws.published).toHaveLength(0);
+  });
+
+  test('recording the alert is throttled once, then SNS is down: the alert stays owed for the reconciler to deliver', async () => {
+    aws.watch = { exitCode: 1 };
+    const r = await runScenario(db, aws, {
+      inject: (call, attempt) => {
+        if (call.state === 'RecordOwedAlert' && attempt === 0)
+          return Object.assign(new Error('Rate exceeded'), { name: 'DynamoDB.ThrottlingException' });
+        if (call.state === 'PublishFailureAlert')
+          return Object.assign(new Error('Topic unavailable'), { name: 'SNS.InternalErrorException' });
+        return undefined;
+      },
+    });
+
+    expect(r.error).toBe('BatchRunner.TaskFailed');
+    expect(aws.published).toEqual([]);
+    const { Item } = await db.client.send(
+      new GetItemCommand({
+        TableName: LOCK_TABLE,
+        Key: { batch: { S: `alert#${r.executionArn}` } },
+        ConsistentRead: true,
+      }),
+    );
+    expect(Item).toMatchObject({
+      state: { S: 'owed' },
+      outcome: { S: 'failed' },
+      subject: { S: '[batch-runner] missing-images failed' },
+    });
   });
 });
 
