@@ -7,6 +7,9 @@ import {
   taskStatesOf,
 } from './task-resources';
 
+/** One event of aws-local-stepfunctions' event log (StateEntered, StateRetried, StateCaught, ...). */
+export type EngineEvent = ReturnType<StateMachine['run']>['eventLogs'] extends AsyncGenerator<infer E> ? E : never;
+
 export type ExecutionStatus = 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT' | 'ABORTED';
 
 export interface LocalExecutionOptions {
@@ -27,6 +30,8 @@ export interface LocalExecutionOptions {
   readonly abortSignal?: AbortSignal;
   /** `$$.Execution.RedriveCount`: 0 for a new execution (as on AWS); tests set it to replay a redrive. */
   readonly redriveCount?: number;
+  /** Called with every event of the engine's event log, in order (e.g. for transition coverage). */
+  readonly onEvent?: (event: EngineEvent) => void;
 }
 
 export interface LocalExecutionResult {
@@ -91,6 +96,7 @@ export async function runLocalExecution(options: LocalExecutionOptions): Promise
   options.abortSignal?.addEventListener('abort', () => execution.abort(), { once: true });
   const collectEvents = (async () => {
     for await (const event of execution.eventLogs) {
+      options.onEvent?.(event);
       if (event.type === 'StateEntered') {
         statesEntered.push(event.state.name);
         options.onStateEntered?.(event.state.name, event.timestamp);

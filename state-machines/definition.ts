@@ -74,7 +74,13 @@ export const PLACEHOLDER_DOCS: Readonly<Record<string, string>> = {
 /** Placeholders whose values are inserted unquoted (numbers, JSON arrays). */
 const UNQUOTED = new Set(['SubnetIdsJson', 'SecurityGroupIdsJson']);
 
-export function readDefinitionTemplate(path: string = BATCH_RUNNER_ASL_PATH): string {
+/**
+ * Reads the template. `BATCH_RUNNER_ASL_TEMPLATE` points the definition tests at another file: the
+ * mutation run (bench/mutate-asl.ts) uses it to run them against edited copies.
+ */
+export function readDefinitionTemplate(
+  path: string = process.env.BATCH_RUNNER_ASL_TEMPLATE ?? BATCH_RUNNER_ASL_PATH,
+): string {
   return readFileSync(path, 'utf8');
 }
 

@@ -103,8 +103,14 @@ afterAll(async () => {
   await db.close();
 });
 
-/** Which base scenario reaches each Task state, found by running them without faults. */
-async function reachingScenarios(): Promise<Map<string, BaseScenario>> {
+/** Which base scenario reaches each Task state, found by running them without faults (once per file). */
+let reachingOnce: Promise<Map<string, BaseScenario>> | undefined;
+function reachingScenarios(): Promise<Map<string, BaseScenario>> {
+  reachingOnce ??= findReachingScenarios();
+  return reachingOnce;
+}
+
+async function findReachingScenarios(): Promise<Map<string, BaseScenario>> {
   const reaching = new Map<string, BaseScenario>();
   for (const base of BASE_SCENARIOS) {
     await clearLock();
@@ -181,5 +187,68 @@ describe('a service error in any Task state', () => {
       expect(nextRun.statesEntered).toContain('SettleStaleLock');
       expect(nextRun.output.outcome).toBe('succeeded');
     }
+  });
+});
+
+/** What a user sees of a run: its outcome, who holds the lock, the messages, the tasks started and stopped. */
+async function observed(aws: ScriptedAws, r: ScenarioResult) {
+  return {
+    status: r.status,
+    outcome: r.output?.outcome ?? r.error,
+    lock: r.lockItem === undefined ? 'free' : r.lockItem.owner.S === r.executionArn ? 'held by this run' : 'held',
+    messages: aws.published.map((p) => `${p.MessageAttributes?.severity?.StringValue}: ${p.Subject}`),
+    tasksStarted: aws.startedTasks.length,
+    tasksStopped: aws.stopRequests.length,
+  };
+}
+
+/**
+ * Transient errors: for every Retry of every Task state (enumerated from the file), the first error it
+ * names, raised once, is retried and changes nothing a user sees: the same outcome, lock, messages and
+ * tasks as the same run without it.
+ */
+describe('a transient error in any retried Task state', () => {
+  let reaching: Map<string, BaseScenario>;
+  beforeAll(async () => {
+    reaching = await reachingScenarios();
+  });
+
+  /** What each base scenario shows without a fault (once per base scenario). */
+  const calm = new Map<string, Awaited<ReturnType<typeof observed>>>();
+  async function calmRun(base: BaseScenario) {
+    if (!calm.has(base.label)) {
+      await clearLock();
+      const aws = new ScriptedAws();
+      calm.set(base.label, await observed(aws, await runScenario(db, aws, await base.setup(db, aws))));
+    }
+    return calm.get(base.label)!;
+  }
+
+  const RETRIERS = TASK_STATES.flatMap((s) =>
+    ((s.state.Retry ?? []) as Array<{ ErrorEquals: string[] }>).map((r, i) => [s.name, i, r.ErrorEquals[0]] as const),
+  );
+
+  test('the ASL has retried Task states to cover', () => {
+    expect(RETRIERS.length).toBeGreaterThanOrEqual(15);
+  });
+
+  test.each(RETRIERS)('%s Retry[%i] (%s once)', async (stateName, _index, errorName) => {
+    const base = reaching.get(stateName);
+    if (!base) throw new Error(`No base scenario reaches Task state ${stateName}: add one to BASE_SCENARIOS.`);
+    const expected = await calmRun(base);
+
+    await clearLock();
+    const aws = new ScriptedAws();
+    const scenario = await base.setup(db, aws);
+    const r = await runScenario(db, aws, {
+      ...scenario,
+      inject: (call, attempt) =>
+        call.state === stateName && attempt === 0 ? new ServiceError(errorName, `transient ${errorName}`) : undefined,
+    });
+
+    const calls = r.calls.filter((c) => c.state === stateName);
+    expect(calls[0].error?.name).toBe(errorName);
+    expect(calls[1]?.error).toBeUndefined();
+    expect(await observed(aws, r)).toEqual(expected);
   });
 });

@@ -1,4 +1,4 @@
-import { DeleteItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { DeleteItemCommand, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import type { EmbeddedDynamoDb } from '../../local/lock-store';
 import { capacityFailure, FAMILY, newTaskArn } from '../fixtures/ecs-payloads';
 import {
@@ -12,6 +12,7 @@ import {
   ScriptedAws,
   startLockStore,
   TOPIC_ARN,
+  WATCHER_ARN,
 } from '../support/asl-harness';
 
 /**
@@ -291,6 +292,20 @@ describe('starting the task', () => {
     expect(r.lockItem).toBeUndefined();
   });
 
+  test('RunTask times out without an answer: the task may have started, so it is treated as an answer lost', async () => {
+    const r = await runScenario(db, aws, {
+      inject: (call) =>
+        call.state === 'StartBatchTask' ? Object.assign(new Error('no answer'), { name: 'States.Timeout' }) : undefined,
+    });
+    expect(r.error).toBe('BatchRunner.StartAnswerLost');
+    expect(r.output).toBeUndefined();
+    // The reconciler looked for a task of this execution before the lock went.
+    expect(aws.reconcilerCalls.at(-1)).toMatchObject({ action: 'finish', executionArn: r.executionArn });
+    expect(r.lockItem).toBeUndefined();
+    expect(alerts()).toHaveLength(1);
+    expect(alerts()[0].MessageAttributes.outcome.StringValue).toBe('could_not_start');
+  });
+
   test('RunTask answer lost but ECS started the task: it is found by its tags and stopped before the lock is released', async () => {
     let started: string | undefined;
     aws.describeCallsUntilStopped = 2; // RUNNING when first looked up, STOPPED after the reconciler's stop
@@ -457,6 +472,7 @@ describe('releasing the lock', () => {
     expect(r.lockItem?.owner.S).toBe(intruder);
     expect(alerts()).toHaveLength(1);
     expect(alerts()[0].Message).toContain('may have overlapped');
+    expect(alerts()[0].MessageAttributes.outcome.StringValue).toBe('failed');
   });
 });
 
@@ -546,6 +562,34 @@ describe('alerting', () => {
     expect(r.lockItem).toBeUndefined();
     expect(failureAlerts(r)).toHaveLength(1);
     expect(aws.published).toHaveLength(0);
+  });
+
+  test('recording the alert is throttled once, then SNS is down: the alert stays owed for the reconciler to deliver', async () => {
+    aws.watch = { exitCode: 1 };
+    const r = await runScenario(db, aws, {
+      inject: (call, attempt) => {
+        if (call.state === 'RecordOwedAlert' && attempt === 0)
+          return Object.assign(new Error('Rate exceeded'), { name: 'DynamoDB.ThrottlingException' });
+        if (call.state === 'PublishFailureAlert')
+          return Object.assign(new Error('Topic unavailable'), { name: 'SNS.InternalErrorException' });
+        return undefined;
+      },
+    });
+
+    expect(r.error).toBe('BatchRunner.TaskFailed');
+    expect(aws.published).toEqual([]);
+    const { Item } = await db.client.send(
+      new GetItemCommand({
+        TableName: LOCK_TABLE,
+        Key: { batch: { S: `alert#${r.executionArn}` } },
+        ConsistentRead: true,
+      }),
+    );
+    expect(Item).toMatchObject({
+      state: { S: 'owed' },
+      outcome: { S: 'failed' },
+      subject: { S: '[batch-runner] missing-images failed' },
+    });
   });
 });
 
@@ -710,5 +754,226 @@ describe('overlap policies', () => {
     expect(callsTo(r, 'CheckRunningTasks')).toHaveLength(1);
     expect(r.output.outcome).toBe('succeeded');
     expect(aws.startedTasks).toHaveLength(1);
+  });
+});
+
+describe('overlap policy replace and copies started outside the runner', () => {
+  test('a copy of the family started by hand is stopped with a reason naming the replacing run, which then runs', async () => {
+    const copy = newTaskArn();
+    aws.listTasksAnswers = [[copy], []];
+
+    const r = await runScenario(db, aws, { name: 'ReplacesHandStartedCopy', batch: { overlapPolicy: 'replace' } });
+
+    // The stopped reason is what an operator sees on the copy in the ECS console.
+    expect(aws.stopRequests).toEqual([
+      { task: copy, reason: 'batch-runner: replaced by execution ReplacesHandStartedCopy (overlap policy replace)' },
+    ]);
+    expect(r.output).toMatchObject({ outcome: 'succeeded', lockRelease: { status: 'released' } });
+    expect(aws.startedTasks).toHaveLength(1);
+    expect(r.lockItem).toBeUndefined();
+  });
+});
+
+describe('a stale lock whose state changes while it is settled', () => {
+  test('the stale owner`s task does not stop in time: skipped naming it, its lock kept until STOPPED, nothing started', async () => {
+    const stale = executionArn('CrashedWithItsTask');
+    aws.executions.set(stale, 'FAILED');
+    await holdLock(db, stale);
+    const orphan = newTaskArn();
+    aws.taskStartedBy.set(orphan, 'CrashedWithItsTask');
+    aws.listTasksAnswers = [[orphan]];
+    aws.describeCallsUntilStopped = Number.POSITIVE_INFINITY;
+
+    const r = await runScenario(db, aws);
+
+    expect(r.status).toBe('SUCCEEDED');
+    expect(r.output).toMatchObject({ outcome: 'skipped', lockHolder: stale });
+    expect(r.output.reason).toContain('its task has not stopped yet');
+    expect(r.output.reason).toContain(orphan);
+    // The reconciler asked ECS to stop the orphan; the runner started nothing beside it.
+    expect(aws.stopRequests.map((s) => s.task)).toEqual([orphan]);
+    expect(aws.startedTasks).toEqual([]);
+    expect(r.lockItem?.owner.S).toBe(stale);
+    expect(r.lockItem?.pendingStopTaskArns.SS).toEqual([orphan]);
+    expect(aws.published.map((p) => p.MessageAttributes.severity.StringValue)).toContain('notice');
+  });
+
+  test('the stale lock is released by someone else meanwhile: the run takes the free lock and runs', async () => {
+    const stale = executionArn('EndedMeanwhile');
+    aws.executions.set(stale, 'FAILED');
+    await holdLock(db, stale);
+    // Between reading the holder and settling it, its own cleanup releases the lock.
+    aws.beforeDescribeExecution = async () => {
+      await db.client.send(new DeleteItemCommand({ TableName: LOCK_TABLE, Key: { batch: { S: FAMILY } } }));
+    };
+
+    const r = await runScenario(db, aws);
+
+    expect(aws.reconcilerAnswers[0]).toMatchObject({ lock: 'free' });
+    expect(r.output).toMatchObject({ outcome: 'succeeded', lockRelease: { status: 'released' } });
+    expect(aws.startedTasks).toHaveLength(1);
+    expect(r.lockItem).toBeUndefined();
+    expect(alerts()).toEqual([]);
+  });
+
+  test('a live run takes the stale lock meanwhile: looked at again, skipped naming the live run, its lock untouched', async () => {
+    const stale = executionArn('Crashed');
+    const newcomer = executionArn('StartedMeanwhile');
+    aws.executions.set(stale, 'FAILED');
+    aws.executions.set(newcomer, 'RUNNING');
+    await holdLock(db, stale);
+    aws.beforeDescribeExecution = async (call) => {
+      if (call === 1) await holdLock(db, newcomer);
+    };
+
+    const r = await runScenario(db, aws);
+
+    expect(aws.reconcilerAnswers[0]).toMatchObject({ lock: 'held by a live owner' });
+    expect(r.output).toMatchObject({ outcome: 'skipped', lockHolder: newcomer });
+    expect(aws.startedTasks).toEqual([]);
+    expect(aws.stopRequests).toEqual([]);
+    expect(r.lockItem?.owner.S).toBe(newcomer);
+  });
+
+  test('a lock item without its acquisition time: skipped naming the holder, saying the time is unknown', async () => {
+    const holder = executionArn('OldVersionHolder');
+    aws.executions.set(holder, 'RUNNING');
+    await db.client.send(
+      new PutItemCommand({ TableName: LOCK_TABLE, Item: { batch: { S: FAMILY }, owner: { S: holder } } }),
+    );
+
+    const r = await runScenario(db, aws);
+
+    expect(r.output).toMatchObject({ outcome: 'skipped', lockHolder: holder });
+    expect(r.output.reason).toContain('does not say since when');
+    expect(aws.startedTasks).toEqual([]);
+    expect(r.lockItem?.owner.S).toBe(holder);
+    expect(aws.published).toHaveLength(1);
+  });
+});
+
+describe('a skip whose lock was taken over', () => {
+  test('a task of the family runs and another run takes the lock meanwhile: lock lost, one alert, its lock untouched', async () => {
+    const intruder = executionArn('ForcedUnlockThenStarted');
+    aws.listTasksAnswers = [[newTaskArn()]];
+    const services = aws.services.bind(aws);
+    aws.services = (dynamodb) => {
+      const s = services(dynamodb);
+      const listTasks = s.ecs.listTasks.bind(s.ecs);
+      s.ecs.listTasks = async (p) => {
+        await holdLock(db, intruder);
+        return listTasks(p);
+      };
+      return s;
+    };
+
+    const r = await runScenario(db, aws);
+
+    expect(r.status).toBe('FAILED');
+    expect(r.error).toBe('BatchRunner.LockLost');
+    expect(aws.startedTasks).toEqual([]);
+    expect(r.lockItem?.owner.S).toBe(intruder);
+    expect(alerts()).toHaveLength(1);
+    expect(alerts()[0].Message).toContain('may have overlapped');
+    expect(alerts()[0].MessageAttributes.outcome.StringValue).toBe('failed');
+  });
+});
+
+describe('the deadline and a watcher outage', () => {
+  test('the watcher answers DeadlineReached: the runner stops its task, releases after STOPPED, one "timed out" alert', async () => {
+    aws.watch = 'deadline';
+
+    const r = await runScenario(db, aws);
+
+    expect(r.error).toBe('BatchRunner.TimedOut');
+    expect(aws.stopRequests).toEqual([
+      { task: aws.startedTasks[0], reason: expect.stringMatching(/^batch-runner: hard timeout of \d+ s reached/) },
+    ]);
+    expect(r.lockItem).toBeUndefined();
+    expect(alerts()).toHaveLength(1);
+    expect(alerts()[0].Subject).toBe('[batch-runner] missing-images timed_out');
+    expect(alerts()[0].Message).toContain('Task may still run: false');
+  });
+
+  test('the watcher is unavailable at the deadline: the chunk count decides, the task is stopped, one "timed out" alert', async () => {
+    aws.watch = 'hang';
+    const r = await runScenario(db, aws, {
+      substitutions: { WaitChunkSeconds: '1', WaitChunkCount: '1' },
+      // The first chunk times out; every attempt of the look at the deadline finds the watcher down.
+      inject: (call, attempt) =>
+        call.state === 'WaitForTaskToStop' && attempt >= 1
+          ? Object.assign(new Error('Rate exceeded'), { name: 'Lambda.ServiceException' })
+          : undefined,
+    });
+
+    expect(r.error).toBe('BatchRunner.TimedOut');
+    expect(aws.stopRequests.map((s) => s.task)).toEqual([aws.startedTasks[0]]);
+    expect(r.lockItem).toBeUndefined();
+    expect(alerts()).toHaveLength(1);
+    expect(alerts()[0].Subject).toBe('[batch-runner] missing-images timed_out');
+  });
+
+  test('the watcher is down longer than its retries before the deadline: the runner waits a chunk and asks again', async () => {
+    const down = 5; // the first attempt and its 4 retries
+    const r = await runScenario(db, aws, {
+      inject: (call, attempt) =>
+        call.state === 'WaitForTaskToStop' && attempt < down
+          ? Object.assign(new Error('Rate exceeded'), { name: 'Lambda.ServiceException' })
+          : undefined,
+    });
+
+    expect(callsTo(r, 'WaitForTaskToStop')).toHaveLength(down + 1);
+    expect(r.output).toMatchObject({ outcome: 'succeeded', task: { exitCode: 0 } });
+    expect(aws.stopRequests).toEqual([]);
+    expect(r.lockItem).toBeUndefined();
+    expect(alerts()).toEqual([]);
+  });
+
+  test('ECS no longer knows the task after StopTask: it is not running, the lock is released, one "timed out" alert', async () => {
+    aws.watch = 'hang';
+    aws.forgetsStoppedTasks = true;
+
+    const r = await runScenario(db, aws, { substitutions: { WaitChunkSeconds: '1', WaitChunkCount: '1' } });
+
+    expect(r.error).toBe('BatchRunner.TimedOut');
+    expect(aws.stopRequests.map((s) => s.task)).toEqual([aws.startedTasks[0]]);
+    expect(r.lockItem).toBeUndefined();
+    expect(alerts()).toHaveLength(1);
+    expect(alerts()[0].Message).toContain('Task may still run: false');
+  });
+});
+
+describe('one alert per execution', () => {
+  test('the reconciler already recorded and sent this execution`s alert: the run sends no second one', async () => {
+    aws.watch = { exitCode: 2 };
+    let arn = '';
+    const services = aws.services.bind(aws);
+    aws.services = (dynamodb) => {
+      const s = services(dynamodb);
+      const watcher = s.functions[WATCHER_ARN];
+      // While the task runs, the reconciler's sweep records (and delivers) this execution's alert.
+      const functions = {
+        ...s.functions,
+        [WATCHER_ARN]: async (payload: Record<string, any>) => {
+          arn = payload.executionArn;
+          await db.client.send(
+            new PutItemCommand({
+              TableName: LOCK_TABLE,
+              Item: { batch: { S: `alert#${arn}` }, state: { S: 'delivered' }, source: { S: 'reconciler' } },
+            }),
+          );
+          return watcher(payload);
+        },
+      };
+      return { ...s, functions };
+    };
+
+    const r = await runScenario(db, aws);
+
+    expect(r.executionArn).toBe(arn);
+    expect(r.status).toBe('FAILED');
+    expect(r.error).toBe('BatchRunner.TaskFailed');
+    expect(aws.published).toEqual([]);
+    expect(r.lockItem).toBeUndefined();
   });
 });

@@ -6,7 +6,8 @@ import type { ExecutionStatus } from '../../handlers/lib/reconcile';
 import { handler as validateManualInput } from '../../handlers/validate-manual-input';
 import { servicesReconcileWorld, statusOnlyExecutions } from '../../local/reconcile-world';
 import { type EmbeddedDynamoDb, ensureLockTable, startEmbeddedDynamoDb } from '../../local/lock-store';
-import { type LocalExecutionResult, runLocalExecution } from '../../local/run-execution';
+import { type EngineEvent, type LocalExecutionResult, runLocalExecution } from '../../local/run-execution';
+import { inDefinitionTest, recordTransitions, transitionsOf, writeFileCoverage } from './asl-coverage';
 import { type FaultInjector, type LocalServices, ServiceError } from '../../local/task-resources';
 import { type DeploymentBindings, renderDefinition, substitutionsFor } from '../../state-machines/definition';
 import {
@@ -65,7 +66,8 @@ export const TEST_BINDINGS: DeploymentBindings = {
 
 /** How the scripted batch task ends, as the task watcher would report it. */
 /** `silent`: the watcher never answers at all (its callback lost), even for a task that never started. */
-export type WatchScript = { exitCode: number; sidecarExitCode?: number } | 'hang' | 'lock-lost' | 'silent';
+/** `deadline`: the task still runs when the run's deadline comes (the watcher answers DeadlineReached). */
+export type WatchScript = { exitCode: number; sidecarExitCode?: number } | 'hang' | 'lock-lost' | 'silent' | 'deadline';
 
 /**
  * Scripted AWS answers for one scenario: realistic payloads (see test/fixtures), one per call, with
@@ -80,6 +82,8 @@ export class ScriptedAws {
   readonly executions = new Map<string, string>();
   /** DescribeTasks calls after StopTask before ECS reports STOPPED (Infinity: never). */
   describeCallsUntilStopped = 1;
+  /** ECS no longer knows a task once it was asked to stop (DescribeTasks answers MISSING). */
+  forgetsStoppedTasks = false;
   watch: WatchScript = { exitCode: 0 };
   /** Runs while the batch task "runs" (before the watcher answers), e.g. to change the lock meanwhile. */
   whileTaskRuns: () => Promise<void> = async () => undefined;
@@ -126,6 +130,8 @@ export class ScriptedAws {
           TaskArns: (this.listTasksAnswers.length > 1 ? this.listTasksAnswers.shift() : this.listTasksAnswers[0]) ?? [],
         }),
         describeTasks: async (p) => {
+          if (this.forgetsStoppedTasks && this.stopRequests.length > 0)
+            return { Tasks: [], Failures: (p.Tasks as string[]).map((arn) => ({ Arn: arn, Reason: 'MISSING' })) };
           this.describeCallsAfterStop += 1;
           const stopped = this.describeCallsAfterStop >= this.describeCallsUntilStopped;
           return {
@@ -222,6 +228,11 @@ export class ScriptedAws {
       );
     }
     if (this.watch === 'hang') return new Promise(() => undefined);
+    if (this.watch === 'deadline')
+      throw new ServiceError(
+        'BatchRunner.DeadlineReached',
+        JSON.stringify({ message: `The run's deadline has come and task ${taskArn} still runs.`, taskArn }),
+      );
     await this.whileTaskRuns();
     const logUrl = taskLogUrl(
       REGION,
@@ -274,6 +285,17 @@ export function scheduledInput(scheduledTime?: string): { trigger: 'schedule'; s
 
 let executionCounter = 0;
 
+// Each definition test file reports the edges its executions took once its tests are done (see asl-coverage.ts).
+if (typeof afterAll === 'function') {
+  afterAll(() => {
+    if (inDefinitionTest())
+      writeFileCoverage(
+        expect.getState().testPath as string,
+        JSON.parse(renderDefinition(substitutionsFor(TEST_BATCH, TEST_BINDINGS))),
+      );
+  });
+}
+
 /** Runs the real ASL file for one scenario against dynalite and the scripted answers. */
 export async function runScenario(
   dynamodb: EmbeddedDynamoDb,
@@ -288,6 +310,8 @@ export async function runScenario(
   const waitStates = Object.entries(JSON.parse(definition).States)
     .filter(([, s]: [string, any]) => s.Type === 'Wait')
     .map(([n]) => [n, 1]);
+  const events: EngineEvent[] = [];
+  const coverage = inDefinitionTest();
   const result = await runLocalExecution({
     definition,
     input: 'input' in scenario ? scenario.input : scheduledInput(),
@@ -296,7 +320,12 @@ export async function runScenario(
     inject: scenario.inject,
     redriveCount: scenario.redriveCount,
     waitTimeOverrides: Object.fromEntries(waitStates),
+    onEvent: coverage ? (event) => events.push(event) : undefined,
   });
+  if (coverage) {
+    const context = { Execution: { Id: arn, RedriveCount: scenario.redriveCount ?? 0 } };
+    recordTransitions(await transitionsOf(JSON.parse(definition), events, context));
+  }
   aws.executions.set(arn, result.status);
   return { ...result, executionArn: arn, lockItem: await readLock(dynamodb) };
 }

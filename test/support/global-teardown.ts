@@ -1,4 +1,5 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { coverageDir, coverageVerdict, removeCoverageDir } from './asl-coverage';
 
 /** What the local mode and its tests start: the CLI, task agents, example batches, the lock-store server. */
 const OURS = /bin\/batch-runner\.js|local\/task-agent\.js|examples\/[\w-]+\.js|local\/dynamodb-server\.js/;
@@ -36,6 +37,7 @@ function survivors(marker: string): Survivor[] {
 export default async function globalTeardown(): Promise<void> {
   const run = process.env.BATCH_RUNNER_TEST_RUN;
   if (!run) return;
+  const coverageFailure = checkAslCoverage();
   const marker = `BATCH_RUNNER_TEST_RUN=${run}`;
   let left = survivors(marker);
   // Processes killed in the last afterAll may take a moment to go.
@@ -43,7 +45,10 @@ export default async function globalTeardown(): Promise<void> {
     await new Promise((resolve) => setTimeout(resolve, 100));
     left = survivors(marker);
   }
-  if (left.length === 0) return;
+  if (left.length === 0) {
+    if (coverageFailure) throw new Error(coverageFailure);
+    return;
+  }
   for (const { pid } of left) {
     for (const target of [-pid, pid]) {
       try {
@@ -52,6 +57,23 @@ export default async function globalTeardown(): Promise<void> {
     }
   }
   throw new Error(
-    `processes started by the tests outlived them (now killed):\n${left.map((p) => `  ${p.pid} ${p.command}`).join('\n')}`,
+    `processes started by the tests outlived them (now killed):\n${left.map((p) => `  ${p.pid} ${p.command}`).join('\n')}` +
+      (coverageFailure ? `\n${coverageFailure}` : ''),
   );
+}
+
+/**
+ * Transition coverage of the ASL definition (test/support/asl-coverage.ts): judged when every definition
+ * test file ran (not on a targeted run of some of them); returns the failure message, if any.
+ */
+function checkAslCoverage(): string | undefined {
+  const dir = coverageDir();
+  if (!dir || !existsSync(dir)) return undefined;
+  try {
+    const { summary, message } = coverageVerdict(dir);
+    if (summary && !message) console.log(`\n${summary}`);
+    return message;
+  } finally {
+    removeCoverageDir(dir);
+  }
 }

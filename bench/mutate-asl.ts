@@ -1,0 +1,334 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  BATCH_RUNNER_ASL_PATH,
+  placeholdersIn,
+  readDefinitionTemplate,
+  renderDefinition,
+  substitutionsFor,
+} from '../state-machines/definition';
+import { TEST_BATCH, TEST_BINDINGS } from '../test/support/asl-harness';
+
+/**
+ * `npm run mutate:asl`: mutation testing of the ASL definition. Generates plausible careless edits of
+ * state-machines/batch-runner.asl.json (drop or redirect a Catch, Next or Choice target, or one error a
+ * Catch names; drop a Retry,
+ * zero its attempts or its back-off; flip a comparison or a literal; drop a condition of an And, a
+ * ConditionExpression or a parameter; change a TimeoutSeconds), runs the definition tests
+ * (test/state-machines) against each (the template is read from BATCH_RUNNER_ASL_TEMPLATE, transition
+ * coverage is off so that only behaviour kills), and prints the score and every survivor.
+ *
+ * Mutants that are not valid States Language, or that drop a `${Placeholder}`, are not run (the
+ * structure tests refuse them outright). Equivalent mutants (no behaviour can tell them apart) are listed
+ * with the reason in bench/asl-equivalent-mutants.json and not counted.
+ *
+ * Options: --list (print the mutants and exit), --filter <regex> (mutant ids), --every <n> (every n-th
+ * mutant, for a sample), --limit <n>, --timeout <s> per mutant (default 300; a timeout counts as killed).
+ * Too slow for CI (one Jest run of the definition tests per mutant): not part of `npm test`.
+ */
+
+type Json = any;
+
+export interface Mutant {
+  readonly id: string;
+  readonly apply: (definition: Json) => void;
+}
+
+const EQUIVALENT_FILE = join(__dirname, 'asl-equivalent-mutants.json');
+const validateAsl: (def: unknown) => { isValid: boolean; errors: unknown[] } = require('asl-validator');
+
+/** Unquoted placeholders (numbers, JSON arrays) become marker strings so the template parses as JSON. */
+const MARK = (name: string) => `__unquoted_placeholder_${name}__`;
+
+export function parseTemplate(template: string): Json {
+  let out = '';
+  let inString = false;
+  for (let i = 0; i < template.length; i++) {
+    const c = template[i];
+    if (inString) {
+      if (c === '\\') {
+        out += c + template[++i];
+        continue;
+      }
+      if (c === '"') inString = false;
+    } else if (c === '"') inString = true;
+    else if (c === '$' && template[i + 1] === '{') {
+      const end = template.indexOf('}', i);
+      out += JSON.stringify(MARK(template.slice(i + 2, end)));
+      i = end;
+      continue;
+    }
+    out += c;
+  }
+  return JSON.parse(out);
+}
+
+export function printTemplate(definition: Json): string {
+  return `${JSON.stringify(definition, null, 2).replace(/"__unquoted_placeholder_([A-Za-z0-9]+)__"/g, '$${$1}')}\n`;
+}
+
+/** Every state by name with the `States` object holding it (Map/Parallel inner states included). */
+function statesOf(definition: Json): Array<[string, Json]> {
+  const found: Array<[string, Json]> = [];
+  const walk = (states: Json) => {
+    for (const [name, state] of Object.entries<Json>(states)) {
+      found.push([name, state]);
+      if (state.Type === 'Map') walk((state.ItemProcessor ?? state.Iterator).States);
+      if (state.Type === 'Parallel') for (const b of state.Branches) walk(b.States);
+    }
+  };
+  walk(definition.States);
+  return found;
+}
+
+const stateIn = (definition: Json, name: string): Json => statesOf(definition).find(([n]) => n === name)![1];
+
+/** Comparison operators and the plausible slip for each (off by one, or the opposite). */
+const FLIPS: Record<string, string> = {
+  NumericLessThan: 'NumericLessThanEquals',
+  NumericLessThanEquals: 'NumericLessThan',
+  NumericGreaterThan: 'NumericGreaterThanEquals',
+  NumericGreaterThanEquals: 'NumericGreaterThan',
+  NumericEquals: 'NumericGreaterThan',
+  NumericLessThanPath: 'NumericLessThanEqualsPath',
+  NumericGreaterThanPath: 'NumericGreaterThanEqualsPath',
+  TimestampLessThan: 'TimestampLessThanEquals',
+  TimestampGreaterThan: 'TimestampGreaterThanEquals',
+};
+
+/** The comparisons of a Choice rule, each with the path to reach it (And/Or/Not nesting). */
+function comparisons(
+  rule: Json,
+  path: Array<string | number> = [],
+): Array<{ path: Array<string | number>; rule: Json }> {
+  if (rule.And || rule.Or) {
+    const key = rule.And ? 'And' : 'Or';
+    return rule[key].flatMap((r: Json, i: number) => comparisons(r, [...path, key, i]));
+  }
+  if (rule.Not) return comparisons(rule.Not, [...path, 'Not']);
+  return [{ path, rule }];
+}
+
+const at = (root: Json, path: Array<string | number>) => path.reduce((o, k) => o[k], root);
+
+/** Literal values a careless edit swaps for one another (outcomes, error names). */
+function literalSlots(definition: Json): Array<{ state: string; key: string; value: string }> {
+  const slots: Array<{ state: string; key: string; value: string }> = [];
+  for (const [name, state] of statesOf(definition)) {
+    if (state.Type !== 'Pass' && state.Type !== 'Fail') continue;
+    const objects = state.Type === 'Fail' ? [state] : [state.Parameters ?? {}, state.Result ?? {}];
+    for (const obj of objects)
+      for (const [key, value] of Object.entries(obj))
+        if (typeof value === 'string' && /^(?:[a-z_]+|BatchRunner\.\w+)$/.test(value) && !key.endsWith('.$'))
+          slots.push({ state: name, key, value });
+  }
+  return slots;
+}
+
+/** The mutants of a parsed template, with stable ids (state, field, edit). */
+export function generateMutants(definition: Json): Mutant[] {
+  const mutants: Mutant[] = [];
+  const add = (id: string, apply: (d: Json) => void) => mutants.push({ id, apply });
+  const names = statesOf(definition).map(([n]) => n);
+  const literals = literalSlots(definition);
+
+  for (const [name, state] of statesOf(definition)) {
+    const s = (d: Json) => stateIn(d, name);
+    // Next: skip the next step (go where the next state would have gone).
+    if (state.Next) {
+      const after = stateIn(definition, state.Next);
+      const skipTo = after?.Next ?? after?.Default;
+      if (skipTo && skipTo !== name) add(`${name}: Next ${state.Next} -> ${skipTo}`, (d) => (s(d).Next = skipTo));
+    }
+    (state.Catch ?? []).forEach((c: Json, i: number) => {
+      add(`${name}: drop Catch[${i}] ${JSON.stringify(c.ErrorEquals)}`, (d) => s(d).Catch.splice(i, 1));
+      if (c.ErrorEquals.length > 1)
+        c.ErrorEquals.forEach((error: string, j: number) =>
+          add(`${name}: Catch[${i}] no longer catches ${error}`, (d) => s(d).Catch[i].ErrorEquals.splice(j, 1)),
+        );
+      const other = state.Next ?? state.Catch.find((o: Json) => o.Next !== c.Next)?.Next;
+      if (other && other !== c.Next)
+        add(`${name}: Catch[${i}].Next ${c.Next} -> ${other}`, (d) => (s(d).Catch[i].Next = other));
+    });
+    (state.Retry ?? []).forEach((r: Json, i: number) => {
+      add(`${name}: drop Retry[${i}]`, (d) => s(d).Retry.splice(i, 1));
+      if ((r.MaxAttempts ?? 3) !== 0) add(`${name}: Retry[${i}].MaxAttempts 0`, (d) => (s(d).Retry[i].MaxAttempts = 0));
+      if ((r.IntervalSeconds ?? 1) !== 0)
+        add(`${name}: Retry[${i}].IntervalSeconds 0`, (d) => (s(d).Retry[i].IntervalSeconds = 0));
+    });
+    if (state.Type === 'Choice') {
+      state.Choices.forEach((rule: Json, i: number) => {
+        add(`${name}: drop Choices[${i}]`, (d) => s(d).Choices.splice(i, 1));
+        if (state.Default && state.Default !== rule.Next)
+          add(
+            `${name}: Choices[${i}].Next ${rule.Next} -> ${state.Default}`,
+            (d) => (s(d).Choices[i].Next = state.Default),
+          );
+        for (const { path, rule: cmp } of comparisons(rule)) {
+          const where = path.length > 0 ? `.${path.join('.')}` : '';
+          const parent = path.slice(0, -2);
+          if (path.length >= 2 && (path.at(-2) === 'And' || path.at(-2) === 'Or'))
+            add(`${name}: Choices[${i}]${where} dropped (${cmp.Variable})`, (d) => {
+              const list = at(s(d).Choices[i], [...parent, path.at(-2)!]);
+              list.splice(path.at(-1) as number, 1);
+            });
+          for (const [op, flipped] of Object.entries(FLIPS))
+            if (op in cmp)
+              add(`${name}: Choices[${i}]${where} ${op} -> ${flipped} (${cmp.Variable})`, (d) => {
+                const c = at(s(d).Choices[i], path);
+                c[flipped] = c[op];
+                delete c[op];
+              });
+          for (const op of ['IsPresent', 'IsString', 'IsTimestamp', 'BooleanEquals', 'IsNull'])
+            if (typeof cmp[op] === 'boolean')
+              add(`${name}: Choices[${i}]${where} ${op} ${!cmp[op]} (${cmp.Variable})`, (d) => {
+                const c = at(s(d).Choices[i], path);
+                c[op] = !c[op];
+              });
+          if (typeof cmp.StringEquals === 'string' && !cmp.StringEquals.startsWith('__unquoted'))
+            add(`${name}: Choices[${i}]${where} StringEquals "${cmp.StringEquals}" -> "${cmp.StringEquals}x"`, (d) => {
+              at(s(d).Choices[i], path).StringEquals += 'x';
+            });
+        }
+      });
+      if (state.Default && state.Choices[0]?.Next !== state.Default)
+        add(
+          `${name}: Default ${state.Default} -> ${state.Choices[0].Next}`,
+          (d) => (s(d).Default = state.Choices[0].Next),
+        );
+    }
+    // Parameters of Task states: drop each one (a ConditionExpression with the names/values only it uses).
+    const params = state.Type === 'Task' ? state.Parameters : undefined;
+    for (const key of Object.keys(params ?? {})) {
+      if (key === 'ExpressionAttributeNames' || key === 'ExpressionAttributeValues') continue;
+      if (key === 'ConditionExpression') {
+        add(`${name}: drop ConditionExpression "${params.ConditionExpression}"`, (d) => {
+          const p = s(d).Parameters;
+          const rest = JSON.stringify([p.UpdateExpression, p.KeyConditionExpression, p.ProjectionExpression]);
+          delete p.ConditionExpression;
+          for (const map of ['ExpressionAttributeNames', 'ExpressionAttributeValues']) {
+            if (!p[map]) continue;
+            for (const token of Object.keys(p[map])) if (!rest.includes(token)) delete p[map][token];
+            if (Object.keys(p[map]).length === 0) delete p[map];
+          }
+        });
+      } else if (!JSON.stringify(params[key]).includes('__unquoted') && !/\$\{/.test(JSON.stringify(params[key]))) {
+        add(`${name}: drop parameter ${key}`, (d) => delete s(d).Parameters[key]);
+      }
+    }
+    if (typeof state.TimeoutSeconds === 'number')
+      add(`${name}: TimeoutSeconds ${state.TimeoutSeconds} -> 2000000`, (d) => (s(d).TimeoutSeconds = 2_000_000));
+  }
+  // Literals: an outcome or error name swapped for the next different one of the same kind.
+  for (const slot of literals) {
+    const kind = (v: string) => v.startsWith('BatchRunner.');
+    const others = [...new Set(literals.map((l) => l.value))]
+      .filter((v) => v !== slot.value && kind(v) === kind(slot.value))
+      .sort();
+    const replacement = others.find((v) => v > slot.value) ?? others[0];
+    if (!replacement) continue;
+    add(`${slot.state}: ${slot.key} "${slot.value}" -> "${replacement}"`, (d) => {
+      const st = stateIn(d, slot.state);
+      const obj = st.Type === 'Fail' ? st : slot.key in (st.Parameters ?? {}) ? st.Parameters : st.Result;
+      obj[slot.key] = replacement;
+    });
+  }
+  void names;
+  return mutants;
+}
+
+/** Whether a mutated template can be rendered and is valid States Language (else it is not run). */
+function invalidReason(template: string, original: string): string | undefined {
+  if (JSON.stringify(placeholdersIn(template)) !== JSON.stringify(placeholdersIn(original)))
+    return 'drops a placeholder';
+  try {
+    const result = validateAsl(JSON.parse(renderDefinition(substitutionsFor(TEST_BATCH, TEST_BINDINGS), template)));
+    return result.isValid ? undefined : `invalid ASL: ${JSON.stringify(result.errors).slice(0, 120)}`;
+  } catch (err) {
+    return `does not render: ${(err as Error).message.slice(0, 120)}`;
+  }
+}
+
+function option(name: string): string | undefined {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? process.argv[i + 1] : undefined;
+}
+
+function runDefinitionTests(templatePath: string, timeoutSeconds: number): 'killed' | 'survived' | 'timeout' {
+  const result = spawnSync(
+    process.execPath,
+    [require.resolve('jest/bin/jest'), 'test/state-machines', '--bail', '--silent', '--maxWorkers=2'],
+    {
+      cwd: join(__dirname, '..'),
+      env: { ...process.env, BATCH_RUNNER_ASL_TEMPLATE: templatePath, BATCH_RUNNER_ASL_COVERAGE: 'off' },
+      encoding: 'utf8',
+      timeout: timeoutSeconds * 1000,
+      killSignal: 'SIGKILL',
+    },
+  );
+  if (result.error || result.signal) return 'timeout';
+  return result.status === 0 ? 'survived' : 'killed';
+}
+
+async function main(): Promise<void> {
+  const original = readDefinitionTemplate(BATCH_RUNNER_ASL_PATH);
+  const base = parseTemplate(original);
+  if (printTemplate(base) !== original) throw new Error('the template does not round-trip through the mutator');
+  const equivalent = JSON.parse(readFileSync(EQUIVALENT_FILE, 'utf8')) as Record<string, string>;
+  let mutants = generateMutants(base);
+  const filter = option('filter');
+  if (filter) mutants = mutants.filter((m) => new RegExp(filter).test(m.id));
+  const every = Number(option('every') ?? 1);
+  mutants = mutants.filter((_, i) => i % every === 0);
+  mutants = mutants.slice(0, Number(option('limit') ?? mutants.length));
+  const timeoutSeconds = Number(option('timeout') ?? 300);
+
+  const dir = mkdtempSync(join(tmpdir(), 'asl-mutants-'));
+  const results: Array<{ id: string; verdict: string }> = [];
+  const startedAt = Date.now();
+  try {
+    for (const [n, mutant] of mutants.entries()) {
+      const definition = structuredClone(base);
+      mutant.apply(definition);
+      const template = printTemplate(definition);
+      const invalid = template === original ? 'no change' : invalidReason(template, original);
+      let verdict: string;
+      if (invalid) verdict = `not run (${invalid})`;
+      else if (mutant.id in equivalent) verdict = 'equivalent';
+      else if (process.argv.includes('--list')) verdict = 'listed';
+      else {
+        const file = join(dir, `mutant-${n}.asl.json`);
+        writeFileSync(file, template);
+        verdict = runDefinitionTests(file, timeoutSeconds);
+      }
+      results.push({ id: mutant.id, verdict });
+      process.stdout.write(`[${n + 1}/${mutants.length}] ${verdict.padEnd(9)} ${mutant.id}\n`);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  if (process.argv.includes('--list')) return;
+  const counted = results.filter((r) => ['killed', 'survived', 'timeout'].includes(r.verdict));
+  const killed = counted.filter((r) => r.verdict !== 'survived');
+  const survivors = counted.filter((r) => r.verdict === 'survived');
+  const stale = Object.keys(equivalent).filter((id) => !generateMutants(base).some((m) => m.id === id));
+  process.stdout.write(
+    `\nASL mutation score: ${killed.length}/${counted.length} killed` +
+      (counted.length > 0 ? ` (${((100 * killed.length) / counted.length).toFixed(1)}%)` : '') +
+      `; ${results.filter((r) => r.verdict === 'equivalent').length} equivalent (reviewed), ` +
+      `${results.filter((r) => r.verdict.startsWith('not run')).length} not run (invalid or no change); ` +
+      `${Math.round((Date.now() - startedAt) / 1000)} s\n`,
+  );
+  if (survivors.length > 0) process.stdout.write(`survivors:\n${survivors.map((r) => `  ${r.id}`).join('\n')}\n`);
+  if (stale.length > 0)
+    process.stdout.write(`asl-equivalent-mutants.json names mutants that no longer exist:\n  ${stale.join('\n  ')}\n`);
+}
+
+if (require.main === module) {
+  main().catch((err) => {
+    console.error(err);
+    process.exit(1);
+  });
+}
