@@ -1,5 +1,6 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { RunAlert } from './alert';
+import { clusterArnOfTask } from './ecs-task';
 import { type LockItem, readLock, releaseLockIfOwner, notePendingStop } from './lock-item';
 import { deliverOwedAlerts, type DeliveryReport, oweAndDeliver, type PublishAlert } from './owed-alerts';
 import { type DescribedTask, tokenAnswerForStoppedTask } from './task-outcome';
@@ -172,12 +173,6 @@ const ENDED_ALERT_STATUSES: readonly string[] = ['FAILED', 'TIMED_OUT', 'ABORTED
 
 const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
-/** `arn:aws:ecs:<region>:<account>:task/<cluster>/<id>` -> the cluster's ARN (long ARN format). */
-function clusterOfTask(taskArn: string): string | undefined {
-  const m = /^(arn:[^:]+:ecs:[^:]+:\d{12}):task\/([^/]+)\/[^/]+$/.exec(taskArn);
-  return m ? `${m[1]}:cluster/${m[2]}` : undefined;
-}
-
 /**
  * Describes tasks on the cluster each one belongs to (from its ARN): ECS leaves out a task asked for
  * on the wrong cluster, and a task left out would look as if it had stopped.
@@ -189,7 +184,7 @@ async function describeOnTheirClusters(
 ): Promise<ObservedTask[]> {
   const byCluster = new Map<string, string[]>();
   for (const arn of taskArns) {
-    const cluster = clusterOfTask(arn) ?? fallbackCluster;
+    const cluster = clusterArnOfTask(arn) ?? fallbackCluster;
     byCluster.set(cluster, [...(byCluster.get(cluster) ?? []), arn]);
   }
   const out: ObservedTask[] = [];
