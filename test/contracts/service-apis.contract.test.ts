@@ -184,15 +184,30 @@ describe('Task results: nothing read that the API may omit, unless guarded by Is
     expect(problems).toEqual([]);
   });
 
-  test('no blind spot: Map iterations read only their item, no Task result replaces the state untracked, no filter paths', () => {
+  test('no blind spot: Map iterations read only their item (checked against its shape), no Task result replaces the state untracked, no filter paths', () => {
     // The dataflow covers top-level states and reads of `$.a.b[0]` paths; make anything it would not
     // see fail here instead of passing unnoticed.
     const problems: string[] = [];
     for (const [name, s] of Object.entries<any>(definition.States)) {
       if (s.Type === 'Map')
         for (const [inner, st] of Object.entries<any>((s.ItemProcessor ?? s.Iterator).States)) {
-          const reads = readsOf({ States: { [inner]: st } }).filter((r) => r.against === 'input');
-          if (reads.length > 0) problems.push(`${name}/${inner} reads ${reads.map((r) => r.path).join(', ')}`);
+          // A read of the item is a read of `<ItemsPath>[i]...` in the state data: it must exist in the
+          // output shape of the result the items come from, and be guarded (inside the iteration) where
+          // that shape makes it optional. Items of anything but a stored API result cannot be checked.
+          for (const read of readsOf({ States: { [inner]: st } }).filter((r) => r.against === 'input')) {
+            const asItem = (p: string) => `${s.ItemsPath}[0]${p.slice(1)}`;
+            const loc = locations.find((l) => String(s.ItemsPath).startsWith(`${l.path}.`) && l.output);
+            if (!loc?.output) {
+              problems.push(`${name}/${inner} reads ${read.path} of items the analysis cannot see`);
+              continue;
+            }
+            const below = segmentsOf(asItem(read.path)).slice(segmentsOf(loc.path).length);
+            const { problem } = walkOutput(loc.model, loc.output, below);
+            const itemMember = segmentsOf(read.path).length > 0;
+            if (problem) problems.push(`${name}/${inner} reads ${read.path}: ${problem}`);
+            else if (itemMember && !isCovered(read.guardedBy.map(asItem), asItem(read.path)))
+              problems.push(`${name}/${inner} reads ${read.path} of an item without an IsPresent guard`);
+          }
         }
       // A raw result replacing the whole state (no ResultPath, no ResultSelector) would not be tracked.
       if (s.Type === 'Task' && s.ResultPath === undefined && !s.ResultSelector)

@@ -52,6 +52,13 @@ const BASE_SCENARIOS: readonly BaseScenario[] = [
     },
   },
   {
+    label: 'tasks of the family stopped lately',
+    setup: async (_db, aws) => {
+      aws.listTasksAnswers = [[], [newTaskArn()]];
+      return {};
+    },
+  },
+  {
     label: 'task of the family running',
     setup: async (_db, aws) => {
       aws.listTasksAnswers = [[newTaskArn()]];

@@ -39,7 +39,7 @@ const alerts = () => aws.published.filter((p) => p.MessageAttributes.severity.St
 const failureAlerts = (r: ScenarioResult) => r.statesEntered.filter((s) => s === 'PublishFailureAlert');
 
 describe('happy path', () => {
-  test('scheduled run: slot, lock, running-task check, start, watch, release in 9 states and 4 calls before RunTask', async () => {
+  test('scheduled run: slot, lock, running-task checks, start, watch, release in 11 states and 5 calls before RunTask', async () => {
     const r = await runScenario(db, aws, { name: 'HappyPath' });
 
     expect(r.status).toBe('SUCCEEDED');
@@ -56,12 +56,15 @@ describe('happy path', () => {
       'AcquireLock',
       'CheckRunningTasks',
       'IsBatchAlreadyRunning',
+      'CheckStoppingTasks',
+      'AreAnyTasksStopping',
       'StartBatchTask',
       'WaitForTaskToStop',
       'ReleaseLock',
     ]);
-    // The slot claim, the lock, the running-task check, then RunTask.
-    expect(r.calls.map((c) => c.state).indexOf('StartBatchTask')).toBe(3);
+    // The slot claim, the lock, the two running-task checks (desired RUNNING; asked to stop), then RunTask.
+    expect(r.calls.map((c) => c.state).indexOf('StartBatchTask')).toBe(4);
+    expect(callsTo(r, 'CheckStoppingTasks')[0].params).toMatchObject({ Family: FAMILY, DesiredStatus: 'STOPPED' });
     expect(callsTo(r, 'AcquireLock')[0].params).toMatchObject({
       TableName: LOCK_TABLE,
       ConditionExpression: 'attribute_not_exists(#batch)',
@@ -233,6 +236,42 @@ describe('lock contention', () => {
 });
 
 describe('running-task check', () => {
+  test('a task of the family asked to stop but still inside its stop grace: skipped, nothing started, lock released', async () => {
+    const stopping = newTaskArn();
+    aws.listTasksAnswers = [[], [stopping]];
+    aws.describeCallsUntilStopped = Number.POSITIVE_INFINITY; // ECS still reports it RUNNING
+
+    const r = await runScenario(db, aws);
+
+    expect(r.output).toMatchObject({ outcome: 'skipped', stoppingTaskArns: [stopping] });
+    expect(r.output.reason).toContain('was asked to stop and has not stopped yet');
+    expect(callsTo(r, 'StartBatchTask')).toHaveLength(0);
+    expect(callsTo(r, 'DescribeStoppingTasks')[0].params).toMatchObject({ Tasks: [stopping] });
+    expect(r.lockItem).toBeUndefined();
+  });
+
+  test('tasks of the family stopped lately and reported STOPPED: the batch runs', async () => {
+    aws.listTasksAnswers = [[], [newTaskArn(), newTaskArn()]];
+
+    const r = await runScenario(db, aws);
+
+    expect(r.statesEntered).toEqual(expect.arrayContaining(['LookAtEachStoppingTask', 'IsAnyTaskStillStopping']));
+    expect(r.output.outcome).toBe('succeeded');
+    expect(aws.startedTasks).toHaveLength(1);
+  });
+
+  test('a stopped task ECS no longer knows is not running: the batch runs', async () => {
+    const gone = newTaskArn();
+    aws.unknownToEcs.add(gone);
+    aws.listTasksAnswers = [[], [gone]];
+
+    const r = await runScenario(db, aws);
+
+    expect(r.statesEntered).toContain('WereStoppingTasksFound');
+    expect(r.statesEntered).not.toContain('LookAtEachStoppingTask');
+    expect(r.output.outcome).toBe('succeeded');
+  });
+
   test('a task of the family started by hand: skipped, lock released, its ARN reported, nothing started', async () => {
     const manual = newTaskArn();
     aws.listTasksAnswers = [[manual]];

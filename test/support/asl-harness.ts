@@ -84,6 +84,8 @@ export class ScriptedAws {
   describeCallsUntilStopped = 1;
   /** ECS no longer knows a task once it was asked to stop (DescribeTasks answers MISSING). */
   forgetsStoppedTasks = false;
+  /** Tasks ECS no longer knows (DescribeTasks answers MISSING for them). */
+  readonly unknownToEcs = new Set<string>();
   watch: WatchScript = { exitCode: 0 };
   /** Runs while the batch task "runs" (before the watcher answers), e.g. to change the lock meanwhile. */
   whileTaskRuns: () => Promise<void> = async () => undefined;
@@ -134,8 +136,12 @@ export class ScriptedAws {
             return { Tasks: [], Failures: (p.Tasks as string[]).map((arn) => ({ Arn: arn, Reason: 'MISSING' })) };
           this.describeCallsAfterStop += 1;
           const stopped = this.describeCallsAfterStop >= this.describeCallsUntilStopped;
+          const known = (p.Tasks as string[]).filter((arn) => !this.unknownToEcs.has(arn));
           return {
-            Tasks: (p.Tasks as string[]).map((taskArn) => ({
+            Failures: (p.Tasks as string[])
+              .filter((arn) => this.unknownToEcs.has(arn))
+              .map((arn) => ({ Arn: arn, Reason: 'MISSING' })),
+            Tasks: known.map((taskArn) => ({
               ...(stopped
                 ? describedTask({
                     taskArn,
@@ -147,7 +153,6 @@ export class ScriptedAws {
                 : describedTask({ taskArn, lastStatus: 'RUNNING' })),
               Tags: this.tagsOf(taskArn),
             })),
-            Failures: [],
           };
         },
         stopTask: async (p) => {
