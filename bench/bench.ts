@@ -7,8 +7,9 @@ import { benchInfra, formatInfraBench, measureAddedBatch, measureWorstCase } fro
 
 /**
  * `npm run bench`: prints figures, never fails on a slow machine. Targets (issue 2): happy path at
- * most 8 states and 3 sequential AWS calls before the task starts (a scheduled run now takes 9 and 4:
- * its slot claim makes a late duplicate delivery harmless); waiting at most 20 transitions
+ * most 8 states and 3 sequential AWS calls before the task starts (a scheduled run now takes 11 and 5:
+ * its slot claim makes a late duplicate delivery harmless, the check of tasks still stopping keeps a
+ * copy being stopped from overlapping); waiting at most 20 transitions
  * per hour; StopTask within 60 s of the deadline; end of task noticed within 60 s.
  */
 async function main(): Promise<void> {
