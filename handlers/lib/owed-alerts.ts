@@ -157,7 +157,7 @@ async function takeLease(
 async function markAttemptFailed(
   ddb: DynamoDBClient,
   tableName: string,
-  alert: OwedAlert,
+  alert: Pick<OwedAlert, 'executionArn' | 'attempts'>,
   nowSeconds: number,
   error: string,
 ): Promise<void> {
@@ -261,29 +261,17 @@ export async function oweAndDeliver(
     await publish({ subject: alertSubject(alert), message: alertMessage(alert), attributes: alertAttributes(alert) });
   } catch (err) {
     const e = err as Error;
-    const record = { ...toOwed(alert, nowSeconds) };
-    await markAttemptFailed(ddb, tableName, record, nowSeconds, `${e.name}: ${e.message}`);
+    await markAttemptFailed(
+      ddb,
+      tableName,
+      { executionArn: alert.executionArn, attempts: 0 },
+      nowSeconds,
+      `${e.name}: ${e.message}`,
+    );
     return 'owed: publish failed';
   }
   await markDelivered(ddb, tableName, alert.executionArn);
   return 'sent';
-}
-
-function toOwed(alert: RunAlert, nowSeconds: number): OwedAlert {
-  return {
-    executionArn: alert.executionArn,
-    state: 'owed',
-    batch: alert.batch,
-    outcome: alert.outcome,
-    trigger: alert.trigger,
-    source: alert.source,
-    subject: alertSubject(alert),
-    message: alertMessage(alert),
-    owedAt: nowSeconds,
-    expiresAt: nowSeconds + ALERT_RECORD_TTL_SECONDS,
-    attempts: 0,
-    nextAttemptAt: nowSeconds,
-  };
 }
 
 export interface DeliveryReport {

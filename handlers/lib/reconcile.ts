@@ -278,7 +278,6 @@ export async function reconcileBatch(
 
   // 1. Every task that may still run is supervised or stopped.
   const actions: TaskAction[] = [];
-  const stopped: ObservedTask[] = [];
   for (const task of mayRun) {
     // The execution that started the task, from its tags; the lock's own registered task belongs to
     // the lock's owner even without them (tasks started before the tags existed).
@@ -327,7 +326,6 @@ export async function reconcileBatch(
       if (owner !== undefined)
         await notePendingStop(ctx.dynamodb, ctx.lockTableName, target.name, owner, [task.taskArn]);
       await world.stopTask(task.clusterArn, task.taskArn, reason);
-      stopped.push(task);
       actions.push({ taskArn: task.taskArn, execution, action: 'stop requested, not yet STOPPED', why });
     } catch (err) {
       const e = err as Error;

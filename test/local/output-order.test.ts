@@ -17,7 +17,8 @@ describe('local run output order', () => {
       for (let i = 0; i < 6; i++) {
         events.length = 0;
         const r = await runtime.start('sitemap-refresh', { trigger: 'cli', reason: `order ${i}` });
-        expect(r.status).toBe('SUCCEEDED');
+        // Status with error and cause, so that a failure says why.
+        expect([r.status, r.error, r.cause]).toEqual(['SUCCEEDED', undefined, undefined]);
         // The runtime reports some events a tick late; let them arrive.
         await new Promise((resolve) => setTimeout(resolve, 50));
         const story = events.map(describeEvent).filter((e): e is string => e !== undefined);

@@ -1,3 +1,4 @@
+import { STATE_STORY } from '../../cli/state-story';
 import { BATCHES } from '../../config/batches';
 import { deriveTimings } from '../../config/timings';
 import { taskStatesOf } from '../../local/task-resources';
@@ -79,5 +80,24 @@ describe('the ASL template', () => {
     const route = render().States.RouteInput;
     expect(route.Choices[0].Next).toBe('PrepareScheduledRun');
     expect(route.Default).toBe('ValidateManualInput');
+  });
+});
+
+describe('the CLI story of the console graph (cli/state-story.ts)', () => {
+  test('tells only of states the definition has: a renamed or removed state leaves no stale line', () => {
+    const def = render();
+    const names = new Set(Object.keys(def.States));
+    for (const s of Object.values<any>(def.States))
+      if (s.Type === 'Map') for (const inner of Object.keys((s.ItemProcessor ?? s.Iterator).States)) names.add(inner);
+    expect(Object.keys(STATE_STORY).filter((state) => !names.has(state))).toEqual([]);
+    // The states a person watches for: the start, the lock, the task, the release and the alert.
+    for (const state of [
+      'AcquireLock',
+      'SettleStaleLock',
+      'StartBatchTask',
+      'ReleaseLockAfterFailure',
+      'PublishFailureAlert',
+    ])
+      expect(STATE_STORY[state]).toEqual(expect.any(String));
   });
 });
