@@ -8,10 +8,13 @@ import { type AwsClients, createAwsClients } from './aws-clients';
 import { AwsBackend, type BatchBackend, LocalBackend } from './backend';
 import { DeploymentResolver } from './deployment';
 import type { Output } from './format';
+import { NOT_A_TERMINAL, type Presentation, presentation, type TerminalInfo } from './terminal';
 
 /** Everything the CLI touches in the outside world; tests replace any of it. */
 export interface CliDeps {
   readonly output?: Output;
+  /** Whether stdout and stderr are terminals, and stdout's width (colour, relative times, tables that fit). @default - not terminals */
+  readonly terminal?: TerminalInfo;
   /** AWS clients (tests: clients mocked with aws-sdk-client-mock). @default - created from --region/--profile */
   readonly clients?: AwsClients;
   /** Deployed batches. @default - config/batches.ts */
@@ -49,10 +52,15 @@ export interface GlobalOptions {
   readonly profile?: string;
   readonly prefix?: string;
   readonly stateDir?: string;
+  /** false with --no-color. */
+  readonly color?: boolean;
+  readonly absoluteTimes?: boolean;
 }
 
 export interface CliContext {
   readonly output: Output;
+  /** Colour, times for people and the table width: text output only, never JSON. */
+  readonly ui: Presentation;
   readonly batches: readonly BatchConfig[];
   readonly localBatches: readonly BatchConfig[];
   readonly prefix: string;
@@ -109,13 +117,15 @@ export function createContext(
   const localBatches = deps.localBatches ?? defaults.localBatches;
   let clients = deps.clients;
   let resolver: DeploymentResolver | undefined;
+  const now = deps.now ?? (() => new Date());
   const ctx: CliContext = {
     output: deps.output ?? defaults.output,
+    ui: presentation(deps.terminal ?? NOT_A_TERMINAL, env, globals, now),
     batches: deps.batches ?? defaults.batches,
     localBatches,
     prefix,
     stateDir,
-    now: deps.now ?? (() => new Date()),
+    now,
     sleep: deps.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms))),
     confirm: deps.confirm ?? (async () => false),
     interactive: deps.interactive ?? false,

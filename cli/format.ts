@@ -22,15 +22,61 @@ export const processOutput: Output = {
   err: (text) => writeLine(process.stderr, text),
 };
 
-/** A plain-text table: columns padded to their widest cell, no borders. */
-export function table(headers: readonly string[], rows: ReadonlyArray<readonly string[]>): string {
-  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: readonly string[]) =>
-    cells
-      .map((c, i) => (i === cells.length - 1 ? c : (c ?? '').padEnd(widths[i])))
+export interface TableOptions {
+  /**
+   * The width lines must fit (a terminal's columns): the widest columns are cut, with an ellipsis, down
+   * to at least their header or 8 characters, so that lines do not wrap. @default - full values (scripts)
+   */
+  readonly width?: number;
+  /** Styles a cell's text (colour) after it has been cut and before it is padded. @default - as is */
+  readonly paint?: (text: string, column: number) => string;
+}
+
+/** Narrowest a column is cut to when fitting a width (its header, if longer, stays whole). */
+const MIN_COLUMN = 8;
+
+/** A plain-text table: columns padded to their widest cell, no borders; cut to `width` if given. */
+export function table(
+  headers: readonly string[],
+  rows: ReadonlyArray<readonly string[]>,
+  options: TableOptions = {},
+): string {
+  const natural = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const widths = fitWidths(headers, natural, options.width);
+  const paint = options.paint ?? ((text: string) => text);
+  const line = (cells: readonly string[], header: boolean) =>
+    headers
+      .map((_, i) => {
+        const text = cut(cells[i] ?? '', widths[i]);
+        const painted = header ? text : paint(text, i);
+        return i === headers.length - 1 ? painted : painted + ' '.repeat(widths[i] - text.length);
+      })
       .join('  ')
       .trimEnd();
-  return [line(headers), ...rows.map(line)].join('\n');
+  return [line(headers, true), ...rows.map((r) => line(r, false))].join('\n');
+}
+
+/** Column widths that fit `width` (2 spaces between columns): the widest column loses a character at a time. */
+function fitWidths(headers: readonly string[], natural: readonly number[], width: number | undefined): number[] {
+  const widths = [...natural];
+  if (width === undefined) return widths;
+  const floor = (i: number) => Math.min(natural[i], Math.max(headers[i].length, MIN_COLUMN));
+  let excess = widths.reduce((a, b) => a + b, 0) + 2 * (widths.length - 1) - width;
+  while (excess > 0) {
+    let widest = -1;
+    for (let i = 0; i < widths.length; i++) {
+      if (widths[i] > floor(i) && (widest < 0 || widths[i] > widths[widest])) widest = i;
+    }
+    if (widest < 0) break;
+    widths[widest] -= 1;
+    excess -= 1;
+  }
+  return widths;
+}
+
+/** `text` cut to `max` characters, the last one an ellipsis. */
+function cut(text: string, max: number): string {
+  return text.length > max ? `${text.slice(0, Math.max(0, max - 1))}…` : text;
 }
 
 /** `1h 02m 03s`, `4m 05s`, `6.2s`. */
@@ -44,6 +90,11 @@ export function duration(ms: number | undefined): string {
   return h > 0
     ? `${h}h ${String(m).padStart(2, '0')}m ${String(sec).padStart(2, '0')}s`
     : `${m}m ${String(sec).padStart(2, '0')}s`;
+}
+
+/** `task RUNNING: 4m 05s of 1h 00m 00s hard timeout`, the progress line of a task while nothing else happens. */
+export function progressOfTask(status: string, elapsedMs: number, hardTimeoutMs: number): string {
+  return `            task ${status}: ${duration(elapsedMs)} of ${duration(hardTimeoutMs)} hard timeout`;
 }
 
 /** `2026-11-21 23:00:05Z` (UTC, second precision). */

@@ -6,6 +6,7 @@ import { createInterface } from 'node:readline/promises';
 import { EXIT } from './exit-codes';
 import { markOutputClosed } from './format';
 import { runCli } from './program';
+import { processTerminal } from './terminal';
 
 // The SDK warns on every run that Node 20 support ends in 2027; the README states the Node versions.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
@@ -60,6 +61,7 @@ void runCli(process.argv.slice(2), {
   interactive: Boolean(process.stdin.isTTY),
   confirm,
   supervise,
+  terminal: processTerminal(),
 }).then((code) => {
   process.exitCode = code;
   // Idle SDK sockets or timers must not keep a finished command alive.

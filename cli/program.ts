@@ -19,12 +19,16 @@ import { type CliContext, type CliDeps, createContext, type GlobalOptions } from
 import { explainAwsError, UserError } from './errors';
 import { EXIT, EXIT_CODE_HELP, type ExitCode } from './exit-codes';
 import { processOutput } from './format';
+import { colorWanted, NOT_A_TERMINAL, type Palette, palette } from './terminal';
 
 const LOCAL_HELP =
   'use the local mode (embedded lock store, tasks as child processes; state in .batch-runner/) instead of AWS (default with BATCH_RUNNER_LOCAL=1)';
 /** The package version (`batch-runner --version`). */
 export const VERSION: string = require('../package.json').version;
-const JSON_HELP = 'print JSON on stdout instead of text';
+const JSON_HELP =
+  'print one JSON value on stdout instead of text (times in ISO 8601, no colour; errors stay on stderr)';
+const JSON_RESULT_HELP =
+  'print the result as one JSON value on stdout when it ends (progress and errors go to stderr as text)';
 const examples = (lines: readonly string[]) => `\nExamples:\n${lines.map((l) => `  ${l}`).join('\n')}`;
 
 /** Builds the `batch-runner` command tree; `act` runs an action with its context and records the exit code. */
@@ -42,6 +46,11 @@ export function buildProgram(
       'deployment prefix of the resource names (default: BATCH_RUNNER_PREFIX or "batch-runner")',
     )
     .option('--state-dir <dir>', 'local mode state directory (default: BATCH_RUNNER_STATE_DIR or <repo>/.batch-runner)')
+    .option('--no-color', 'no colour (default: colour on a terminal only; also off with NO_COLOR, on with FORCE_COLOR)')
+    .option(
+      '--absolute-times',
+      'print times as 2026-11-21 23:00:05Z, not "3 min ago" (piped output and --json always do)',
+    )
     .version(VERSION, '-V, --version', 'print the version of batch-runner')
     .showHelpAfterError('(add --help for usage)')
     .addHelpText(
@@ -54,6 +63,14 @@ export function buildProgram(
     .description('every batch: schedule and time zone, next run, schedule state, last outcome, lock holder')
     .option('--local', LOCAL_HELP)
     .option('--json', JSON_HELP)
+    .addHelpText(
+      'after',
+      examples([
+        'batch-runner list                          deployed batches (AWS)',
+        'batch-runner list --local                  the local batches, with their last local run',
+        "batch-runner list --json | jq -r '.[] | select(.lock) | .batch'",
+      ]),
+    )
     .action((opts, cmd: Command) => act((ctx) => listCommand(ctx, opts), cmd));
 
   program
@@ -67,7 +84,15 @@ export function buildProgram(
     )
     .option('--wait', 'follow the run with live progress and exit with its outcome (see exit codes)')
     .option('--local', `${LOCAL_HELP}; always waits: this process is the runner`)
-    .option('--json', 'print the result as JSON on stdout (progress goes to stderr)')
+    .option('--json', JSON_RESULT_HELP)
+    .addHelpText(
+      'after',
+      examples([
+        'batch-runner run xml-articles --override ARTICLE_LIMIT=100 --reason "re-export" --wait',
+        'batch-runner run sitemap-refresh --local     run it here; a second terminal doing the same is skipped',
+        'batch-runner run missing-images --wait --json | jq .outcome',
+      ]),
+    )
     .action((batch: string, opts, cmd: Command) => act((ctx) => runCommand(ctx, batch, opts), cmd));
 
   program
@@ -78,15 +103,31 @@ export function buildProgram(
     .argument('<batch>', 'batch name')
     .option('--local', LOCAL_HELP)
     .option('--json', JSON_HELP)
+    .addHelpText(
+      'after',
+      examples([
+        'batch-runner status missing-images',
+        'batch-runner status sitemap-refresh --local',
+        'batch-runner status xml-articles --json | jq .lock',
+      ]),
+    )
     .action((batch: string, opts, cmd: Command) => act((ctx) => statusCommand(ctx, batch, opts), cmd));
 
   program
     .command('history')
     .description('recent executions with outcome, trigger, duration and exit code')
     .argument('<batch>', 'batch name')
-    .option('--limit <n>', 'how many executions (1-100)', '10')
+    .option('-L, --limit <n>', 'how many executions (1-100)', '10')
     .option('--local', LOCAL_HELP)
     .option('--json', JSON_HELP)
+    .addHelpText(
+      'after',
+      examples([
+        'batch-runner history xml-articles -L 20',
+        'batch-runner history sitemap-refresh --local --absolute-times',
+        'batch-runner history missing-images --json | jq -r \'.[] | select(.outcome.outcome == "failed") | .name\'',
+      ]),
+    )
     .action((batch: string, opts, cmd: Command) => act((ctx) => historyCommand(ctx, batch, opts), cmd));
 
   program
@@ -96,9 +137,20 @@ export function buildProgram(
     )
     .argument('<batch>', 'batch name')
     .option('--execution <id>', 'execution name or ARN (see: batch-runner history)')
-    .option('--follow', 'keep printing until the execution ends')
+    .option('-f, --follow', 'keep printing until the execution ends')
     .option('--local', LOCAL_HELP)
-    .option('--json', 'JSON Lines: one JSON object per log event and line ({timestamp, message}; locally {message})')
+    .option(
+      '--json',
+      'JSON Lines, since logs stream: one JSON object per log event and line ({timestamp, message}; locally {message})',
+    )
+    .addHelpText(
+      'after',
+      examples([
+        'batch-runner logs xml-articles -f            the newest run that started a task, until it ends',
+        'batch-runner logs missing-images --execution cli-missing-images-20261121T233000Z-a1b2c3',
+        'batch-runner logs sitemap-refresh --local --json | jq -r .message',
+      ]),
+    )
     .action((batch: string, opts, cmd: Command) => act((ctx) => logsCommand(ctx, batch, opts), cmd));
 
   program
@@ -128,7 +180,7 @@ export function buildProgram(
     )
     .argument('<batch|execution>', 'batch name (its one RUNNING execution), or an execution name or ARN')
     .option('--local', LOCAL_HELP)
-    .option('--json', 'print the result as JSON on stdout (progress goes to stderr)')
+    .option('--json', JSON_RESULT_HELP)
     .addHelpText(
       'after',
       examples([
@@ -164,7 +216,7 @@ export function buildProgram(
     .option('--reason <text>', 'why you rerun it (default: "rerun of <execution>: <its reason>")')
     .option('--wait', 'follow the new run with live progress and exit with its outcome (see exit codes)')
     .option('--local', `${LOCAL_HELP}; always waits: this process is the runner`)
-    .option('--json', 'print the result as JSON on stdout (progress goes to stderr)')
+    .option('--json', JSON_RESULT_HELP)
     .addHelpText(
       'after',
       examples([
@@ -179,9 +231,17 @@ export function buildProgram(
     .description('release a lock whose owner execution is no longer running; --force for a live owner (asks first)')
     .argument('<batch>', 'batch name')
     .option('--force', 'also break the lock of an execution that is still RUNNING (two copies may then run at once)')
-    .option('--yes', 'do not ask for confirmation (with --force)')
+    .option('-y, --yes', 'do not ask for confirmation (with --force)')
     .option('--local', LOCAL_HELP)
     .option('--json', JSON_HELP)
+    .addHelpText(
+      'after',
+      examples([
+        'batch-runner unlock missing-images           release a stale lock (its owner is no longer RUNNING)',
+        "batch-runner unlock missing-images --force   break a live owner's lock, after a question",
+        'batch-runner unlock sitemap-refresh --local --json',
+      ]),
+    )
     .action((batch: string, opts, cmd: Command) => act((ctx) => unlockCommand(ctx, batch, opts), cmd));
 
   program
@@ -189,6 +249,12 @@ export function buildProgram(
     .description("disable the batch's schedule (EventBridge Scheduler); manual runs still work")
     .argument('<batch>', 'batch name')
     .option('--json', JSON_HELP)
+    .addHelpText(
+      'after',
+      examples([
+        'batch-runner pause xml-articles             no scheduled runs until: batch-runner resume xml-articles',
+      ]),
+    )
     .action((batch: string, opts, cmd: Command) => act((ctx) => scheduleCommand(ctx, batch, 'DISABLED', opts), cmd));
 
   program
@@ -196,6 +262,7 @@ export function buildProgram(
     .description("enable the batch's schedule again")
     .argument('<batch>', 'batch name')
     .option('--json', JSON_HELP)
+    .addHelpText('after', examples(['batch-runner resume xml-articles            scheduled runs start again']))
     .action((batch: string, opts, cmd: Command) => act((ctx) => scheduleCommand(ctx, batch, 'ENABLED', opts), cmd));
 
   program
@@ -203,7 +270,15 @@ export function buildProgram(
     .description(
       'run the demo on embedded defaults: a normal run, a skipped overlapping start, a hard-timeout kill, a failure alert (npm start)',
     )
-    .action((_opts, cmd: Command) => act((ctx) => demoCommand(ctx), cmd));
+    .option('--json', 'tell the story on stderr and print the runs as one JSON value on stdout')
+    .addHelpText(
+      'after',
+      examples([
+        'npm start                                    the same as: batch-runner demo',
+        'batch-runner demo --json 2>/dev/null | jq .runs',
+      ]),
+    )
+    .action((opts, cmd: Command) => act((ctx) => demoCommand(ctx, opts), cmd));
 
   program.addOption(new Option('--debug', 'print stack traces of unexpected errors').hideHelp());
   return program;
@@ -243,8 +318,11 @@ export async function runCli(argv: readonly string[], deps: CliDeps = {}): Promi
     const deployed = partitionBatchConfigs(deps.batches ?? BATCHES);
     const local = partitionBatchConfigs(deps.localBatches ?? LOCAL_BATCHES);
     const invalid = new Map([...deployed.invalid, ...local.invalid].map((i) => [i.name, i.error]));
+    const warning = palette(
+      colorWanted((deps.terminal ?? NOT_A_TERMINAL).stderr.isTTY, env, globals.color),
+    ).warningLabel();
     for (const [name, error] of invalid) {
-      output.err(`warning: batch "${name}" is left out: ${error.message.replace(/^batch "[^"]*": /, '')}`);
+      output.err(`${warning} batch "${name}" is left out: ${error.message.replace(/^batch "[^"]*": /, '')}`);
     }
     const ctx = createContext(
       { ...deps, batches: deployed.valid, localBatches: local.valid },
@@ -267,7 +345,11 @@ export async function runCli(argv: readonly string[], deps: CliDeps = {}): Promi
     await program.parseAsync([...argv], { from: 'user' });
     return exitCode;
   } catch (err) {
-    return reportError(err, output, deps.env ?? process.env, argv.includes('--debug'));
+    const env = deps.env ?? process.env;
+    const colors = palette(
+      colorWanted((deps.terminal ?? NOT_A_TERMINAL).stderr.isTTY, env, !argv.includes('--no-color')),
+    );
+    return reportError(err, output, env, argv.includes('--debug'), colors);
   }
 }
 
@@ -276,6 +358,7 @@ function reportError(
   output: { err(text: string): void },
   env: NodeJS.ProcessEnv,
   debug: boolean,
+  colors: Palette,
 ): number {
   if (err instanceof CommanderError) {
     // Commander has printed its message (and the hint) already.
@@ -296,12 +379,12 @@ function reportError(
           ? new UserError(err.message, undefined, EXIT.ENVIRONMENT)
           : explainAwsError(err);
   if (user) {
-    output.err(`error: ${user.message}`);
-    if (user.fix) output.err(`fix: ${user.fix}`);
+    output.err(`${colors.errorLabel()} ${user.message}`);
+    if (user.fix) output.err(`${colors.fixLabel()} ${user.fix}`);
     return user.exitCode;
   }
   const e = err as Error;
-  output.err(`unexpected error: ${e?.name ?? 'Error'}: ${e?.message ?? String(err)}`);
+  output.err(`${colors.red('unexpected error:')} ${e?.name ?? 'Error'}: ${e?.message ?? String(err)}`);
   if (debug || env.BATCH_RUNNER_DEBUG) output.err(e?.stack ?? '');
   else output.err('(set BATCH_RUNNER_DEBUG=1 for the stack trace)');
   return EXIT.INTERNAL;

@@ -10,7 +10,7 @@ import type { Deployment } from './deployment';
 import { UserError } from './errors';
 import { enteredState, startedTaskArnOf } from './execution-history';
 import { EXIT } from './exit-codes';
-import { duration, shortArn } from './format';
+import { duration, progressOfTask, shortArn } from './format';
 import { storyOf } from './state-story';
 
 /** Events newer than `afterId`, oldest first (pages backwards from the newest until it reaches `afterId`). */
@@ -112,9 +112,7 @@ export async function watchExecution(
           .ecs.send(new DescribeTasksCommand({ cluster: deployment.clusterArn, tasks: [taskArn] }));
         status = tasks?.[0]?.lastStatus ?? 'MISSING';
       }
-      ctx.output.err(
-        `            task ${status}: ${duration(now - taskSince.getTime())} of ${duration(hardMs)} hard timeout`,
-      );
+      ctx.output.err(progressOfTask(status, now - taskSince.getTime(), hardMs));
     }
     await pause(ctx, ctx.pollMs, executionArn);
   }

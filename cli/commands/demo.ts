@@ -10,7 +10,7 @@ import { readAlerts } from '../../local/local-sns';
 import { REPO_ROOT } from '../../local/state-dir';
 import type { CliContext } from '../context';
 import { EXIT, type ExitCode } from '../exit-codes';
-import { duration, shortArn, table, truncate } from '../format';
+import { duration, json, shortArn, table, truncate } from '../format';
 import { type Outcome, outcomeOf } from '../outcome';
 import { storyOf } from '../state-story';
 
@@ -66,10 +66,11 @@ interface Row {
  * `demo` (`npm start`): the real state machine definition on embedded stand-ins, four runs that show
  * the lock, the skip, the hard-timeout kill and the failure alert, with a timeline and a summary table.
  * Runs in `<state-dir>/demo` (wiped first) with an in-process, in-memory lock table; exits 0 only if
- * every run ended as expected and nothing was left locked or running.
+ * every run ended as expected and nothing was left locked or running. `--json`: the story goes to
+ * stderr and stdout gets one JSON object with the runs and what was left over.
  */
-export async function demoCommand(ctx: CliContext): Promise<ExitCode> {
-  const out = ctx.output.out;
+export async function demoCommand(ctx: CliContext, options: { readonly json?: boolean } = {}): Promise<ExitCode> {
+  const out = options.json ? ctx.output.err : ctx.output.out;
   const dir = join(ctx.stateDir, 'demo');
   rmSync(dir, { recursive: true, force: true });
   const t0 = Date.now();
@@ -180,6 +181,10 @@ export async function demoCommand(ctx: CliContext): Promise<ExitCode> {
           duration(r.result.stoppedAt - r.result.startedAt),
           r.alerts,
         ]),
+        {
+          width: ctx.ui.width === undefined ? undefined : ctx.ui.width - 2,
+          paint: (text, column) => (column === 4 && !options.json ? ctx.ui.out.outcome(text) : text),
+        },
       )
         .split('\n')
         .map((l) => `  ${l}`)
@@ -204,6 +209,24 @@ export async function demoCommand(ctx: CliContext): Promise<ExitCode> {
     out(
       `  Demo finished in ${duration(Date.now() - t0)}. Try it yourself: npx batch-runner run sitemap-refresh --local (two terminals: one is skipped).`,
     );
+    if (options.json)
+      ctx.output.out(
+        json({
+          runs: finalRows.map((r) => ({
+            run: r.scenario.label,
+            batch: r.scenario.batch,
+            scenario: r.scenario.title,
+            expected: r.scenario.expected,
+            outcome: r.outcome,
+            exitCode: r.exitCode ?? null,
+            executionArn: r.result.executionArn,
+            durationMs: r.result.stoppedAt - r.result.startedAt,
+            published: r.alerts,
+          })),
+          problems,
+          alertsFile: join(dir, 'alerts.jsonl'),
+        }),
+      );
     if (ctx.signal?.aborted) return EXIT.INTERRUPTED;
     return problems.length === 0 ? EXIT.SUCCESS : EXIT.FAILED;
   } finally {

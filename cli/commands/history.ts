@@ -1,7 +1,7 @@
 import type { CliContext } from '../context';
 import { UserError } from '../errors';
 import { EXIT, type ExitCode } from '../exit-codes';
-import { duration, json, table, timestamp, truncate } from '../format';
+import { duration, json, table, truncate } from '../format';
 
 export interface HistoryOptions {
   readonly limit?: string;
@@ -37,7 +37,7 @@ export async function historyCommand(ctx: CliContext, batchName: string, options
       table(
         ['STARTED', 'TRIGGER', 'OUTCOME', 'DURATION', 'EXIT', 'EXECUTION', 'REASON'],
         executions.map((e) => [
-          timestamp(e.startDate),
+          ctx.ui.time(e.startDate),
           e.trigger,
           e.outcome.outcome === 'running' ? `running (${e.currentState ?? '?'})` : e.outcome.outcome,
           duration(e.durationMs),
@@ -45,6 +45,7 @@ export async function historyCommand(ctx: CliContext, batchName: string, options
           e.name,
           truncate(e.outcome.reason ?? e.inputReason ?? '', 80),
         ]),
+        { width: ctx.ui.width, paint: (text, column) => (column === 2 ? ctx.ui.out.outcome(text) : text) },
       ),
     );
     return EXIT.SUCCESS;

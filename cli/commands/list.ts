@@ -1,7 +1,7 @@
 import type { CliContext } from '../context';
 import { UserError } from '../errors';
 import { EXIT, type ExitCode } from '../exit-codes';
-import { json, shortArn, table, timestamp, zonedTime } from '../format';
+import { json, shortArn, table, zonedTime } from '../format';
 import { nextRunTime } from '../schedule-time';
 import type { BackendRow } from './shared';
 import { lockSummary } from './shared';
@@ -56,15 +56,16 @@ export async function listCommand(ctx: CliContext, options: ListOptions): Promis
       rows.map((r) => [
         r.batch,
         `${r.schedule.cron} (${r.schedule.timeZone})`,
-        r.nextRunLocal ?? '-',
+        r.nextRun && ctx.ui.relativeTimes ? ctx.ui.time(r.nextRun) : (r.nextRunLocal ?? '-'),
         r.error ?? stateText(r.scheduleState),
         r.lastRun
-          ? `${r.lastRun.outcome.outcome} ${timestamp(r.lastRun.startDate)} (${shortArn(r.lastRun.executionArn)})`
+          ? `${r.lastRun.outcome.outcome} ${ctx.ui.time(r.lastRun.startDate)} (${shortArn(r.lastRun.executionArn)})`
           : r.error
             ? '-'
             : 'never',
         r.error ? '-' : lockSummary(r.lock ?? undefined),
       ]),
+      { width: ctx.ui.width, paint: (text, column) => (column === 4 ? ctx.ui.out.outcome(text) : text) },
     ),
   );
   if (local) ctx.output.err(`local mode: state in ${ctx.stateDir}; schedules do not fire locally.`);

@@ -9,7 +9,7 @@ import { type Deployment, executionConsoleUrl } from '../deployment';
 import { UserError } from '../errors';
 import { failureSummaryOf } from '../execution-history';
 import { EXIT, type ExitCode } from '../exit-codes';
-import { duration, json, shortArn } from '../format';
+import { duration, json, progressOfTask, shortArn } from '../format';
 import { exitCodeFor, outcomeOf, type RunOutcome } from '../outcome';
 import { storyOf } from '../state-story';
 import { watchExecution } from '../watch';
@@ -178,13 +178,33 @@ async function runLocal(
 ): Promise<ExitCode> {
   const t0 = Date.now();
   const at = () => `+${duration(Date.now() - t0)}`.padEnd(9);
+  // A quiet task (no output for progressEveryMs) gets a progress line, as `run --wait` on AWS prints.
+  let lastLineAt = ctx.now().getTime();
+  let runningTask: string | undefined;
   // This process runs one execution: every event of the runtime is about it (tasks: of its family).
   const runtime = await ctx.openLocal({
     onEvent: (e) => {
+      if (e.type === 'task-started') runningTask = e.taskArn;
+      if (e.type === 'task-stopped') runningTask = undefined;
       const line = progressLine(e, at);
-      if (line !== undefined) ctx.output.err(line);
+      if (line !== undefined) {
+        lastLineAt = ctx.now().getTime();
+        ctx.output.err(line);
+      }
     },
   });
+  const hardMs = runtime.localBatch(batch.name).hardTimeoutSeconds * 1000;
+  const progress = setInterval(
+    () => {
+      const task = runningTask ? runtime.ecs.describe(runningTask) : undefined;
+      const now = ctx.now().getTime();
+      if (!task?.StartedAt || task.LastStatus === 'STOPPED' || now - lastLineAt < ctx.progressEveryMs) return;
+      lastLineAt = now;
+      ctx.output.err(progressOfTask(task.LastStatus, now - task.StartedAt, hardMs));
+    },
+    Math.max(50, Math.min(ctx.progressEveryMs, 1000)),
+  );
+  progress.unref();
   const interrupt = () =>
     runtime.stopAll('BatchRunner.Interrupted', `Interrupted (Ctrl-C) in the terminal of ${ctx.user}.`);
   ctx.signal?.addEventListener('abort', interrupt, { once: true });
@@ -207,6 +227,7 @@ async function runLocal(
     const code = report(ctx, batch.name, result.executionArn, outcome, result.stoppedAt - result.startedAt, options);
     return ctx.signal?.aborted ? EXIT.INTERRUPTED : code;
   } finally {
+    clearInterval(progress);
     ctx.signal?.removeEventListener('abort', interrupt);
     await runtime.close();
   }
@@ -254,7 +275,9 @@ export function report(
     return code;
   }
   const lines = [
-    `${outcome.outcome}${outcome.error && outcome.outcome !== 'succeeded' ? ` (${outcome.error})` : ''}: ${outcome.reason ?? ''}`.trimEnd(),
+    ctx.ui.out.outcome(
+      `${outcome.outcome}${outcome.error && outcome.outcome !== 'succeeded' ? ` (${outcome.error})` : ''}: ${outcome.reason ?? ''}`.trimEnd(),
+    ),
   ];
   lines.push(`  execution  ${executionArn}`);
   if (consoleUrl) lines.push(`  console    ${consoleUrl}`);

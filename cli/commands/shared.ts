@@ -26,11 +26,16 @@ export function lockSummary(lock: LockInfo | undefined): string {
 }
 
 /** Lines describing a lock for `status`. */
-export function lockLines(lock: LockInfo | undefined, batch: string, local = false): string[] {
+export function lockLines(
+  lock: LockInfo | undefined,
+  batch: string,
+  local = false,
+  time: (value: string | undefined) => string = timestamp,
+): string[] {
   if (!lock) return ['Lock:        free'];
   const lines = [
     `Lock:        held by ${lock.owner}`,
-    `             since ${timestamp(lock.acquiredAt)}, trigger ${lock.trigger ?? '?'}, requested by ${lock.requestedBy ?? '?'}${lock.reason ? ` ("${lock.reason}")` : ''}`,
+    `             acquired ${time(lock.acquiredAt)}, trigger ${lock.trigger ?? '?'}, requested by ${lock.requestedBy ?? '?'}${lock.reason ? ` ("${lock.reason}")` : ''}`,
   ];
   if (lock.reclaimedFrom) lines.push(`             reclaimed from ${lock.reclaimedFrom}`);
   lines.push(
@@ -49,6 +54,6 @@ export function outcomeText(o: RunOutcome): string {
   return details.length > 0 && o.outcome !== 'succeeded' ? `${o.outcome} (${details.join(', ')})` : o.outcome;
 }
 
-export function executionLine(e: ExecutionInfo): string {
-  return `${e.name}  ${e.status}${e.currentState ? ` in ${e.currentState}` : ''}  started ${timestamp(e.startDate)}, running for ${duration(e.durationMs)}, ${e.trigger}${e.requestedBy ? ` by ${e.requestedBy}` : ''}`;
+export function executionLine(e: ExecutionInfo, time: (value: string | undefined) => string = timestamp): string {
+  return `${e.name}  ${e.status}${e.currentState ? ` in ${e.currentState}` : ''}  started ${time(e.startDate)}, running for ${duration(e.durationMs)}, ${e.trigger}${e.requestedBy ? ` by ${e.requestedBy}` : ''}`;
 }

@@ -3,6 +3,7 @@ import type { CliContext } from '../context';
 import { UserError } from '../errors';
 import { EXIT, type ExitCode } from '../exit-codes';
 import { duration, json, timestamp } from '../format';
+import { palette, type Presentation } from '../terminal';
 import { storyOf } from '../state-story';
 import { outcomeText } from './shared';
 import { localFlag, resolveTarget } from './target';
@@ -28,7 +29,7 @@ export async function showCommand(ctx: CliContext, ref: string, options: ShowOpt
         `execution ${executionArn} does not exist`,
         `list executions with: batch-runner history ${batch.name}${localFlag(local)}`,
       );
-    ctx.output.out(options.json ? json(detail) : showText(detail, local));
+    ctx.output.out(options.json ? json(detail) : showText(detail, local, ctx.ui));
     return EXIT.SUCCESS;
   } finally {
     await backend.close();
@@ -36,10 +37,14 @@ export async function showCommand(ctx: CliContext, ref: string, options: ShowOpt
 }
 
 /** The text of `show`: a header, labelled facts, the state timeline, and what to do next. */
-export function showText(d: ExecutionDetail, local: boolean): string {
+export function showText(
+  d: ExecutionDetail,
+  local: boolean,
+  ui: Pick<Presentation, 'time' | 'out'> = { time: timestamp, out: palette(false) },
+): string {
   const flag = localFlag(local);
   const lines = [
-    `${d.name}  ${d.status}  ${d.status === 'RUNNING' ? `in ${d.currentState ?? '?'}` : outcomeText(d.outcome)}`,
+    `${d.name}  ${d.status}  ${d.status === 'RUNNING' ? `in ${d.currentState ?? '?'}` : ui.out.outcome(outcomeText(d.outcome))}`,
   ];
   const row = (label: string, value: string | undefined) => {
     if (value !== undefined && value !== '') lines.push(`  ${label.padEnd(10)} ${value}`);
@@ -49,10 +54,10 @@ export function showText(d: ExecutionDetail, local: boolean): string {
     'trigger',
     `${d.trigger}${d.requestedBy ? ` by ${d.requestedBy}` : ''}${d.inputReason ? ` ("${d.inputReason}")` : ''}`,
   );
-  row('started', timestamp(d.startDate));
+  row('started', ui.time(d.startDate));
   row(
     d.stopDate ? 'ended' : 'running',
-    d.stopDate ? `${timestamp(d.stopDate)} (took ${duration(d.durationMs)})` : `for ${duration(d.durationMs)}`,
+    d.stopDate ? `${ui.time(d.stopDate)} (took ${duration(d.durationMs)})` : `for ${duration(d.durationMs)}`,
   );
   if (d.status !== 'RUNNING') row('result', [d.outcome.error, d.outcome.reason].filter(Boolean).join(': '));
   if (d.task) {

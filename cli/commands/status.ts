@@ -1,6 +1,6 @@
 import type { CliContext } from '../context';
 import { EXIT, type ExitCode } from '../exit-codes';
-import { json, timestamp } from '../format';
+import { json } from '../format';
 import { executionLine, lockLines } from './shared';
 
 export interface StatusOptions {
@@ -25,14 +25,14 @@ export async function statusCommand(ctx: CliContext, batchName: string, options:
     }
     const lines = [
       `${batch.name} (${backend.mode === 'local' ? `local, ${ctx.stateDir}` : 'aws'})`,
-      ...lockLines(lock, batch.name, backend.mode === 'local'),
+      ...lockLines(lock, batch.name, backend.mode === 'local', ctx.ui.time),
     ];
     if (runningTasks.length === 0) lines.push('Tasks:       none running');
     else {
       lines.push(`Tasks:       ${runningTasks.length} with desired status RUNNING`);
       for (const t of runningTasks) {
         lines.push(
-          `             ${t.taskArn}  ${t.lastStatus}  since ${timestamp(t.startedAt)}${t.group ? `  group ${t.group}` : ''}${t.startedBy ? `  started by ${t.startedBy}` : ''}`,
+          `             ${t.taskArn}  ${t.lastStatus}  started ${ctx.ui.time(t.startedAt)}${t.group ? `  group ${t.group}` : ''}${t.startedBy ? `  started by ${t.startedBy}` : ''}`,
         );
       }
       if (!lock?.ownerRunning)
@@ -43,7 +43,7 @@ export async function statusCommand(ctx: CliContext, batchName: string, options:
     if (runningExecutions.length === 0) lines.push('Executions:  none running');
     else {
       lines.push(`Executions:  ${runningExecutions.length} running`);
-      for (const e of runningExecutions) lines.push(`             ${executionLine(e)}`);
+      for (const e of runningExecutions) lines.push(`             ${executionLine(e, ctx.ui.time)}`);
     }
     ctx.output.out(lines.join('\n'));
     return EXIT.SUCCESS;

@@ -3,7 +3,7 @@ import type { BatchConfig } from '../../config/batch-config';
 import type { LocalBackend } from '../backend';
 import type { CliContext } from '../context';
 import { EXIT, type ExitCode } from '../exit-codes';
-import { duration, shortArn } from '../format';
+import { duration, progressOfTask, shortArn } from '../format';
 import { storyOf } from '../state-story';
 import { pause } from '../watch';
 import { followOnAws, report } from './run';
@@ -29,7 +29,7 @@ export async function watchCommand(ctx: CliContext, ref: string, options: WatchO
     const startDate = new Date(detail?.startDate ?? ctx.now());
     if (!local) {
       const deployment = await ctx.resolver().resolve(batch);
-      ctx.output.err(`watching ${shortArn(executionArn)} (${batch.name}, started ${detail?.startDate ?? '?'})`);
+      ctx.output.err(`watching ${shortArn(executionArn)} (${batch.name}, started ${ctx.ui.time(detail?.startDate)})`);
       return await followOnAws(ctx, deployment, executionArn, startDate, options);
     }
     return await followLocal(ctx, backend as LocalBackend, batch, executionArn, startDate, options);
@@ -53,7 +53,7 @@ async function followLocal(
   const { runtime } = backend;
   const hardMs = runtime.localBatch(batch.name).hardTimeoutSeconds * 1000;
   const at = (ms: number) => `+${duration(ms - startDate.getTime())}`.padEnd(9);
-  ctx.output.err(`watching ${shortArn(executionArn)} (${batch.name}, local, started ${startDate.toISOString()})`);
+  ctx.output.err(`watching ${shortArn(executionArn)} (${batch.name}, local, started ${ctx.ui.time(startDate)})`);
   let shownStates = 0;
   let taskShown: string | undefined;
   let offset = 0;
@@ -94,9 +94,7 @@ async function followLocal(
     const task = taskShown ? runtime.ecs.describe(taskShown) : undefined;
     if (task?.StartedAt && now - lastProgressAt >= ctx.progressEveryMs) {
       lastProgressAt = now;
-      ctx.output.err(
-        `            task ${task.LastStatus}: ${duration(now - task.StartedAt)} of ${duration(hardMs)} hard timeout`,
-      );
+      ctx.output.err(progressOfTask(task.LastStatus, now - task.StartedAt, hardMs));
     }
     await pause(ctx, Math.min(ctx.pollMs, 250), executionArn);
   }

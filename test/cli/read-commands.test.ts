@@ -184,11 +184,11 @@ describe('status <batch>', () => {
     });
     expect(r.stdout).toContain(`Lock:        held by ${LIVE}`);
     expect(r.stdout).toContain(
-      'since 2026-11-21 23:00:00Z, trigger cli, requested by bob@ops ("rerun after image fix")',
+      'acquired 2026-11-21 23:00:00Z, trigger cli, requested by bob@ops ("rerun after image fix")',
     );
     expect(r.stdout).toContain('owner is RUNNING: the lock is live');
     expect(r.stdout).toContain(
-      `${TASK}  RUNNING  since 2026-11-21 23:00:20Z  group batch-runner:missing-images  started by batch-runner`,
+      `${TASK}  RUNNING  started 2026-11-21 23:00:20Z  group batch-runner:missing-images  started by batch-runner`,
     );
     expect(r.stdout).toMatch(
       /Executions: {2}1 running\n\s+cli-missing-images-20261121T230000Z-9f8e7d {2}RUNNING in WaitForTaskToStop {2}started 2026-11-21 23:00:00Z, running for 30m 00s, cli by bob@ops/,
