@@ -28,6 +28,11 @@ export interface TableOptions {
    * to at least their header or 8 characters, so that lines do not wrap. @default - full values (scripts)
    */
   readonly width?: number;
+  /**
+   * The columns that may be cut to fit `width`, in the order they give way (each down to its header or
+   * 8 characters before the next one is cut). @default - every column, widest first
+   */
+  readonly cut?: readonly number[];
   /** Styles a cell's text (colour) after it has been cut and before it is padded. @default - as is */
   readonly paint?: (text: string, column: number) => string;
 }
@@ -42,7 +47,7 @@ export function table(
   options: TableOptions = {},
 ): string {
   const natural = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const widths = fitWidths(headers, natural, options.width);
+  const widths = fitWidths(headers, natural, options.width, options.cut);
   const paint = options.paint ?? ((text: string) => text);
   const line = (cells: readonly string[], header: boolean) =>
     headers
@@ -56,12 +61,28 @@ export function table(
   return [line(headers, true), ...rows.map((r) => line(r, false))].join('\n');
 }
 
-/** Column widths that fit `width` (2 spaces between columns): the widest column loses a character at a time. */
-function fitWidths(headers: readonly string[], natural: readonly number[], width: number | undefined): number[] {
+/**
+ * Column widths that fit `width` (2 spaces between columns): the `cut` columns in their order, each down
+ * to its floor; without `cut`, the widest column loses a character at a time.
+ */
+function fitWidths(
+  headers: readonly string[],
+  natural: readonly number[],
+  width: number | undefined,
+  cut: readonly number[] | undefined,
+): number[] {
   const widths = [...natural];
   if (width === undefined) return widths;
   const floor = (i: number) => Math.min(natural[i], Math.max(headers[i].length, MIN_COLUMN));
   let excess = widths.reduce((a, b) => a + b, 0) + 2 * (widths.length - 1) - width;
+  if (cut) {
+    for (const i of cut) {
+      const by = Math.max(0, Math.min(excess, widths[i] - floor(i)));
+      widths[i] -= by;
+      excess -= by;
+    }
+    return widths;
+  }
   while (excess > 0) {
     let widest = -1;
     for (let i = 0; i < widths.length; i++) {
@@ -126,9 +147,12 @@ export function zonedTime(value: Date, timeZone: string): string {
   return `${parts.year}-${parts.month}-${parts.day} ${parts.hour}:${parts.minute} ${timeZone}`;
 }
 
+/** `text` on one line: runs of white space (newlines too) become one space. */
+export const oneLine = (text: string): string => text.replace(/\s+/g, ' ').trim();
+
 export function truncate(text: string, max: number): string {
-  const oneLine = text.replace(/\s+/g, ' ').trim();
-  return oneLine.length > max ? `${oneLine.slice(0, max - 1)}…` : oneLine;
+  const line = oneLine(text);
+  return line.length > max ? `${line.slice(0, max - 1)}…` : line;
 }
 
 /** The last segment of an ARN (execution name, task id). */

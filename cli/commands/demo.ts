@@ -183,6 +183,7 @@ export async function demoCommand(ctx: CliContext, options: { readonly json?: bo
         ]),
         {
           width: ctx.ui.width === undefined ? undefined : ctx.ui.width - 2,
+          cut: [2, 7],
           paint: (text, column) => (column === 4 && !options.json ? ctx.ui.out.outcome(text) : text),
         },
       )

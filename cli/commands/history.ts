@@ -1,7 +1,7 @@
 import type { CliContext } from '../context';
 import { UserError } from '../errors';
 import { EXIT, type ExitCode } from '../exit-codes';
-import { duration, json, table, truncate } from '../format';
+import { duration, json, oneLine, table } from '../format';
 
 export interface HistoryOptions {
   readonly limit?: string;
@@ -43,9 +43,14 @@ export async function historyCommand(ctx: CliContext, batchName: string, options
           duration(e.durationMs),
           e.outcome.exitCode === undefined || e.outcome.exitCode === null ? '-' : String(e.outcome.exitCode),
           e.name,
-          truncate(e.outcome.reason ?? e.inputReason ?? '', 80),
+          // Whole when piped (scripts); a terminal's table cuts it to fit.
+          oneLine(e.outcome.reason ?? e.inputReason ?? ''),
         ]),
-        { width: ctx.ui.width, paint: (text, column) => (column === 2 ? ctx.ui.out.outcome(text) : text) },
+        {
+          width: ctx.ui.width,
+          cut: [6, 5],
+          paint: (text, column) => (column === 2 ? ctx.ui.out.outcome(text) : text),
+        },
       ),
     );
     return EXIT.SUCCESS;

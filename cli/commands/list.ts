@@ -65,7 +65,11 @@ export async function listCommand(ctx: CliContext, options: ListOptions): Promis
             : 'never',
         r.error ? '-' : lockSummary(r.lock ?? undefined),
       ]),
-      { width: ctx.ui.width, paint: (text, column) => (column === 4 ? ctx.ui.out.outcome(text) : text) },
+      {
+        width: ctx.ui.width,
+        cut: [5, 4, 1],
+        paint: (text, column) => (column === 4 ? ctx.ui.out.outcome(text) : text),
+      },
     ),
   );
   if (local) ctx.output.err(`local mode: state in ${ctx.stateDir}; schedules do not fire locally.`);
