@@ -12,8 +12,8 @@ if (typeof Promise.withResolvers !== 'function') {
   };
 }
 
-// The AWS SDK warns once per process that Node 20 support ends in 2027. This project supports Node 20
-// and 22 (README); the warning would interleave with CLI/test output, so it is silenced here only if
+// The AWS SDK warns once per process that Node 20 support ends in 2027. This project runs on Node 20
+// too (README: Node versions); the warning would interleave with CLI/test output, so it is silenced here only if
 // the user has not decided otherwise.
 if (process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED === undefined) {
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
