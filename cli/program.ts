@@ -52,7 +52,7 @@ export function buildProgram(
       'print times as 2026-11-21 23:00:05Z, not "3 min ago" (piped output and --json always do)',
     )
     .version(VERSION, '-V, --version', 'print the version of batch-runner')
-    .showHelpAfterError('(add --help for usage)')
+    .showHelpAfterError('fix: add --help to the command for its usage and examples')
     .addHelpText(
       'after',
       `\n${EXIT_CODE_HELP}\n\nExamples:\n  npm start                                  the demo (no AWS needed)\n  batch-runner run sitemap-refresh --local   run a batch locally; start it in two terminals to see the skip\n  batch-runner run xml-articles --override ARTICLE_LIMIT=100 --reason "re-export" --wait\n  batch-runner status missing-images         lock, running tasks, current execution\n  batch-runner unlock missing-images         release a stale lock (owner no longer running)`,
@@ -333,9 +333,18 @@ export async function runCli(argv: readonly string[], deps: CliDeps = {}): Promi
     exitCode = await run(ctx);
   });
   const stripNewline = (text: string) => text.replace(/\n$/, '');
+  const env = deps.env ?? process.env;
+  const colors = palette(
+    colorWanted((deps.terminal ?? NOT_A_TERMINAL).stderr.isTTY, env, !argv.includes('--no-color')),
+  );
   for (const cmd of [program, ...program.commands]) {
     cmd.exitOverride();
-    cmd.configureOutput({ writeOut: (s) => output.out(stripNewline(s)), writeErr: (s) => output.err(stripNewline(s)) });
+    cmd.configureOutput({
+      writeOut: (s) => output.out(stripNewline(s)),
+      writeErr: (s) => output.err(stripNewline(s.startsWith('fix:') ? colors.fixLabel() + s.slice(4) : s)),
+      // Commander's usage errors: "error: ..." and (through writeErr) the "fix: ..." hint, coloured as ours.
+      outputError: (s, write) => write(s.replace(/^error:/, colors.errorLabel())),
+    });
   }
   try {
     if (argv.length === 0) {
@@ -345,10 +354,6 @@ export async function runCli(argv: readonly string[], deps: CliDeps = {}): Promi
     await program.parseAsync([...argv], { from: 'user' });
     return exitCode;
   } catch (err) {
-    const env = deps.env ?? process.env;
-    const colors = palette(
-      colorWanted((deps.terminal ?? NOT_A_TERMINAL).stderr.isTTY, env, !argv.includes('--no-color')),
-    );
     return reportError(err, output, env, argv.includes('--debug'), colors);
   }
 }
@@ -376,7 +381,11 @@ function reportError(
             EXIT.USAGE,
           )
         : err instanceof LocalStoreError
-          ? new UserError(err.message, undefined, EXIT.ENVIRONMENT)
+          ? new UserError(
+              err.message,
+              err.fix ?? 'retry; if it keeps failing, reset the local state as cli/README.md says (local mode).',
+              EXIT.ENVIRONMENT,
+            )
           : explainAwsError(err);
   if (user) {
     output.err(`${colors.errorLabel()} ${user.message}`);
@@ -386,6 +395,9 @@ function reportError(
   const e = err as Error;
   output.err(`${colors.red('unexpected error:')} ${e?.name ?? 'Error'}: ${e?.message ?? String(err)}`);
   if (debug || env.BATCH_RUNNER_DEBUG) output.err(e?.stack ?? '');
-  else output.err('(set BATCH_RUNNER_DEBUG=1 for the stack trace)');
+  else
+    output.err(
+      `${colors.fixLabel()} this is a bug in batch-runner: run it again with BATCH_RUNNER_DEBUG=1 for the stack trace, and report both.`,
+    );
   return EXIT.INTERNAL;
 }

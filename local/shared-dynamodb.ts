@@ -35,7 +35,11 @@ const startLockOf = (stateDir: string) => join(stateDir, 'dynamodb.start.lock');
 
 /** Thrown when the local DynamoDB cannot be started or reached. */
 export class LocalStoreError extends Error {
-  constructor(message: string) {
+  constructor(
+    message: string,
+    /** How to put it right, for the CLI's `fix:` line. */
+    readonly fix?: string,
+  ) {
     super(message);
     this.name = 'LocalStoreError';
   }
@@ -109,8 +113,8 @@ export async function connectSharedDynamoDb(
   while (!state) {
     if (Date.now() > deadline) {
       throw new LocalStoreError(
-        `the local DynamoDB (dynalite) did not start within ${startTimeoutMs / 1000} s; see ${join(stateDir, 'dynamodb.log')}. ` +
-          `If it keeps failing, stop any stray "dynamodb-server.js" process and delete ${join(stateDir, 'dynamodb-data')}.`,
+        `the local DynamoDB (dynalite) did not start within ${startTimeoutMs / 1000} s`,
+        `see why in ${join(stateDir, 'dynamodb.log')} and retry; if it keeps failing, stop any stray "dynamodb-server.js" process and delete ${join(stateDir, 'dynamodb-data')}.`,
       );
     }
     if (!tryTakeStartLock(stateDir, startTimeoutMs)) {

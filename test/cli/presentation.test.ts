@@ -3,6 +3,7 @@ import { DescribeExecutionCommand, GetExecutionHistoryCommand, ListExecutionsCom
 import { EXIT } from '../../cli/exit-codes';
 import { table } from '../../cli/format';
 import { buildProgram } from '../../cli/program';
+import { LocalStoreError } from '../../local/shared-dynamodb';
 import { colorWanted, palette, presentation, relativeTime, type TerminalInfo } from '../../cli/terminal';
 import { cli, execArn, mockAws, NOW, smArn } from './support';
 
@@ -230,6 +231,52 @@ describe('errors and warnings on a terminal', () => {
       expect(r.stderr).toMatch(/^fix: see: batch-runner list/m);
       expect(r.stderr).not.toContain(ESC);
     }
+  });
+});
+
+describe('every error is an error: and fix: pair', () => {
+  test('usage errors from the argument parser: "error:" and a "fix:" naming --help, coloured on a terminal', async () => {
+    const piped = await cli(['frobnicate'], { env: {} });
+    expect(piped.code).toBe(EXIT.USAGE);
+    expect(piped.stderr.split('\n')).toEqual([
+      "error: unknown command 'frobnicate'",
+      'fix: add --help to the command for its usage and examples',
+    ]);
+    const option = await cli(['history', 'missing-images', '--verbose'], { env: {} });
+    expect(option.stderr.split('\n')).toEqual([
+      "error: unknown option '--verbose'",
+      'fix: add --help to the command for its usage and examples',
+    ]);
+    const coloured = await cli(['frobnicate'], { terminal: TERMINAL, env: {} });
+    expect(coloured.stderr.split('\n')).toEqual([
+      `${ESC}1m${RED}error:${ESC}39m${ESC}22m unknown command 'frobnicate'`,
+      `${ESC}1m${ESC}36mfix:${ESC}39m${ESC}22m add --help to the command for its usage and examples`,
+    ]);
+  });
+
+  test('an unexpected error says what to do with it', async () => {
+    const aws = mockAws();
+    aws.mocks.sfn.onAnyCommand().rejects(new TypeError('boom'));
+    const r = await cli(['status', 'sitemap-refresh'], { clients: aws.clients, env: {} });
+    expect(r.code).toBe(EXIT.INTERNAL);
+    expect(r.stderr.split('\n')).toEqual([
+      'unexpected error: TypeError: boom',
+      'fix: this is a bug in batch-runner: run it again with BATCH_RUNNER_DEBUG=1 for the stack trace, and report both.',
+    ]);
+  });
+
+  test('a local store that does not start: error and fix on their own lines, exit 6', async () => {
+    const r = await cli(['status', 'sitemap-refresh', '--local'], {
+      env: {},
+      openLocal: async () => {
+        throw new LocalStoreError('the local DynamoDB (dynalite) did not start within 15 s', 'see why in x.log');
+      },
+    });
+    expect(r.code).toBe(EXIT.ENVIRONMENT);
+    expect(r.stderr.split('\n')).toEqual([
+      'error: the local DynamoDB (dynalite) did not start within 15 s',
+      'fix: see why in x.log',
+    ]);
   });
 });
 
