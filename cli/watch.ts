@@ -63,7 +63,8 @@ export async function pause(ctx: CliContext, ms: number, executionArn: string): 
 /**
  * `run --wait` against AWS: follows the execution's history and prints each state as it is entered
  * (the console graph's story), the task it started, and every `progressEveryMs` the task's status
- * and elapsed time against the hard timeout. Returns when the execution has ended.
+ * and elapsed time against the hard timeout when nothing else was printed for that long. Returns when
+ * the execution has ended.
  */
 export async function watchExecution(
   ctx: CliContext,
@@ -77,6 +78,11 @@ export async function watchExecution(
   let taskSince: Date | undefined;
   let lastProgressAt = ctx.now().getTime();
   const hardMs = deployment.hardTimeoutSeconds * 1000;
+  // Progress lines come while nothing else is printed.
+  const say = (line: string) => {
+    lastProgressAt = ctx.now().getTime();
+    ctx.output.err(line);
+  };
   const absorb = (fresh: HistoryEvent[]) => {
     for (const e of fresh) {
       events.push(e);
@@ -86,12 +92,11 @@ export async function watchExecution(
       if (state) {
         const story = storyOf(state);
         if (state === 'WaitForTaskToStop' && !taskSince) taskSince = e.timestamp;
-        if (story) ctx.output.err(`  ${at.padEnd(9)} ${state}: ${story}`);
+        if (story) say(`  ${at.padEnd(9)} ${state}: ${story}`);
       }
       if (!taskArn && e.type === 'TaskStateExited') {
         taskArn = startedTaskArnOf([e]);
-        if (taskArn)
-          ctx.output.err(`  ${at.padEnd(9)} task ${shortArn(taskArn)} started (hard timeout ${duration(hardMs)})`);
+        if (taskArn) say(`  ${at.padEnd(9)} task ${shortArn(taskArn)} started (hard timeout ${duration(hardMs)})`);
       }
     }
   };

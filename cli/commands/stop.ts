@@ -93,7 +93,7 @@ export async function stopCommand(ctx: CliContext, ref: string, options: StopOpt
     }
     if (!before || before.status !== 'RUNNING') {
       throw new UserError(
-        `nothing to stop: execution ${name} is ${before?.status ?? 'gone'}${before?.stopDate ? ` since ${before.stopDate}` : ''}`,
+        `nothing to stop: execution ${name} is ${before?.status ?? 'gone'}${before?.stopDate ? ` (ended ${ctx.ui.time(before.stopDate)})` : ''}`,
         `see it with: batch-runner show ${name}${localFlag(local)}; start it again with: batch-runner rerun ${name}${localFlag(local)}`,
         EXIT.REFUSED,
       );

@@ -54,17 +54,22 @@ async function followLocal(
   const hardMs = runtime.localBatch(batch.name).hardTimeoutSeconds * 1000;
   const at = (ms: number) => `+${duration(ms - startDate.getTime())}`.padEnd(9);
   ctx.output.err(`watching ${shortArn(executionArn)} (${batch.name}, local, started ${ctx.ui.time(startDate)})`);
+  let lastProgressAt = ctx.now().getTime();
+  // Progress lines come while nothing else is printed, as in run --local.
+  const say = (line: string) => {
+    lastProgressAt = ctx.now().getTime();
+    ctx.output.err(line);
+  };
   let shownStates = 0;
   let taskShown: string | undefined;
   let offset = 0;
-  let lastProgressAt = ctx.now().getTime();
   const tail = (taskArn: string) => {
     const path = runtime.ecs.logPathOf(taskArn);
     if (!existsSync(path)) return;
     const fresh = readFileSync(path, 'utf8').slice(offset);
     const complete = fresh.slice(0, fresh.lastIndexOf('\n') + 1);
     offset += complete.length;
-    for (const line of complete.split('\n').slice(0, -1)) ctx.output.err(`  [${batch.name}] ${line}`);
+    for (const line of complete.split('\n').slice(0, -1)) say(`  [${batch.name}] ${line}`);
   };
   for (;;) {
     const record = runtime.registry.get(executionArn);
@@ -73,7 +78,7 @@ async function followLocal(
       if (!record.taskArn || taskShown === record.taskArn) return;
       taskShown = record.taskArn;
       offset = 0;
-      ctx.output.err(`  task ${shortArn(record.taskArn).slice(0, 12)} (hard timeout ${duration(hardMs)})`);
+      say(`  task ${shortArn(record.taskArn).slice(0, 12)} (hard timeout ${duration(hardMs)})`);
     };
     const stoppedAt = record.taskArn ? runtime.ecs.describe(record.taskArn)?.StoppedAt : undefined;
     const states = record.states ?? [];
@@ -84,7 +89,7 @@ async function followLocal(
         tail(taskShown!);
       }
       const story = storyOf(s.name);
-      if (story) ctx.output.err(`  ${at(s.at)} ${s.name}: ${story}`);
+      if (story) say(`  ${at(s.at)} ${s.name}: ${story}`);
     }
     shownStates = states.length;
     announce();
@@ -94,7 +99,7 @@ async function followLocal(
     const task = taskShown ? runtime.ecs.describe(taskShown) : undefined;
     if (task?.StartedAt && now - lastProgressAt >= ctx.progressEveryMs) {
       lastProgressAt = now;
-      ctx.output.err(progressOfTask(task.LastStatus, now - task.StartedAt, hardMs));
+      say(progressOfTask(task.LastStatus, now - task.StartedAt, hardMs));
     }
     await pause(ctx, Math.min(ctx.pollMs, 250), executionArn);
   }
