@@ -45,3 +45,34 @@ test('demo: normal run, skipped overlap, hard-timeout kill and failure alert, wi
     await cleanUpStateDir(dir);
   }
 }, 60000);
+
+test('demo --json: the story on stderr, the four runs as one JSON value on stdout', async () => {
+  const dir = tempStateDir('demo-json');
+  const out: string[] = [];
+  const err: string[] = [];
+  try {
+    const code = await runCli(['--state-dir', dir, 'demo', '--json'], {
+      output: { out: (t) => out.push(t), err: (t) => err.push(t) },
+    });
+
+    expect(code).toBe(EXIT.SUCCESS);
+    expect(out).toHaveLength(1);
+    const result = JSON.parse(out[0]);
+    expect(result.runs.map((r: { run: string; outcome: string }) => `${r.run} ${r.outcome}`)).toEqual([
+      '#1 succeeded',
+      '#2 skipped',
+      '#3 timed_out',
+      '#4 failed',
+    ]);
+    expect(result.runs[3]).toMatchObject({
+      batch: 'missing-images',
+      expected: 'failed',
+      exitCode: 1,
+      published: 'alert',
+    });
+    expect(result.problems).toEqual([]);
+    expect(err.join('\n')).toMatch(/#1 sitemap-refresh\s+=> SUCCEEDED/);
+  } finally {
+    await cleanUpStateDir(dir);
+  }
+}, 60000);
