@@ -1,5 +1,10 @@
 import { stripVTControlCharacters } from 'node:util';
 import { DescribeExecutionCommand, GetExecutionHistoryCommand, ListExecutionsCommand } from '@aws-sdk/client-sfn';
+import { GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { GetScheduleCommand } from '@aws-sdk/client-scheduler';
+import type { ExecutionDetail, ExecutionInfo, LockInfo } from '../../cli/backend';
+import { executionLine, lockLines } from '../../cli/commands/shared';
+import { showText } from '../../cli/commands/show';
 import { EXIT } from '../../cli/exit-codes';
 import { table } from '../../cli/format';
 import { buildProgram } from '../../cli/program';
@@ -207,6 +212,54 @@ describe('history on a terminal, piped, and as JSON', () => {
       '2026-11-21T23:27:00.000Z',
       '2026-11-19T23:30:00.000Z',
     ]);
+  });
+});
+
+describe('the same times everywhere: list, status, show', () => {
+  const ui = presentation(TERMINAL, {}, {}, () => NOW);
+  const started = ago(3 * 60_000).toISOString();
+
+  test('list on a terminal: the next run and the last run relative', async () => {
+    const aws = mockAws();
+    aws.mocks.scheduler.on(GetScheduleCommand).resolves({ State: 'ENABLED' });
+    aws.mocks.sfn.on(ListExecutionsCommand).resolves({ executions: [] });
+    aws.mocks.dynamodb.on(GetItemCommand).resolves({});
+    const r = await cli(['list'], { clients: aws.clients, terminal: TERMINAL, env: {} });
+    // NOW is 2026-11-22 08:30 in Tokyo; sitemap-refresh runs at 06:00 there: in 21 h 30 min.
+    expect(r.stdout.split('\n').find((l) => l.startsWith('sitemap-refresh'))).toMatch(
+      /^sitemap-refresh\s+0 6 \* \* \? \* \(Asia\/Tokyo\)\s+in 21 h\s+enabled\s+never\s+free$/,
+    );
+    for (const l of r.stdout.split('\n')) expect(l.length).toBeLessThanOrEqual(80);
+  });
+
+  test('status lines: the lock acquired and the execution started, relative', () => {
+    const lock = { owner: execArn('missing-images', 'e1'), acquiredAt: started, ownerRunning: true } as LockInfo;
+    expect(lockLines(lock, 'missing-images', false, ui.time)[1]).toMatch(/^ +acquired 3 min ago, trigger/);
+    const e = { name: 'e1', status: 'RUNNING', startDate: started, durationMs: 180_000, trigger: 'cli' };
+    expect(executionLine(e as ExecutionInfo, ui.time)).toBe('e1  RUNNING  started 3 min ago, running for 3m 00s, cli');
+  });
+
+  test('show: started and ended relative, the outcome in colour; absolute without a terminal', () => {
+    const detail = {
+      name: 'e1',
+      executionArn: execArn('missing-images', 'e1'),
+      status: 'FAILED',
+      batch: 'missing-images',
+      trigger: 'cli',
+      startDate: started,
+      stopDate: ago(60_000).toISOString(),
+      durationMs: 120_000,
+      input: {},
+      states: [],
+      outcome: { outcome: 'failed', error: 'BatchRunner.TaskFailed', exitCode: 2 },
+    } as unknown as ExecutionDetail;
+    const text = showText(detail, false, ui);
+    expect(text.split('\n')[0]).toBe(`e1  FAILED  ${RED}failed\u001b[39m (BatchRunner.TaskFailed, exit 2)`);
+    expect(text).toMatch(/^ {2}started {4}3 min ago$/m);
+    expect(text).toMatch(/^ {2}ended {6}1 min ago \(took 2m 00s\)$/m);
+    const plain = showText(detail, false);
+    expect(plain).toMatch(/^ {2}started {4}2026-11-21 23:27:00Z$/m);
+    expect(plain).not.toContain(ESC);
   });
 });
 
