@@ -7,11 +7,13 @@ import {
   type BatchReconcileReport,
   type BatchTarget,
   type ExecutionStatus,
+  listTasksAt,
   reconcileAll,
   reconcileBatch,
   type ReconcileContext,
   sweepEndedExecutions,
   type ReconcileWorld,
+  type TaskListing,
 } from './lib/reconcile';
 import { ScanCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { type StartResult, startedTaskArn } from './lib/task-outcome';
@@ -220,7 +222,8 @@ export async function handleReconcilerEvent(event: ReconcilerEvent, deps: Reconc
     const batch = batchOfStateMachine(detail.stateMachineArn, deps.config.namePrefix);
     if (batch === undefined)
       return { ignored: `state machine ${detail.stateMachineArn} is not a ${deps.config.namePrefix} state machine` };
-    const listed = await listAll(deps);
+    const listing = await listAll(deps);
+    const listed = listing.tasks;
     const report = await reconcileBatch(
       ctx,
       {
@@ -239,7 +242,7 @@ export async function handleReconcilerEvent(event: ReconcilerEvent, deps: Reconc
           startDate: detail.startDate,
           stopDate: detail.stopDate,
         },
-        listedTasks: listed,
+        listing,
         relist: () => listAll(deps),
       },
     );
@@ -255,9 +258,10 @@ export async function handleReconcilerEvent(event: ReconcilerEvent, deps: Reconc
 }
 
 /** Runner tasks of every cluster. Throws if any cluster cannot be listed: a partial list would make tasks look stopped. */
-async function listAll(deps: ReconcilerDeps) {
-  const lists = await Promise.all(deps.config.clusterArns.map((c) => deps.world.listRunnerTasks(c)));
-  return lists.flat();
+function listAll(deps: ReconcilerDeps): Promise<TaskListing> {
+  return listTasksAt(deps.now ?? Date.now, async () =>
+    (await Promise.all(deps.config.clusterArns.map((c) => deps.world.listRunnerTasks(c)))).flat(),
+  );
 }
 
 /**
@@ -277,7 +281,8 @@ async function reconcilePass(ctx: ReconcileContext, deps: ReconcilerDeps) {
   let reports: BatchReconcileReport[] = [];
   let targets: BatchTarget[] = [];
   try {
-    const listed = await listAll(deps);
+    const listing = await listAll(deps);
+    const listed = listing.tasks;
     const lockedBatches = await listLockedBatches(deps.dynamodb, deps.config.lockTableName);
     const names = new Set([...lockedBatches, ...listed.map((t) => t.batch).filter((b): b is string => !!b)]);
     const home = deps.config.clusterArns[0];
@@ -286,7 +291,7 @@ async function reconcilePass(ctx: ReconcileContext, deps: ReconcilerDeps) {
       clusterArn: listed.find((t) => t.batch === name)?.clusterArn ?? home,
       stateMachineArn: stateMachineArnFor(home, deps.config.namePrefix, name),
     }));
-    const result = await reconcileAll(ctx, targets, listed);
+    const result = await reconcileAll(ctx, targets, listing);
     reports = result.reports;
     errors.push(...result.errors);
   } catch (err) {

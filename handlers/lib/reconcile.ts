@@ -112,9 +112,29 @@ export interface ReconcileRequest {
   /** Tasks the caller knows of (e.g. the state machine's started task, which may be stopping already). */
   readonly knownTaskArns?: readonly string[];
   /** How to list again after waiting out the in-flight grace (default: the batch's own cluster). */
-  readonly relist?: () => Promise<readonly ObservedTask[]>;
-  /** Runner tasks of the batch's cluster listed already (the all-batches pass lists each cluster once). */
-  readonly listedTasks?: readonly ObservedTask[];
+  readonly relist?: () => Promise<TaskListing>;
+  /** Runner tasks listed already (the all-batches pass lists each cluster once), and when. */
+  readonly listing?: TaskListing;
+}
+
+/** Runner tasks as ECS listed them, with the time the listing began. */
+export interface TaskListing {
+  readonly tasks: readonly ObservedTask[];
+  /**
+   * Epoch ms taken before the list call was sent. The in-flight grace is measured to this moment,
+   * not to when the decision is made: a RunTask that took effect after the listing began may be
+   * missing from it, however long the lock read and DescribeExecution that follow take.
+   */
+  readonly listedAt: number;
+}
+
+/** Lists with the time the listing began (see {@link TaskListing.listedAt}). */
+export async function listTasksAt(
+  now: () => number,
+  list: () => Promise<readonly ObservedTask[]>,
+): Promise<TaskListing> {
+  const listedAt = now();
+  return { tasks: await list(), listedAt };
 }
 
 export interface EndedExecution {
@@ -224,9 +244,8 @@ export async function reconcileBatch(
   // execution that held the lock, and that lock is released only after the task stopped, so a lock
   // read afterwards names the task's owner. (Read the other way round, a run starting in between
   // would look like an orphan.)
-  const listed = (request.listedTasks ?? (await world.listRunnerTasks(target.clusterArn))).filter(
-    (t) => t.batch === target.name,
-  );
+  const listing = request.listing ?? (await listTasksAt(now, () => world.listRunnerTasks(target.clusterArn)));
+  const listed = listing.tasks.filter((t) => t.batch === target.name);
   const lock = await readLock(ctx.dynamodb, ctx.lockTableName, target.name);
   const owner = lock?.owner;
   const known = [
@@ -246,14 +265,16 @@ export async function reconcileBatch(
   // state machine's settle, the status event) waits the rest of the grace and looks again; the
   // scheduled pass keeps the lock until a later pass.
   const graceMs = ctx.inFlightGraceMs ?? IN_FLIGHT_GRACE_MS;
-  const endedMsAgo = ownerView?.stoppedAt === undefined ? Infinity : nowMs - ownerView.stoppedAt;
+  // Measured to the listing: only a listing that began a whole grace after the owner ended shows
+  // every task the owner's in-flight RunTask could have created.
+  const endedMsAgo = ownerView?.stoppedAt === undefined ? Infinity : listing.listedAt - ownerView.stoppedAt;
   const ownerJustEnded = !ownerLive && ownerStatus !== 'ENDING' && endedMsAgo < graceMs;
   const confirmBudgetMs = request.confirmWithinMs ?? 0;
   if (ownerJustEnded && confirmBudgetMs >= graceMs - endedMsAgo) {
     await (ctx.sleep ?? defaultSleep)(graceMs - endedMsAgo);
     return reconcileBatch(ctx, target, {
       ...request,
-      listedTasks: request.relist ? await request.relist() : undefined,
+      listing: request.relist ? await request.relist() : undefined,
       confirmWithinMs: confirmBudgetMs - (graceMs - endedMsAgo),
     });
   }
@@ -501,13 +522,13 @@ export function endedRunAlert(
 export async function reconcileAll(
   ctx: ReconcileContext,
   targets: readonly BatchTarget[],
-  listedTasks: readonly ObservedTask[],
+  listing: TaskListing,
 ): Promise<{ reports: BatchReconcileReport[]; errors: { batch: string; error: string }[] }> {
   const reports: BatchReconcileReport[] = [];
   const errors: { batch: string; error: string }[] = [];
   for (const target of targets) {
     try {
-      reports.push(await reconcileBatch(ctx, target, { listedTasks, deliverAlerts: false }));
+      reports.push(await reconcileBatch(ctx, target, { listing, deliverAlerts: false }));
     } catch (err) {
       const e = err as Error;
       errors.push({ batch: target.name, error: `${e.name}: ${e.message}` });

@@ -448,6 +448,37 @@ describe('a RunTask in flight when its execution was stopped', () => {
     const later = await pass();
     expect(later.reports[0].lock).toBe('released');
   });
+
+  test('the grace counts to when the task listing began, not to the decision: slow calls after the listing do not shorten it', async () => {
+    const stopped = executionArn('slow-look');
+    executions.set(stopped, 'ABORTED');
+    stoppedAt.set(stopped, NOW - 30_000);
+    await holdLock(stopped);
+    // The listing is taken 30 s after the owner ended and shows nothing; DescribeExecution then
+    // answers 40 s later (throttled, retried), while the owner's in-flight RunTask surfaces.
+    const describe = sfnMock.commandCalls(DescribeExecutionCommand).length;
+    sfnMock.on(DescribeExecutionCommand).callsFake((input) => {
+      clock += 40_000;
+      addTask({ id: 'surfaced', execution: 'slow-look' });
+      return {
+        executionArn: input.executionArn,
+        stateMachineArn: STATE_MACHINE_ARN,
+        status: 'ABORTED',
+        startDate: new Date(NOW - 3_600_000),
+        stopDate: new Date(NOW - 30_000),
+      };
+    });
+
+    const first = await pass();
+
+    expect(sfnMock.commandCalls(DescribeExecutionCommand).length).toBeGreaterThan(describe);
+    expect(first.reports[0].lock).toBe('held: its owner ended moments ago');
+    expect((await readLock(db.client, table, BATCH))?.owner).toBe(stopped);
+    // The next pass lists again, finds the surfaced task and stops it before anything else.
+    const later = await pass();
+    expect(ecsMock).toHaveReceivedCommandWith(StopTaskCommand, { task: taskArn('surfaced') });
+    expect(later.reports[0].lock).not.toBe('released');
+  });
 });
 
 describe('issue 9 scenarios: the absolute deadline and lost ECS events', () => {

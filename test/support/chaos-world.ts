@@ -94,6 +94,37 @@ export class ChaosAccount {
     this.timers.add(timer);
   }
 
+  /** RunTask requests in flight: each takes effect at its due time. */
+  private readonly flights: { due: number; land: () => void }[] = [];
+
+  /**
+   * Resolves when the request takes effect: at its due time, or earlier in the event loop if ECS is
+   * asked about its tasks after that time (a loaded machine may run the timer late, and a listing
+   * made after the due time must show the task, as ECS's would).
+   */
+  private inFlight(ms: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const flight = { due: Date.now() + ms, land: () => undefined as void };
+      flight.land = () => {
+        const i = this.flights.indexOf(flight);
+        if (i < 0) return;
+        this.flights.splice(i, 1);
+        resolve();
+      };
+      this.flights.push(flight);
+      this.later(ms, flight.land);
+    });
+  }
+
+  /** Lands every request due by now, and lets their continuations create their tasks. */
+  private async landDueFlights(): Promise<void> {
+    const now = Date.now();
+    const due = this.flights.filter((f) => f.due <= now);
+    if (due.length === 0) return;
+    for (const f of due) f.land();
+    await new Promise<void>((resolve) => setImmediate(resolve));
+  }
+
   /** Stops every timer (teardown), also when a seed fails half-way. */
   close(): void {
     for (const t of this.timers) clearTimeout(t);
@@ -153,7 +184,7 @@ export class ChaosAccount {
       const known = this.tokens.get(token);
       if (known) return { Tasks: [this.describeTask(known)], Failures: [] };
       // The request is in flight: its execution may be stopped before ECS creates the task.
-      await new Promise<void>((resolve) => this.later(this.rng.int(...this.faults.runTaskInFlightMs), resolve));
+      await this.inFlight(this.rng.int(...this.faults.runTaskInFlightMs));
       this.serial += 1;
       const t: FakeTask = {
         arn: `arn:aws:ecs:${REGION}:123456789012:task/batch-runner/chaos${String(this.serial).padStart(8, '0')}`,
@@ -178,12 +209,15 @@ export class ChaosAccount {
         throw new ServiceError('Ecs.ServerException', 'the call took effect; its answer was lost');
       return { Tasks: [this.describeTask(t)], Failures: [] };
     },
-    listTasks: async (p) => ({
-      TaskArns: this.tasks
-        .filter((t) => (p.DesiredStatus ?? 'RUNNING') === t.desiredStatus)
-        .filter(() => p.StartedBy === undefined || p.StartedBy === 'batch-runner')
-        .map((t) => t.arn),
-    }),
+    listTasks: async (p) => {
+      await this.landDueFlights();
+      return {
+        TaskArns: this.tasks
+          .filter((t) => (p.DesiredStatus ?? 'RUNNING') === t.desiredStatus)
+          .filter(() => p.StartedBy === undefined || p.StartedBy === 'batch-runner')
+          .map((t) => t.arn),
+      };
+    },
     describeTasks: async (p) => {
       const found = this.tasks.filter((t) => (p.Tasks as string[]).includes(t.arn));
       return {
