@@ -72,7 +72,10 @@ export interface CreatedTask {
 
 /** Local-mode stand-in for the ECS task. */
 export interface LocalRun {
-  /** Command run as a child process (exec form, no shell), from the repository root. */
+  /**
+   * Command run as a child process (exec form, no shell), from the repository root; for a batch file
+   * given to the CLI (`--config`), from the directory of that file.
+   */
   readonly command: readonly string[];
   /**
    * Hard timeout in local mode, so a demo does not wait for the production timeout.

@@ -1,4 +1,5 @@
-import { join } from 'node:path';
+import { existsSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -9,6 +10,16 @@ import { acknowledgeJustifiedWildcards, type JustifiedWildcard } from './iam-wil
 
 /** Repository root: handlers and the lock file are found from here, whatever the working directory. */
 export const PROJECT_ROOT = join(__dirname, '..');
+
+/**
+ * Where an installed package keeps a handler prebuilt by `npm run build:package`
+ * (scripts/build-package.js: `dist/lambda/<handler>/index.js`, next to the compiled `dist/infra/`).
+ * In a clone, running the TypeScript sources, there is none and CDK bundles the handler at synth.
+ */
+export function prebuiltHandlerDir(entry: string): string | undefined {
+  const dir = join(__dirname, '..', 'lambda', basename(entry, '.ts'));
+  return existsSync(join(dir, 'index.js')) ? dir : undefined;
+}
 
 export interface RunnerFunctionProps {
   readonly functionName: string;
@@ -39,7 +50,8 @@ export interface RunnerFunctionProps {
  * behind the caller's back: the role handed to the function is immutable).
  */
 export class RunnerFunction extends Construct {
-  public readonly function: nodejs.NodejsFunction;
+  /** A `NodejsFunction` in a clone; a `lambda.Function` on the prebuilt bundle when installed. */
+  public readonly function: lambda.Function;
   public readonly role: iam.Role;
   public readonly logGroup: logs.LogGroup;
 
@@ -67,13 +79,10 @@ export class RunnerFunction extends Construct {
       },
     });
     acknowledgeJustifiedWildcards(this.role, props.justifiedWildcards ?? []);
-    this.function = new nodejs.NodejsFunction(this, 'Function', {
+    const common = {
       functionName: props.functionName,
       description: props.description,
-      entry: join(PROJECT_ROOT, props.entry),
-      handler: 'handler',
-      projectRoot: PROJECT_ROOT,
-      depsLockFilePath: join(PROJECT_ROOT, 'package-lock.json'),
+      handler: 'index.handler',
       runtime: lambda.Runtime.NODEJS_24_X,
       architecture: lambda.Architecture.ARM_64,
       memorySize: props.memorySizeMiB ?? 256,
@@ -82,8 +91,22 @@ export class RunnerFunction extends Construct {
       logGroup: this.logGroup,
       environment: { NODE_OPTIONS: '--enable-source-maps', ...props.environment },
       onFailure: props.onFailure,
+    };
+    const prebuilt = prebuiltHandlerDir(props.entry);
+    // Installed package: the bundle scripts/build-package.js made with the same esbuild options.
+    if (prebuilt) {
+      this.function = new lambda.Function(this, 'Function', { ...common, code: lambda.Code.fromAsset(prebuilt) });
+      return;
+    }
+    this.function = new nodejs.NodejsFunction(this, 'Function', {
+      ...common,
+      entry: join(PROJECT_ROOT, props.entry),
+      handler: 'handler',
+      projectRoot: PROJECT_ROOT,
+      depsLockFilePath: join(PROJECT_ROOT, 'package-lock.json'),
       bundling: {
         // The local esbuild (devDependency) bundles; CDK must never fall back to a Docker build.
+        // scripts/build-package.js bundles with the same options for the package.
         forceDockerBundling: false,
         target: 'node24',
         format: nodejs.OutputFormat.CJS,
