@@ -90,7 +90,9 @@ export function consumerLockfile(
     const path = resolveFrom(from, name);
     if (!path) {
       if (optional) continue;
-      throw new Error(`${name} (needed by ${from || 'the consumer app'}) is not in this repository's package-lock.json`);
+      throw new Error(
+        `${name} (needed by ${from || 'the consumer app'}) is not in this repository's package-lock.json`,
+      );
     }
     if (packages[path]) continue;
     // The repository's dev/peer flags describe its own tree, not the consumer's: npm recomputes them.
@@ -110,7 +112,11 @@ export function consumerLockfile(
         dependencies: consumer.dependencies,
         devDependencies: consumer.devDependencies,
       },
-      ...Object.fromEntries(Object.keys(packages).sort().map((p) => [p, packages[p]])),
+      ...Object.fromEntries(
+        Object.keys(packages)
+          .sort()
+          .map((p) => [p, packages[p]]),
+      ),
     },
   };
 }
