@@ -6,6 +6,7 @@
  * `batch-runner` CLI reads too). README: "Use it in your own CDK app".
  *
  * @packageDocumentation
+ * @module batch-runner
  */
 export * from './config/index';
 export { BatchAlarms, type BatchAlarmsProps, MAX_MISSED_RUN_WINDOW_HOURS } from './infra/batch-alarms';
@@ -26,5 +27,4 @@ export { CreatedBatchTask, type CreatedBatchTaskProps } from './infra/created-ba
 export { type JustifiedWildcard } from './infra/iam-wildcards';
 export { RunnerFunction, type RunnerFunctionProps } from './infra/runner-function';
 export { ScheduleDeadLetters, type ScheduleDeadLettersProps } from './infra/schedule-dead-letters';
-export { SCHEDULE_INPUT, ScheduledBatch, type ScheduledBatchProps } from './infra/scheduled-batch';
-export { BATCH_RUNNER_ASL_PATH, type DeploymentBindings, substitutionsFor } from './state-machines/definition';
+export { ScheduledBatch, type ScheduledBatchProps } from './infra/scheduled-batch';

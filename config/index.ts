@@ -4,6 +4,7 @@
  * file loader. For tools that check or generate batch lists.
  *
  * @packageDocumentation
+ * @module batch-runner/config
  */
 export {
   type BatchConfig,
@@ -24,5 +25,5 @@ export {
   validateBatchConfigs,
 } from './batch-config';
 export { BATCH_FILE_NAMES, BatchFileError, findBatchFile, loadBatchFile, readBatchFile } from './batch-file';
-export { DEFAULT_PREFIX, GENERATED_NAME_LIMITS, generatedNameProblems } from './naming';
+export { DEFAULT_PREFIX } from './naming';
 export { type BatchTimings, deriveTimings } from './timings';

@@ -21,19 +21,35 @@ export function prebuiltHandlerDir(entry: string): string | undefined {
   return existsSync(join(dir, 'index.js')) ? dir : undefined;
 }
 
+/** Properties of {@link RunnerFunction}. */
 export interface RunnerFunctionProps {
+  /** Lambda function name (also names the log group, `/aws/lambda/<name>`). */
   readonly functionName: string;
   /** Handler file, relative to the repository root, e.g. `handlers/cleanup.ts` (export `handler`). */
   readonly entry: string;
+  /** Lambda function description (also the role's). */
   readonly description: string;
   /** Everything the function may do besides writing its own logs. */
   readonly statements: readonly iam.PolicyStatement[];
+  /**
+   * Environment variables of the function, besides `NODE_OPTIONS=--enable-source-maps`.
+   * @default - none
+   */
   readonly environment?: Readonly<Record<string, string>>;
-  /** @default Duration.seconds(30) */
+  /**
+   * Lambda timeout.
+   * @default Duration.seconds(30)
+   */
   readonly timeout?: Duration;
-  /** @default 256 */
+  /**
+   * Lambda memory, in MiB.
+   * @default 256
+   */
   readonly memorySizeMiB?: number;
-  /** @default logs.RetentionDays.ONE_MONTH */
+  /**
+   * Retention of the function's log group.
+   * @default logs.RetentionDays.ONE_MONTH
+   */
   readonly logRetention?: logs.RetentionDays;
   /** The log group has a fixed name (`/aws/lambda/<name>`). @default RemovalPolicy.DESTROY */
   readonly logRemovalPolicy?: RemovalPolicy;
@@ -52,7 +68,9 @@ export interface RunnerFunctionProps {
 export class RunnerFunction extends Construct {
   /** A `NodejsFunction` in a clone; a `lambda.Function` on the prebuilt bundle when installed. */
   public readonly function: lambda.Function;
+  /** The function's role: its own log group plus `statements`, nothing else. */
   public readonly role: iam.Role;
+  /** The function's log group, `/aws/lambda/<functionName>`. */
   public readonly logGroup: logs.LogGroup;
 
   constructor(scope: Construct, id: string, props: RunnerFunctionProps) {
