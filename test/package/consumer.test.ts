@@ -73,7 +73,7 @@ describe('the packed package in a fresh CDK app (README: Use it in your own CDK 
 
   beforeAll(() => {
     // npm pack runs `prepack` (npm run build:package): the tarball holds exactly what `files` lists.
-    mustRun('npm pack', 'npm', ['pack', '--pack-destination', work], REPO_ROOT);
+    mustRun('npm pack', 'npm', ['pack', '--ignore-scripts=false', '--pack-destination', work], REPO_ROOT);
     const name = readdirSync(work).find((f) => f.endsWith('.tgz'));
     if (!name) throw new Error(`npm pack left no tarball in ${work}`);
     tarball = join(work, name);
