@@ -223,16 +223,19 @@ export function buildProgram(
   return program;
 }
 
+/** The batches a command works with, and the batch file they came from (if any). */
+interface BatchSource {
+  readonly batches: readonly BatchConfig[];
+  readonly localBatches: readonly BatchConfig[];
+  readonly file?: string;
+}
+
 /**
  * Where a command's batches come from: the batch file named by --config or BATCH_RUNNER_CONFIG, else
  * the batches a test passes in, else batch-runner.yaml/.yml/.json in the working directory, else (in a
  * clone) config/batches.ts and the demo batches. The compiled package has no batches of its own.
  */
-function batchSource(
-  globals: GlobalOptions,
-  env: NodeJS.ProcessEnv,
-  deps: CliDeps,
-): { batches: readonly BatchConfig[]; localBatches: readonly BatchConfig[]; file?: string } {
+function batchSource(globals: GlobalOptions, env: NodeJS.ProcessEnv, deps: CliDeps): BatchSource {
   const named = globals.config !== undefined || Boolean(env.BATCH_RUNNER_CONFIG);
   const file = named || !(deps.batches || deps.localBatches) ? findBatchFile(globals.config, env, deps.cwd) : undefined;
   if (file !== undefined) {
@@ -248,6 +251,18 @@ function batchSource(
     'pass --config <file> (or set BATCH_RUNNER_CONFIG) naming your JSON or YAML batch file, or create batch-runner.yaml here (README: "Use it in your own CDK app").',
     EXIT.USAGE,
   );
+}
+
+/** The demo runs the repository's own example batches (examples/*.js), whatever batch file is around. */
+function demoSource(deps: CliDeps): BatchSource {
+  if (!FROM_SOURCES && !deps.localBatches) {
+    throw new UserError(
+      'the demo runs the example batches of a clone of the repository; the installed package has none',
+      'in a clone: npm ci && npm start. With the package, run one of your own batches locally: batch-runner run <batch> --local',
+      EXIT.USAGE,
+    );
+  }
+  return { batches: deps.batches ?? BATCHES, localBatches: deps.localBatches ?? LOCAL_BATCHES };
 }
 
 /** Whether BATCH_RUNNER_LOCAL asks for the local mode: 1, true or yes (0, false, no or empty: AWS). */
@@ -281,7 +296,7 @@ export async function runCli(argv: readonly string[], deps: CliDeps = {}): Promi
       command.setOptionValueWithSource('local', true, 'env');
     }
     const globals = command.optsWithGlobals() as GlobalOptions;
-    const source = batchSource(globals, env, deps);
+    const source = command.name() === 'demo' ? demoSource(deps) : batchSource(globals, env, deps);
     batchFile = source.file;
     // One bad entry must not stop the CLI for every batch: the valid ones work, the bad one is
     // reported, and a command about it fails with its validation message.

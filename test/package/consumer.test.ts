@@ -271,7 +271,7 @@ describe('the packed package in a fresh CDK app (README: Use it in your own CDK 
     expect(existsSync(join(app, '.batch-runner', 'executions'))).toBe(true);
   });
 
-  it('refuses a bad batch file with the file, the batch, the field and the fix, and without one says how to name it', () => {
+  it('refuses a bad batch file with the file, the batch, the field and the fix; without one, and for the demo, says what to do', () => {
     const bad = readFileSync(join(app, 'batch-runner.yaml'), 'utf8').replace(
       'hardTimeoutSeconds: 3600',
       'hardTimeoutSeconds: "3600"',
@@ -300,5 +300,9 @@ describe('the packed package in a fresh CDK app (README: Use it in your own CDK 
     expect(none.status).toBe(2);
     expect(none.stderr).toContain('error: no batch list');
     expect(none.stderr).toContain('fix: pass --config <file>');
+    // The demo's example batches live in a clone, not in the package.
+    const demo = run('npx batch-runner demo', join(app, 'node_modules', '.bin', 'batch-runner'), ['demo'], app);
+    expect(demo.status).toBe(2);
+    expect(demo.stderr).toContain('error: the demo runs the example batches of a clone of the repository');
   });
 });
