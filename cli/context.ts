@@ -1,4 +1,5 @@
 import { hostname, userInfo } from 'node:os';
+import { join } from 'node:path';
 import type { BatchConfig } from '../config/batch-config';
 import { findBatch } from '../config/batch-config';
 import { DEFAULT_PREFIX } from '../config/naming';
@@ -22,6 +23,8 @@ export interface CliDeps {
   /** Batches `--local` and `demo` may run. @default - config/batches.ts plus examples/demo-batches.ts */
   readonly localBatches?: readonly BatchConfig[];
   readonly env?: NodeJS.ProcessEnv;
+  /** Where the CLI looks for batch-runner.yaml / .yml / .json. @default process.cwd() */
+  readonly cwd?: string;
   readonly now?: () => Date;
   readonly sleep?: (ms: number) => Promise<void>;
   /** Asks a yes/no question on the terminal. */
@@ -48,6 +51,8 @@ export interface CliDeps {
 
 /** Global options (before or after the command name). */
 export interface GlobalOptions {
+  /** `--config <file>`: the JSON or YAML batch file. */
+  readonly config?: string;
   readonly region?: string;
   readonly profile?: string;
   readonly prefix?: string;
@@ -107,13 +112,23 @@ export function defaultUser(env: NodeJS.ProcessEnv = process.env): string {
 export function createContext(
   deps: CliDeps,
   globals: GlobalOptions,
-  defaults: { batches: readonly BatchConfig[]; localBatches: readonly BatchConfig[]; output: Output },
+  defaults: {
+    batches: readonly BatchConfig[];
+    localBatches: readonly BatchConfig[];
+    output: Output;
+    /** Directory of the batch file in use: its `.batch-runner/` holds the local state, local commands run there. */
+    projectDir?: string;
+  },
   /** Configured batches that do not validate, with why: a command about one of them fails with that. */
   invalidBatches: ReadonlyMap<string, Error> = new Map(),
 ): CliContext {
   const env = deps.env ?? process.env;
   const prefix = globals.prefix ?? env.BATCH_RUNNER_PREFIX ?? DEFAULT_PREFIX;
-  const stateDir = resolveStateDir(globals.stateDir, env);
+  const stateDir = resolveStateDir(
+    globals.stateDir,
+    env,
+    defaults.projectDir === undefined ? undefined : join(defaults.projectDir, '.batch-runner'),
+  );
   const localBatches = deps.localBatches ?? defaults.localBatches;
   let clients = deps.clients;
   let resolver: DeploymentResolver | undefined;
@@ -148,6 +163,7 @@ export function createContext(
         ...options,
         stateDir: options.stateDir ?? stateDir,
         batches: options.batches ?? localBatches,
+        taskCwd: options.taskCwd ?? defaults.projectDir,
       };
       return deps.openLocal ? deps.openLocal(full) : LocalRuntime.open(full);
     },

@@ -1,5 +1,7 @@
 import { Command, CommanderError, Option } from 'commander';
-import { BatchConfigError, partitionBatchConfigs } from '../config/batch-config';
+import { dirname, join } from 'node:path';
+import { type BatchConfig, BatchConfigError, partitionBatchConfigs } from '../config/batch-config';
+import { BATCH_FILE_NAMES, BatchFileError, findBatchFile, readBatchFile } from '../config/batch-file';
 import { BATCHES } from '../config/batches';
 import { LOCAL_BATCHES } from '../examples/demo-batches';
 import { LocalStoreError } from '../local/shared-dynamodb';
@@ -23,8 +25,13 @@ import { colorWanted, NOT_A_TERMINAL, type Palette, palette } from './terminal';
 
 const LOCAL_HELP =
   'use the local mode (embedded lock store, tasks as child processes; state in .batch-runner/) instead of AWS (default with BATCH_RUNNER_LOCAL=1)';
-/** The package version (`batch-runner --version`). */
-export const VERSION: string = require('../package.json').version;
+/**
+ * Whether this CLI runs from the TypeScript sources of a clone (tsx, ts-jest) rather than from the
+ * compiled package (dist/). Only a clone has a default batch list (config/batches.ts and the demo).
+ */
+const FROM_SOURCES = __filename.endsWith('.ts');
+/** The package version (`batch-runner --version`): package.json is `..` from cli/, `../..` from dist/cli/. */
+export const VERSION: string = require(join(__dirname, FROM_SOURCES ? '..' : '../..', 'package.json')).version;
 const JSON_HELP =
   'print one JSON value on stdout instead of text (times in ISO 8601, no colour; errors stay on stderr)';
 const JSON_RESULT_HELP =
@@ -39,13 +46,20 @@ export function buildProgram(
     .description(
       'Operate the Step Functions batch runner: start batches through their state machine (lock, running-task check, hard timeout, alert), watch them, and diagnose locks - on AWS, or locally with --local.',
     )
+    .option(
+      '--config <file>',
+      `JSON or YAML batch file (default: BATCH_RUNNER_CONFIG, else ${BATCH_FILE_NAMES.join(' / ')} in the current directory${FROM_SOURCES ? ', else config/batches.ts' : ''}); local state and local commands live beside it`,
+    )
     .option('--region <region>', 'AWS region (default: AWS_REGION / profile)')
     .option('--profile <name>', 'AWS profile (default: AWS_PROFILE)')
     .option(
       '--prefix <prefix>',
       'deployment prefix of the resource names (default: BATCH_RUNNER_PREFIX or "batch-runner")',
     )
-    .option('--state-dir <dir>', 'local mode state directory (default: BATCH_RUNNER_STATE_DIR or <repo>/.batch-runner)')
+    .option(
+      '--state-dir <dir>',
+      'local mode state directory (default: BATCH_RUNNER_STATE_DIR, else .batch-runner beside the batch file, else <repo>/.batch-runner)',
+    )
     .option('--no-color', 'no colour (default: colour on a terminal only; also off with NO_COLOR, on with FORCE_COLOR)')
     .option(
       '--absolute-times',
@@ -284,6 +298,48 @@ export function buildProgram(
   return program;
 }
 
+/** The batches a command works with, and the batch file they came from (if any). */
+interface BatchSource {
+  readonly batches: readonly BatchConfig[];
+  readonly localBatches: readonly BatchConfig[];
+  readonly file?: string;
+}
+
+/**
+ * Where a command's batches come from: the batch file named by --config or BATCH_RUNNER_CONFIG, else
+ * the batches a test passes in, else batch-runner.yaml/.yml/.json in the working directory, else (in a
+ * clone) config/batches.ts and the demo batches. The compiled package has no batches of its own.
+ */
+function batchSource(globals: GlobalOptions, env: NodeJS.ProcessEnv, deps: CliDeps): BatchSource {
+  const named = globals.config !== undefined || Boolean(env.BATCH_RUNNER_CONFIG);
+  const file = named || !(deps.batches || deps.localBatches) ? findBatchFile(globals.config, env, deps.cwd) : undefined;
+  if (file !== undefined) {
+    // The file's batches are the deployed ones and the local ones (no demo batches beside them).
+    const batches = readBatchFile(file);
+    return { batches, localBatches: batches, file };
+  }
+  if (deps.batches || deps.localBatches || FROM_SOURCES) {
+    return { batches: deps.batches ?? BATCHES, localBatches: deps.localBatches ?? LOCAL_BATCHES };
+  }
+  throw new UserError(
+    `no batch list: no --config, no BATCH_RUNNER_CONFIG, and no ${BATCH_FILE_NAMES.join(', ')} in ${deps.cwd ?? process.cwd()}`,
+    'pass --config <file> (or set BATCH_RUNNER_CONFIG) naming your JSON or YAML batch file, or create batch-runner.yaml here (README: "Use it in your own CDK app").',
+    EXIT.USAGE,
+  );
+}
+
+/** The demo runs the repository's own example batches (examples/*.js), whatever batch file is around. */
+function demoSource(deps: CliDeps): BatchSource {
+  if (!FROM_SOURCES && !deps.localBatches) {
+    throw new UserError(
+      'the demo runs the example batches of a clone of the repository; the installed package has none',
+      'in a clone: npm ci && npm start. With the package, run one of your own batches locally: batch-runner run <batch> --local',
+      EXIT.USAGE,
+    );
+  }
+  return { batches: deps.batches ?? BATCHES, localBatches: deps.localBatches ?? LOCAL_BATCHES };
+}
+
 /** Whether BATCH_RUNNER_LOCAL asks for the local mode: 1, true or yes (0, false, no or empty: AWS). */
 export function localByEnvironment(env: NodeJS.ProcessEnv): boolean {
   const value = (env.BATCH_RUNNER_LOCAL ?? '').trim().toLowerCase();
@@ -302,6 +358,8 @@ export function localByEnvironment(env: NodeJS.ProcessEnv): boolean {
 export async function runCli(argv: readonly string[], deps: CliDeps = {}): Promise<number> {
   const output = deps.output ?? processOutput;
   let exitCode: number = EXIT.SUCCESS;
+  /** The batch file in use, for the fix of a configuration error. */
+  let batchFile: string | undefined;
   const program = buildProgram(async (run, command) => {
     const env = deps.env ?? process.env;
     // BATCH_RUNNER_LOCAL=1: --local on every command that has it, without repeating it.
@@ -313,21 +371,31 @@ export async function runCli(argv: readonly string[], deps: CliDeps = {}): Promi
       command.setOptionValueWithSource('local', true, 'env');
     }
     const globals = command.optsWithGlobals() as GlobalOptions;
+    const source = command.name() === 'demo' ? demoSource(deps) : batchSource(globals, env, deps);
+    batchFile = source.file;
     // One bad entry must not stop the CLI for every batch: the valid ones work, the bad one is
     // reported, and a command about it fails with its validation message.
-    const deployed = partitionBatchConfigs(deps.batches ?? BATCHES);
-    const local = partitionBatchConfigs(deps.localBatches ?? LOCAL_BATCHES);
-    const invalid = new Map([...deployed.invalid, ...local.invalid].map((i) => [i.name, i.error]));
+    const deployed = partitionBatchConfigs(source.batches);
+    const local = partitionBatchConfigs(source.localBatches);
+    const invalid = new Map(
+      [...deployed.invalid, ...local.invalid].map((i) => [
+        i.name,
+        source.file ? new BatchFileError(source.file, i.error.message) : i.error,
+      ]),
+    );
     const warning = palette(
       colorWanted((deps.terminal ?? NOT_A_TERMINAL).stderr.isTTY, env, globals.color),
     ).warningLabel();
     for (const [name, error] of invalid) {
-      output.err(`${warning} batch "${name}" is left out: ${error.message.replace(/^batch "[^"]*": /, '')}`);
+      const where = source.file ? ` (${source.file})` : '';
+      output.err(
+        `${warning} batch "${name}"${where} is left out: ${error.message.replace(/^(?:.*?: )?batch "[^"]*": /, '')}`,
+      );
     }
     const ctx = createContext(
       { ...deps, batches: deployed.valid, localBatches: local.valid },
       globals,
-      { batches: BATCHES, localBatches: LOCAL_BATCHES, output },
+      { batches: BATCHES, localBatches: LOCAL_BATCHES, output, projectDir: source.file && dirname(source.file) },
       invalid,
     );
     exitCode = await run(ctx);
@@ -354,8 +422,18 @@ export async function runCli(argv: readonly string[], deps: CliDeps = {}): Promi
     await program.parseAsync([...argv], { from: 'user' });
     return exitCode;
   } catch (err) {
-    return reportError(err, output, env, argv.includes('--debug'), colors);
+    return reportError(err, output, env, argv.includes('--debug'), colors, batchFile);
   }
+}
+
+/** A batch file's problem as `error:` (file, batch, field, value) and `fix:` lines. */
+function batchFileUserError(err: BatchFileError): UserError {
+  const m = /^(.*?) is invalid: (.*)$/s.exec(err.message);
+  return new UserError(
+    m ? `${m[1]} is invalid` : err.message,
+    m ? m[2] : `fix the batch file ${err.file}.`,
+    EXIT.USAGE,
+  );
 }
 
 function reportError(
@@ -364,6 +442,7 @@ function reportError(
   env: NodeJS.ProcessEnv,
   debug: boolean,
   colors: Palette,
+  batchFile?: string,
 ): number {
   if (err instanceof CommanderError) {
     // Commander has printed its message (and the hint) already.
@@ -372,21 +451,25 @@ function reportError(
   const user =
     err instanceof UserError
       ? err
-      : err instanceof BatchConfigError
-        ? new UserError(
-            err.message.replace(/^unknown batch/, 'unknown batch'),
-            /unknown batch/.test(err.message)
-              ? 'see: batch-runner list (add --local for the demo batches)'
-              : 'fix the batch configuration in config/batches.ts.',
-            EXIT.USAGE,
-          )
-        : err instanceof LocalStoreError
+      : err instanceof BatchFileError
+        ? batchFileUserError(err)
+        : err instanceof BatchConfigError
           ? new UserError(
-              err.message,
-              err.fix ?? 'retry; if it keeps failing, reset the local state as cli/README.md says (local mode).',
-              EXIT.ENVIRONMENT,
+              err.message.replace(/^unknown batch/, 'unknown batch'),
+              /unknown batch/.test(err.message)
+                ? 'see: batch-runner list (add --local for the demo batches)'
+                : batchFile
+                  ? `fix the batch in ${batchFile}.`
+                  : 'fix the batch configuration in config/batches.ts.',
+              EXIT.USAGE,
             )
-          : explainAwsError(err);
+          : err instanceof LocalStoreError
+            ? new UserError(
+                err.message,
+                err.fix ?? 'retry; if it keeps failing, reset the local state as cli/README.md says (local mode).',
+                EXIT.ENVIRONMENT,
+              )
+            : explainAwsError(err);
   if (user) {
     output.err(`${colors.errorLabel()} ${user.message}`);
     if (user.fix) output.err(`${colors.fixLabel()} ${user.fix}`);

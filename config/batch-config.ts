@@ -43,13 +43,20 @@ export interface OverrideAllowList {
 
 /** An ECS task definition and cluster that exist already, imported by ARN. */
 export interface ImportedTask {
+  /** Discriminator: an existing task definition, imported by ARN. */
   readonly kind: 'imported';
+  /** ARN of the ECS cluster the task runs on. */
   readonly clusterArn: string;
+  /** ARN of the task definition, with or without a revision (without: the latest ACTIVE one). */
   readonly taskDefinitionArn: string;
   /** Task definition family (the running-task check lists tasks of this family). */
   readonly family: string;
-  /** Task role and execution role ARNs, for the runner's `iam:PassRole`. */
+  /**
+   * Task role ARN of the task definition, for the runner's `iam:PassRole`.
+   * @default - the task definition has no task role
+   */
   readonly taskRoleArn?: string;
+  /** Execution role ARN of the task definition (the runner may pass it to ECS). */
   readonly executionRoleArn: string;
   /** Log group the container logs to (awslogs driver), for links in alerts and `batch-runner logs`. */
   readonly logGroupName: string;
@@ -59,34 +66,55 @@ export interface ImportedTask {
 
 /** A task definition the CDK app creates on the shared cluster. */
 export interface CreatedTask {
+  /** Discriminator: the app creates the task definition. */
   readonly kind: 'created';
   /** Container image, e.g. `public.ecr.aws/docker/library/ruby:3.3`. */
   readonly image: string;
   /** Command of the batch container. */
   readonly command: readonly string[];
-  /** @default 256 */
+  /**
+   * Fargate CPU units of the task (256 = 0.25 vCPU).
+   * @default 256
+   */
   readonly cpu?: number;
-  /** @default 512 */
+  /**
+   * Fargate memory of the task, in MiB.
+   * @default 512
+   */
   readonly memoryMiB?: number;
 }
 
 /** Local-mode stand-in for the ECS task. */
 export interface LocalRun {
-  /** Command run as a child process (exec form, no shell), from the repository root. */
+  /**
+   * Command run as a child process (exec form, no shell), from the repository root; for a batch file
+   * given to the CLI (`--config`), from the directory of that file.
+   */
   readonly command: readonly string[];
   /**
    * Hard timeout in local mode, so a demo does not wait for the production timeout.
    * @default - the batch's hardTimeoutSeconds
    */
   readonly hardTimeoutSeconds?: number;
-  /** @default - the batch's stopGraceSeconds */
+  /**
+   * Stop grace in local mode (SIGTERM to SIGKILL), in seconds.
+   * @default - the batch's stopGraceSeconds
+   */
   readonly stopGraceSeconds?: number;
 }
 
+/**
+ * One batch: what runs, when, for how long at most, and what happens on overlap. The same shape in TypeScript, JSON and YAML.
+ */
 export interface BatchConfig {
   /** Lower-case name, `[a-z0-9-]`, at most 40 characters: used in ARNs, execution names and the lock key. */
   readonly name: string;
+  /**
+   * Shown in the CLI and the state machine's description.
+   * @default - none
+   */
   readonly description?: string;
+  /** When the batch runs. */
   readonly schedule: BatchSchedule;
   /**
    * Hard timeout of one run, in seconds (5 s to 24 h). At this deadline the runner stops the task
@@ -98,18 +126,29 @@ export interface BatchConfig {
    * @default 30
    */
   readonly stopGraceSeconds?: number;
-  /** @default 'skip' */
+  /**
+   * What a start does while another live run holds the lock: skip it, wait for the lock (`maxLockWaitMinutes`), or replace the running copy.
+   * @default 'skip'
+   */
   readonly overlapPolicy?: OverlapPolicy;
   /**
    * For `overlapPolicy: 'wait'`: how long to wait for the lock before skipping.
    * @default 10 minutes
    */
   readonly maxLockWaitMinutes?: number;
-  /** @default 'notice' */
+  /**
+   * How a skipped run is announced on the alert topic.
+   * @default 'notice'
+   */
   readonly skipNotification?: SkipNotification;
   /** Name of the batch container in the task definition (the one whose exit code decides the outcome). */
   readonly containerName: string;
+  /**
+   * What an operator may change at a manual start.
+   * @default - nothing
+   */
   readonly overrides?: OverrideAllowList;
+  /** The ECS task: a task definition the app creates, or an existing one imported by ARN. */
   readonly task: ImportedTask | CreatedTask;
   /**
    * How the local mode runs this batch (a child process in place of the ECS task).
@@ -131,8 +170,11 @@ export const ENV_NAME_PATTERN = /^[A-Z_][A-Z0-9_]{0,127}$/;
 export const CONTAINER_NAME_PATTERN = /^[a-zA-Z0-9][a-zA-Z0-9_-]{0,254}$/;
 /** Longest execution name the CLI and scheduler produce: `<prefix>-<batch>-<yyyymmddThhmmss>-<6 chars>`. */
 export const MAX_EXECUTION_NAME_LENGTH = 80;
+/** The longest `stopGraceSeconds` Fargate accepts (ECS `stopTimeout`). */
 export const FARGATE_MAX_STOP_GRACE_SECONDS = 120;
+/** The shortest `hardTimeoutSeconds` accepted. */
 export const MIN_HARD_TIMEOUT_SECONDS = 5;
+/** The longest `hardTimeoutSeconds` accepted (24 h). */
 export const MAX_HARD_TIMEOUT_SECONDS = 24 * 60 * 60;
 /** Environment name prefixes no batch may allow an operator to override (the runtime's own variables). */
 export const RESERVED_ENV_PREFIXES = ['AWS_', 'ECS_', 'BATCH_RUNNER_'] as const;
@@ -152,11 +194,13 @@ export const CONFIG_LIMITS = {
   timeZoneLength: 50,
   /** Environment names an operator may override, and their characters together (template budget). */
   environmentOverrides: 20,
+  /** Characters of all overridable names together, commas included. */
   environmentOverrideCharacters: 640,
   /** ECS cluster names and task definition families: up to 255 characters. */
   ecsNameLength: 255,
   /** IAM role names: up to 64 characters; role paths: IAM allows 512, the template budget 64. */
   roleNameLength: 64,
+  /** Characters of a role path (the template budget; IAM allows 512). */
   rolePathLength: 64,
   /**
    * CloudWatch Logs log group names: the API allows 512 characters, the template budget 256 (the
@@ -169,6 +213,7 @@ export const CONFIG_LIMITS = {
   imageLength: 255,
   /** Created task command: arguments, and characters of all arguments together (template budget). */
   commandArguments: 64,
+  /** Characters of all arguments of a created task's command together. */
   commandCharacters: 512,
 } as const;
 

@@ -6,18 +6,25 @@ import { BatchConfigError } from './batch-config';
  * contradict each other (incident 3 of MISSION.md). The numbers become `${Placeholders}` of the ASL.
  */
 export interface BatchTimings {
+  /** The batch's hard timeout, in seconds. */
   readonly hardTimeoutSeconds: number;
+  /** The batch's stop grace (ECS `stopTimeout`), in seconds. */
   readonly stopGraceSeconds: number;
   /** Length of one `WaitForTaskToStop` wait; each chunk end re-checks the task in case an ECS event was lost. */
   readonly waitChunkSeconds: number;
   /** Chunks until the hard timeout: `waitChunkCount * waitChunkSeconds >= hardTimeoutSeconds`. */
   readonly waitChunkCount: number;
+  /** Seconds between two checks for STOPPED after StopTask. */
   readonly stopConfirmIntervalSeconds: number;
   /** Checks for STOPPED after StopTask: covers the stop grace plus 60 s for ECS to report. */
   readonly stopConfirmAttempts: number;
+  /** Overlap policy `wait`: seconds between two attempts to take the lock. */
   readonly lockWaitIntervalSeconds: number;
+  /** Overlap policy `wait`: attempts before the start skips (covers `maxLockWaitMinutes`). */
   readonly lockWaitAttempts: number;
+  /** RunTask attempts on capacity failures (`failures[]`), the first included. */
   readonly startAttempts: number;
+  /** Wait before the first capacity retry, in seconds; each next wait doubles. */
   readonly startBackoffSeconds: number;
   /** Top-level TimeoutSeconds of the execution: above everything a run can legitimately take. */
   readonly executionTimeoutSeconds: number;
@@ -44,6 +51,11 @@ export const RECONCILER_TIMEOUT_SECONDS = 300;
 export const RECONCILER_INTERVAL_SECONDS = 60;
 const SAFETY_MARGIN_SECONDS = 300;
 
+/**
+ * Derives the timings of a batch; throws a `BatchConfigError` when StopTask could not be called within 60 s of the deadline.
+ * @param batch - a validated batch
+ * @returns its timings
+ */
 export function deriveTimings(batch: BatchConfig): BatchTimings {
   const hard = batch.hardTimeoutSeconds;
   const grace = batch.stopGraceSeconds ?? 30;

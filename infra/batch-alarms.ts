@@ -5,10 +5,15 @@ import { Construct } from 'constructs';
 import { BatchConfigError } from '../config/batch-config';
 import { batchAlarmName } from '../config/naming';
 
+/** Properties of {@link BatchAlarms}. */
 export interface BatchAlarmsProps {
+  /** The batch the alarms watch (part of their names and descriptions). */
   readonly batchName: string;
+  /** Resource name prefix of the deployment (alarm names start with it). */
   readonly namePrefix: string;
+  /** The batch's state machine, whose execution metrics the alarms read. */
   readonly stateMachine: sfn.IStateMachine;
+  /** Hard timeout of one run, in seconds (the near-hard-timeout alarm fires at a share of it). */
   readonly hardTimeoutSeconds: number;
   /** The state machine's top-level TimeoutSeconds: how late a run may legitimately end. */
   readonly executionTimeoutSeconds: number;
@@ -56,8 +61,13 @@ export function missedRunWindowHours(expectedIntervalHours: number, executionTim
  * alarm on the dead-letter queue all schedules share (infra/schedule-dead-letters.ts).
  */
 export class BatchAlarms extends Construct {
+  /** An execution failed, timed out or was aborted (metric math over the three counts). */
   public readonly failed: cloudwatch.Alarm;
+  /**
+   * No successful execution within the expected interval plus the longest legitimate run (fires even if the schedule never fires).
+   */
   public readonly missedRun: cloudwatch.Alarm;
+  /** An execution took more than `nearHardTimeoutRatio` of the hard timeout. */
   public readonly nearHardTimeout: cloudwatch.Alarm;
 
   constructor(scope: Construct, id: string, props: BatchAlarmsProps) {
@@ -120,6 +130,7 @@ export class BatchAlarms extends Construct {
     if (props.notifyOnExecutionAlarms) this.failed.addAlarmAction(props.alarmAction);
   }
 
+  /** The three alarms, for a dashboard or a composite alarm. */
   public get all(): cloudwatch.Alarm[] {
     return [this.failed, this.missedRun, this.nearHardTimeout];
   }

@@ -3,8 +3,11 @@ import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import { Construct } from 'constructs';
 import type { ScheduledBatch } from './scheduled-batch';
 
+/** Properties of {@link BatchDashboard}. */
 export interface BatchDashboardProps {
+  /** Name of the CloudWatch dashboard (unique in the account and region). */
   readonly dashboardName: string;
+  /** The batches shown, one row each. */
   readonly batches: readonly ScheduledBatch[];
   /** Extra alarms shown on top (e.g. the runner's handler-failures alarm). @default - none */
   readonly runnerAlarms?: readonly cloudwatch.IAlarm[];
@@ -15,6 +18,7 @@ export interface BatchDashboardProps {
  * timeout, and the batch's alarms.
  */
 export class BatchDashboard extends Construct {
+  /** The CloudWatch dashboard. */
   public readonly dashboard: cloudwatch.Dashboard;
 
   constructor(scope: Construct, id: string, props: BatchDashboardProps) {

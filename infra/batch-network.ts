@@ -10,18 +10,30 @@ import type { BatchNetworkConfig } from './batch-runner';
  * In cdk.json or `-c batchRunner:network='{...}'`.
  */
 export interface ImportedNetwork {
+  /** ID of the existing VPC, e.g. `vpc-0123456789abcdef0`. */
   readonly vpcId: string;
+  /** Availability zones of `subnetIds`, in the same order (the same number of subnets in each). */
   readonly availabilityZones: readonly string[];
   /** Subnets the tasks run in (private subnets with a route to ECR/the image registry). */
   readonly subnetIds: readonly string[];
-  /** @default - a new security group without inbound rules */
+  /**
+   * Security groups of the tasks (at most 5).
+   * @default - a new security group without inbound rules
+   */
   readonly securityGroupIds?: readonly string[];
-  /** @default 'DISABLED' */
+  /**
+   * Whether tasks get a public IP (only for public subnets without a NAT gateway).
+   * @default 'DISABLED'
+   */
   readonly assignPublicIp?: 'ENABLED' | 'DISABLED';
 }
 
+/** Properties of {@link BatchNetwork}. */
 export interface BatchNetworkProps {
-  /** @default - a new VPC */
+  /**
+   * An existing VPC to run the tasks in, by IDs.
+   * @default - a new VPC
+   */
   readonly imported?: ImportedNetwork;
   /** Retention of the new VPC's flow logs. @default logs.RetentionDays.ONE_MONTH */
   readonly flowLogRetention?: logs.RetentionDays;
@@ -33,7 +45,9 @@ export interface BatchNetworkProps {
  * for the tasks, with flow logs. Tasks get a security group without inbound rules.
  */
 export class BatchNetwork extends Construct {
+  /** The VPC (new or imported), e.g. for an `ecs.Cluster` of created batches. */
   public readonly vpc: ec2.IVpc;
+  /** Subnets and security groups for `BatchRunnerProps.network`. */
   public readonly config: BatchNetworkConfig;
 
   constructor(scope: Construct, id: string, props: BatchNetworkProps = {}) {

@@ -7,17 +7,33 @@ import { BatchNetwork, type ImportedNetwork } from './batch-network';
 import { BatchRunner } from './batch-runner';
 import { ScheduledBatch } from './scheduled-batch';
 
+/** Properties of {@link addBatchRunnerStacks}: the batches and the app-wide settings. */
 export interface BatchRunnerAppProps {
+  /**
+   * The batches to deploy, in order (append new ones: batches are placed into stacks in order). Validated with {@link validateBatchConfigs}.
+   */
   readonly batches: readonly BatchConfig[];
-  /** @default 'batch-runner' */
+  /**
+   * Prefix of every resource name, shared with the CLI (`--prefix`).
+   * @default 'batch-runner'
+   */
   readonly namePrefix?: string;
   /** CloudFormation stack names start with this. @default 'BatchRunner' */
   readonly stackNamePrefix?: string;
-  /** @default - environment-agnostic stacks (account and region from the deploy credentials) */
+  /**
+   * Account and region of every stack.
+   * @default - environment-agnostic stacks (account and region from the deploy credentials)
+   */
   readonly env?: Environment;
-  /** @default - a new VPC */
+  /**
+   * An existing VPC for the tasks, by IDs.
+   * @default - a new VPC
+   */
   readonly network?: ImportedNetwork;
-  /** @default - no e-mail subscription */
+  /**
+   * E-mail addresses subscribed to the alert topic (at most 20; each confirms by mail).
+   * @default - no e-mail subscription
+   */
   readonly alertEmails?: readonly string[];
   /**
    * Batches per CloudFormation stack, at most {@link MAX_BATCHES_PER_STACK}. Each batch adds 7
@@ -30,10 +46,15 @@ export interface BatchRunnerAppProps {
   readonly batchesPerStack?: number;
 }
 
+/** What {@link addBatchRunnerStacks} created. */
 export interface BatchRunnerAppStacks {
+  /** `<stackNamePrefix>-Shared`: network, cluster, lock table, alert topic, handlers, rules. */
   readonly shared: Stack;
+  /** The runner in the shared stack. */
   readonly runner: BatchRunner;
+  /** `<stackNamePrefix>-Batches-<n>`: up to `batchesPerStack` batches each. */
   readonly batchStacks: readonly Stack[];
+  /** Every batch, in the order given. */
   readonly batches: readonly ScheduledBatch[];
 }
 
@@ -60,6 +81,7 @@ export const APP_LIMITS = {
   alertEmailLength: 254,
   /** ECS awsvpcConfiguration: at most 16 subnets and 5 security groups. */
   subnets: 16,
+  /** ECS awsvpc: at most 5 security groups. */
   securityGroups: 5,
   /**
    * Distinct ECS clusters of imported tasks. The shared handlers' roles name every cluster (and its

@@ -37,12 +37,18 @@ import { ScheduleDeadLetters } from './schedule-dead-letters';
 
 /** Where RunTask places a batch's task (awsvpc). */
 export interface BatchNetworkConfig {
+  /** Subnets RunTask places the tasks in (awsvpc; at most 16). */
   readonly subnetIds: readonly string[];
+  /** Security groups of the tasks (at most 5). */
   readonly securityGroupIds: readonly string[];
-  /** @default 'DISABLED' */
+  /**
+   * Whether tasks get a public IP (only for public subnets without a NAT gateway).
+   * @default 'DISABLED'
+   */
   readonly assignPublicIp?: 'ENABLED' | 'DISABLED';
 }
 
+/** Properties of {@link BatchRunner}. */
 export interface BatchRunnerProps {
   /**
    * Prefix of every resource name (config/naming.ts), shared with the CLI. Two deployments in one
@@ -91,22 +97,37 @@ export interface BatchRunnerProps {
  * or another one of the same account and region.
  */
 export class BatchRunner extends Construct {
+  /** Prefix of every resource name (the CLI's `--prefix`). */
   public readonly namePrefix: string;
+  /** Network of the batches' tasks, unless a batch overrides it. */
   public readonly network: BatchNetworkConfig;
+  /** Cluster of batches of `task.kind: 'created'`, if one was given. */
   public readonly cluster?: ecs.ICluster;
+  /** DynamoDB table of locks, owed alerts and scheduled-slot claims (`<prefix>-locks`). */
   public readonly lockTable: dynamodb.Table;
+  /** SNS topic of alerts, skip notices and alarm notifications. */
   public readonly alertTopic: sns.ITopic;
+  /** KMS key of the alert topic, if it has a customer managed one. */
   public readonly alertTopicKey?: kms.IKey;
+  /** EventBridge Scheduler group of every batch's schedule (named like the prefix). */
   public readonly scheduleGroup: scheduler.ScheduleGroup;
   /** The dead-letter queue every batch's schedule parks failed starts in, and its alarm. */
   public readonly scheduleDeadLetters: ScheduleDeadLetters;
+  /** The manual-input validator Lambda (handlers/validate-manual-input.ts). */
   public readonly validator: RunnerFunction;
+  /** The task-watcher Lambda (handlers/task-watcher.ts): answers the wait's task token when the task stops. */
   public readonly watcher: RunnerFunction;
+  /**
+   * The reconciler Lambda (handlers/cleanup.ts): every 60 s, on execution status changes and when a state machine asks.
+   */
   public readonly cleanup: RunnerFunction;
   /** Failed deliveries to, and failed asynchronous invocations of, the watcher and the cleanup. */
   public readonly handlerFailures: sqs.Queue;
+  /** Fires when `handlerFailures` holds a message. */
   public readonly handlerFailuresAlarm: cloudwatch.Alarm;
+  /** Retention of the runner's log groups. */
   public readonly logRetention: logs.RetentionDays;
+  /** Removal policy of the lock table and the fixed-name log groups. */
   public readonly removalPolicy: RemovalPolicy;
   /** Action of the runner's alarms: notify the alert topic. */
   public readonly alarmAction: cloudwatch.IAlarmAction;

@@ -7,9 +7,11 @@ import { BatchConfigError } from '../config/batch-config';
  * what the state machine's substitutions and its IAM policy need. Strings may be tokens.
  */
 export interface BatchTaskTarget {
+  /** ARN of the cluster RunTask starts the task on. */
   readonly clusterArn: string;
   /** IAM resource pattern of the cluster's tasks, `arn:...:ecs:<region>:<account>:task/<cluster-name>/*`. */
   readonly taskArnPattern: string;
+  /** Task definition ARN RunTask starts (with or without a revision). */
   readonly taskDefinitionArn: string;
   /**
    * IAM resource for `ecs:RunTask`: the task definition ARN itself when it names a revision,
@@ -22,6 +24,7 @@ export interface BatchTaskTarget {
   readonly passRoleArns: readonly string[];
   /** Log group and awslogs stream prefix of the batch container, for log links (must be literal names). */
   readonly logGroupName: string;
+  /** awslogs stream prefix of the batch container (must be a literal). */
   readonly logStreamPrefix: string;
 }
 

@@ -18,6 +18,7 @@ export const CONTEXT_KEYS = {
   batchesPerStack: 'batchRunner:batchesPerStack',
   /** Pin the stacks to an account and region; without both, stacks are environment-agnostic. */
   account: 'batchRunner:account',
+  /** Region of the stacks (with `account`). */
   region: 'batchRunner:region',
 } as const;
 

@@ -8,14 +8,21 @@ import { BatchConfigError } from '../config/batch-config';
 import { DEFAULT_PREFIX, TASK_LOG_STREAM_PREFIX, taskLogGroupName } from '../config/naming';
 import type { BatchTaskTarget } from './batch-task-target';
 
+/** Properties of {@link CreatedBatchTask}. */
 export interface CreatedBatchTaskProps {
   /** The batch; its `task` must be `{ kind: 'created', ... }`. */
   readonly batch: BatchConfig;
   /** Cluster the task runs on (Fargate). */
   readonly cluster: ecs.ICluster;
-  /** @default 'batch-runner' */
+  /**
+   * Prefix of the task definition family and the log group name.
+   * @default 'batch-runner'
+   */
   readonly namePrefix?: string;
-  /** @default logs.RetentionDays.ONE_MONTH */
+  /**
+   * Retention of the container log group.
+   * @default logs.RetentionDays.ONE_MONTH
+   */
   readonly logRetention?: logs.RetentionDays;
   /**
    * What happens to the container log group when the stack is deleted. The log group has a fixed
@@ -32,9 +39,13 @@ export interface CreatedBatchTaskProps {
  * the batch itself needs (`taskRole`).
  */
 export class CreatedBatchTask extends Construct {
+  /** The Fargate task definition (family `<prefix>-<batch>`). */
   public readonly taskDefinition: ecs.FargateTaskDefinition;
+  /** The task role, empty: grant it what the batch needs. */
   public readonly taskRole: iam.Role;
+  /** The container log group, `/<prefix>/tasks/<batch>`. */
   public readonly logGroup: logs.LogGroup;
+  /** What the batch's state machine needs to run this task definition. */
   public readonly target: BatchTaskTarget;
 
   constructor(scope: Construct, id: string, props: CreatedBatchTaskProps) {

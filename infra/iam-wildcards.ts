@@ -5,6 +5,7 @@ import type * as iam from 'aws-cdk-lib/aws-iam';
 export interface JustifiedWildcard {
   /** Matched against the cdk-nag finding, e.g. `Resource::arn:<AWS::Partition>:ecs:...:task/<cluster>/*`. */
   readonly finding: RegExp;
+  /** Why the wildcard cannot be narrower (the cdk-nag acknowledgement's reason). */
   readonly reason: string;
 }
 

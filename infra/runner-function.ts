@@ -1,4 +1,5 @@
-import { join } from 'node:path';
+import { existsSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -10,19 +11,45 @@ import { acknowledgeJustifiedWildcards, type JustifiedWildcard } from './iam-wil
 /** Repository root: handlers and the lock file are found from here, whatever the working directory. */
 export const PROJECT_ROOT = join(__dirname, '..');
 
+/**
+ * Where an installed package keeps a handler prebuilt by `npm run build:package`
+ * (scripts/build-package.js: `dist/lambda/<handler>/index.js`, next to the compiled `dist/infra/`).
+ * In a clone, running the TypeScript sources, there is none and CDK bundles the handler at synth.
+ */
+export function prebuiltHandlerDir(entry: string): string | undefined {
+  const dir = join(__dirname, '..', 'lambda', basename(entry, '.ts'));
+  return existsSync(join(dir, 'index.js')) ? dir : undefined;
+}
+
+/** Properties of {@link RunnerFunction}. */
 export interface RunnerFunctionProps {
+  /** Lambda function name (also names the log group, `/aws/lambda/<name>`). */
   readonly functionName: string;
   /** Handler file, relative to the repository root, e.g. `handlers/cleanup.ts` (export `handler`). */
   readonly entry: string;
+  /** Lambda function description (also the role's). */
   readonly description: string;
   /** Everything the function may do besides writing its own logs. */
   readonly statements: readonly iam.PolicyStatement[];
+  /**
+   * Environment variables of the function, besides `NODE_OPTIONS=--enable-source-maps`.
+   * @default - none
+   */
   readonly environment?: Readonly<Record<string, string>>;
-  /** @default Duration.seconds(30) */
+  /**
+   * Lambda timeout.
+   * @default Duration.seconds(30)
+   */
   readonly timeout?: Duration;
-  /** @default 256 */
+  /**
+   * Lambda memory, in MiB.
+   * @default 256
+   */
   readonly memorySizeMiB?: number;
-  /** @default logs.RetentionDays.ONE_MONTH */
+  /**
+   * Retention of the function's log group.
+   * @default logs.RetentionDays.ONE_MONTH
+   */
   readonly logRetention?: logs.RetentionDays;
   /** The log group has a fixed name (`/aws/lambda/<name>`). @default RemovalPolicy.DESTROY */
   readonly logRemovalPolicy?: RemovalPolicy;
@@ -39,8 +66,11 @@ export interface RunnerFunctionProps {
  * behind the caller's back: the role handed to the function is immutable).
  */
 export class RunnerFunction extends Construct {
-  public readonly function: nodejs.NodejsFunction;
+  /** A `NodejsFunction` in a clone; a `lambda.Function` on the prebuilt bundle when installed. */
+  public readonly function: lambda.Function;
+  /** The function's role: its own log group plus `statements`, nothing else. */
   public readonly role: iam.Role;
+  /** The function's log group, `/aws/lambda/<functionName>`. */
   public readonly logGroup: logs.LogGroup;
 
   constructor(scope: Construct, id: string, props: RunnerFunctionProps) {
@@ -67,13 +97,10 @@ export class RunnerFunction extends Construct {
       },
     });
     acknowledgeJustifiedWildcards(this.role, props.justifiedWildcards ?? []);
-    this.function = new nodejs.NodejsFunction(this, 'Function', {
+    const common = {
       functionName: props.functionName,
       description: props.description,
-      entry: join(PROJECT_ROOT, props.entry),
-      handler: 'handler',
-      projectRoot: PROJECT_ROOT,
-      depsLockFilePath: join(PROJECT_ROOT, 'package-lock.json'),
+      handler: 'index.handler',
       runtime: lambda.Runtime.NODEJS_24_X,
       architecture: lambda.Architecture.ARM_64,
       memorySize: props.memorySizeMiB ?? 256,
@@ -82,8 +109,22 @@ export class RunnerFunction extends Construct {
       logGroup: this.logGroup,
       environment: { NODE_OPTIONS: '--enable-source-maps', ...props.environment },
       onFailure: props.onFailure,
+    };
+    const prebuilt = prebuiltHandlerDir(props.entry);
+    // Installed package: the bundle scripts/build-package.js made with the same esbuild options.
+    if (prebuilt) {
+      this.function = new lambda.Function(this, 'Function', { ...common, code: lambda.Code.fromAsset(prebuilt) });
+      return;
+    }
+    this.function = new nodejs.NodejsFunction(this, 'Function', {
+      ...common,
+      entry: join(PROJECT_ROOT, props.entry),
+      handler: 'handler',
+      projectRoot: PROJECT_ROOT,
+      depsLockFilePath: join(PROJECT_ROOT, 'package-lock.json'),
       bundling: {
         // The local esbuild (devDependency) bundles; CDK must never fall back to a Docker build.
+        // scripts/build-package.js bundles with the same options for the package.
         forceDockerBundling: false,
         target: 'node24',
         format: nodejs.OutputFormat.CJS,

@@ -4,7 +4,9 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { scheduleDeadLetterAlarmName } from '../config/naming';
 
+/** Properties of {@link ScheduleDeadLetters}. */
 export interface ScheduleDeadLettersProps {
+  /** Resource name prefix (the alarm is `<prefix>-schedule-dlq`). */
   readonly namePrefix: string;
   /** Where the alarm notifies (the alert topic). */
   readonly alarmAction: cloudwatch.IAlarmAction;
@@ -16,7 +18,9 @@ export interface ScheduleDeadLettersProps {
  * serves every batch (one queue and alarm per batch cost two or three CloudFormation resources each).
  */
 export class ScheduleDeadLetters extends Construct {
+  /** The dead-letter queue (encrypted, 14 days' retention). */
   public readonly queue: sqs.Queue;
+  /** Fires when the queue holds a message. */
   public readonly alarm: cloudwatch.Alarm;
 
   constructor(scope: Construct, id: string, props: ScheduleDeadLettersProps) {

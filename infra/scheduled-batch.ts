@@ -17,7 +17,9 @@ import { CreatedBatchTask } from './created-batch-task';
 import { acknowledgeJustifiedWildcards, arnFinding, literal, TASKS_OF_A_CLUSTER } from './iam-wildcards';
 import { stateMachinePolicyStatements } from './state-machine-policy';
 
+/** Properties of {@link ScheduledBatch}. */
 export interface ScheduledBatchProps {
+  /** The runner whose lock table, topic and handlers the batch uses (same account and region). */
   readonly runner: BatchRunner;
   /** The batch (config/batches.ts); validated here with the same rules as the CLI. */
   readonly batch: BatchConfig;
@@ -27,7 +29,10 @@ export interface ScheduledBatchProps {
    * (`kind: 'created'`) or the task definition and cluster named by ARN (`kind: 'imported'`)
    */
   readonly task?: BatchTaskTarget;
-  /** @default - the runner's network */
+  /**
+   * Subnets and security groups of this batch's tasks.
+   * @default - the runner's network
+   */
   readonly network?: BatchNetworkConfig;
   /**
    * How often Scheduler retries a failed StartExecution before it parks the event in the DLQ.
@@ -39,9 +44,15 @@ export interface ScheduledBatchProps {
    * @default Duration.hours(1)
    */
   readonly scheduleMaxEventAge?: Duration;
-  /** @default true */
+  /**
+   * Whether the schedule is enabled at deploy (`batch-runner pause`/`resume` change it later).
+   * @default true
+   */
   readonly scheduleEnabled?: boolean;
-  /** @default false (see BatchAlarmsProps.notifyOnExecutionAlarms) */
+  /**
+   * Whether the `failed` alarm also notifies the alert topic (see `BatchAlarmsProps.notifyOnExecutionAlarms`).
+   * @default false (see BatchAlarmsProps.notifyOnExecutionAlarms)
+   */
   readonly notifyOnExecutionAlarms?: boolean;
 }
 
@@ -73,17 +84,25 @@ function executionLogGroupOf(stack: Stack, runner: BatchRunner): logs.LogGroup {
  * queue, and its alarms.
  */
 export class ScheduledBatch extends Construct {
+  /** The batch configuration, validated. */
   public readonly batch: BatchConfig;
+  /** Wait chunks, stop confirmation, retries and the execution timeout derived from the batch. */
   public readonly timings: BatchTimings;
+  /** The ECS side: cluster, task definition, roles, log group. */
   public readonly target: BatchTaskTarget;
+  /** The task definition this construct created, for `task.kind: 'created'`. */
   public readonly createdTask?: CreatedBatchTask;
+  /** The batch's state machine, `<prefix>-<batch>`. */
   public readonly stateMachine: sfn.StateMachine;
+  /** The state machine's hand-written least-privilege role. */
   public readonly stateMachineRole: iam.Role;
   /** Shared by the state machines of this stack. */
   public readonly executionLogGroup: logs.LogGroup;
+  /** The EventBridge Scheduler schedule, `<prefix>-<batch>`, in the batch's time zone. */
   public readonly schedule: scheduler.Schedule;
   /** The runner's dead-letter queue, shared by every batch's schedule. */
   public readonly scheduleDeadLetterQueue: sqs.IQueue;
+  /** The batch's alarms: failed, missed run, near hard timeout. */
   public readonly alarms: BatchAlarms;
   /** The substitutions given to CloudFormation (values may be tokens). */
   public readonly definitionSubstitutions: Readonly<Record<string, string>>;

@@ -125,6 +125,8 @@ export interface LocalEcsOptions {
   readonly onEvent?: (event: LocalEcsEvent) => void;
   /** Extra environment for every task (the process environment is inherited). */
   readonly environment?: Record<string, string>;
+  /** Working directory of the tasks' commands. @default REPO_ROOT */
+  readonly cwd?: string;
   /** Poll interval for task state and output. @default 100 */
   readonly pollMs?: number;
 }
@@ -205,7 +207,7 @@ export class LocalEcs implements EcsService {
       overrides: params.Overrides ?? {},
       tags: params.Tags ?? [],
       clientToken: token,
-      cwd: REPO_ROOT,
+      cwd: this.options.cwd ?? REPO_ROOT,
       stopGraceSeconds: definition.stopGraceSeconds,
       logPath: join(dir, 'output.log'),
       createdAt: Date.now(),

@@ -102,6 +102,11 @@ export interface LocalRuntimeOptions {
   /** Extra environment for every task. */
   readonly taskEnvironment?: Record<string, string>;
   /**
+   * Working directory of the tasks' local commands (`local.command` paths are relative to it).
+   * @default - the repository root (the batches of config/batches.ts and the demo)
+   */
+  readonly taskCwd?: string;
+  /**
    * Milliseconds of the `WaitForLock` and `BackOffBeforeRetryingStart` waits in local mode (30 s and
    * 10 s+ on AWS), so that overlap policy `wait` and start retries take seconds when trying things out.
    * @default 1000
@@ -168,6 +173,7 @@ export class LocalRuntime {
         else this.emitLater(event);
       },
       environment: options.taskEnvironment,
+      cwd: options.taskCwd,
     });
     this.sns = new LocalSns(join(options.stateDir, 'alerts.jsonl'), (alert) =>
       this.emitLater({ type: 'alert', alert, at: Date.now() }),

@@ -18,9 +18,16 @@ import { dirname, join, resolve } from 'node:path';
 export const REPO_ROOT = resolve(__dirname, '..');
 export const DEFAULT_STATE_DIR = join(REPO_ROOT, '.batch-runner');
 
-/** The state directory: explicit option, else `$BATCH_RUNNER_STATE_DIR`, else `<repo>/.batch-runner`. */
-export function resolveStateDir(explicit?: string, env: NodeJS.ProcessEnv = process.env): string {
-  return resolve(explicit ?? env.BATCH_RUNNER_STATE_DIR ?? DEFAULT_STATE_DIR);
+/**
+ * The state directory: explicit option, else `$BATCH_RUNNER_STATE_DIR`, else `fallback` (the CLI: the
+ * `.batch-runner` folder beside the batch file it was given), else `<repo>/.batch-runner`.
+ */
+export function resolveStateDir(
+  explicit?: string,
+  env: NodeJS.ProcessEnv = process.env,
+  fallback: string = DEFAULT_STATE_DIR,
+): string {
+  return resolve(explicit ?? env.BATCH_RUNNER_STATE_DIR ?? fallback);
 }
 
 let tmpCounter = 0;
