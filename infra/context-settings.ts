@@ -19,6 +19,8 @@ export const CONTEXT_KEYS = {
   /** Pin the stacks to an account and region; without both, stacks are environment-agnostic. */
   account: 'batchRunner:account',
   region: 'batchRunner:region',
+  /** `true`: add the canary batch of `batch-runner selftest` (config/selftest-batch.ts). */
+  selftest: 'batchRunner:selftest',
 } as const;
 
 const parsed = (key: string, value: unknown): unknown => {
@@ -68,6 +70,17 @@ export function contextSettings(scope: Construct): Omit<BatchRunnerAppProps, 'ba
 
   const perStack = get(CONTEXT_KEYS.batchesPerStack);
   if (perStack !== undefined) out.batchesPerStack = Number(perStack);
+
+  const selftest = get(CONTEXT_KEYS.selftest);
+  if (selftest !== undefined) {
+    const text = String(selftest).trim().toLowerCase();
+    if (text !== 'true' && text !== 'false') {
+      throw new BatchConfigError(
+        `context ${CONTEXT_KEYS.selftest} = ${JSON.stringify(selftest)} is invalid: give true (add the selftest canary batch) or false.`,
+      );
+    }
+    if (text === 'true') out.selftest = true;
+  }
 
   const account = get(CONTEXT_KEYS.account);
   const region = get(CONTEXT_KEYS.region);
