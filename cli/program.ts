@@ -10,6 +10,7 @@ import { logsCommand } from './commands/logs';
 import { rerunCommand } from './commands/rerun';
 import { runCommand } from './commands/run';
 import { scheduleCommand } from './commands/schedule';
+import { selftestCommand } from './commands/selftest';
 import { showCommand } from './commands/show';
 import { statusCommand } from './commands/status';
 import { stopCommand } from './commands/stop';
@@ -197,6 +198,23 @@ export function buildProgram(
     .argument('<batch>', 'batch name')
     .option('--json', JSON_HELP)
     .action((batch: string, opts, cmd: Command) => act((ctx) => scheduleCommand(ctx, batch, 'ENABLED', opts), cmd));
+
+  program
+    .command('selftest')
+    .description(
+      'prove the guarantees on the account (or --local): success, non-zero exit, hard timeout with SIGTERM ignored, two starts at once, console {} input, one start through Scheduler; PASS/FAIL each, nothing left behind (needs the canary: cdk deploy -c batchRunner:selftest=true)',
+    )
+    .option('--local', `${LOCAL_HELP}; the scheduler start becomes a start with the scheduler's exact input`)
+    .option('--json', 'print the report as JSON on stdout (progress goes to stderr)')
+    .addHelpText(
+      'after',
+      examples([
+        'npx cdk deploy --all -c batchRunner:selftest=true && batch-runner selftest',
+        'batch-runner selftest --json | jq ".checks[] | {id, result}"',
+        'batch-runner selftest --local',
+      ]),
+    )
+    .action((opts, cmd: Command) => act((ctx) => selftestCommand(ctx, opts), cmd));
 
   program
     .command('demo')
