@@ -777,6 +777,17 @@ const CHECKS: readonly Check[] = [
   },
 ];
 
+/** An error an AWS service answered (it carries the SDK's `$metadata`), as opposed to a bug here. */
+const isAwsError = (err: unknown): boolean => typeof err === 'object' && err !== null && '$metadata' in err;
+
+function awsErrorText(err: unknown): string {
+  const e = err as Error;
+  const text = `${e.name}: ${e.message}`;
+  return /AccessDenied|not authorized/i.test(text)
+    ? `${text} (the operator running selftest needs the permissions listed in cli/README.md, "selftest")`
+    : text;
+}
+
 /** Opens the target: the deployed canary on AWS, or the local mode with the canary's local command. */
 async function openDriver(ctx: CliContext, local: boolean, deadline: number): Promise<SelftestDriver> {
   if (local) {
@@ -863,13 +874,15 @@ export async function selftestCommand(ctx: CliContext, options: SelftestOptions)
           })),
         };
       } catch (err) {
-        if (!(err instanceof SelftestStop)) throw err;
-        stop = err;
+        // Ctrl-C or the budget: stop here. An AWS error fails this check and the next one goes on
+        // (a missing permission for one step, say); the cleanup below runs either way.
+        if (err instanceof SelftestStop) stop = err;
+        else if (!isAwsError(err)) throw err;
         report = {
           id: check.id,
           guarantee: check.guarantee,
           result: 'FAIL',
-          detail: `not finished: ${err.message}`,
+          detail: err instanceof SelftestStop ? `not finished: ${err.message}` : awsErrorText(err),
           executions: [],
         };
       }
