@@ -302,6 +302,15 @@ const startedInputs = (aws: ReturnType<typeof mockAws>) =>
   aws.mocks.sfn.commandCalls(StartExecutionCommand).map((c) => JSON.parse(c.args[0].input.input!));
 
 describe('selftest against AWS (aws-sdk-client-mock)', () => {
+  test('--help lists selftest; selftest --help shows --local, --json and how to deploy the canary', async () => {
+    expect((await cli(['--help'])).stdout).toMatch(/^ {2}selftest\b/m);
+    const r = await cli(['selftest', '--help']);
+    expect(r.code).toBe(EXIT.SUCCESS);
+    expect(r.stdout).toContain('--local');
+    expect(r.stdout).toContain('--json');
+    expect(r.stdout).toContain('npx cdk deploy --all -c batchRunner:selftest=true');
+  });
+
   test('a healthy account: PASS for each guarantee with its console link, exit 0, nothing left behind', async () => {
     const f = fakeAccount();
     const r = await cli(['selftest'], f.deps);

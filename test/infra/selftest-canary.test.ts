@@ -4,6 +4,7 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import { BATCHES } from '../../config/batches';
 import { stateMachineName } from '../../config/naming';
 import { SELFTEST_BATCH, SELFTEST_ENV } from '../../config/selftest-batch';
+import { SCHEDULER_INPUT_TEMPLATE } from '../../cli/commands/selftest';
 import { validateManualInput } from '../../handlers/lib/manual-input';
 import { CONTEXT_KEYS, contextSettings } from '../../infra/context-settings';
 import { synthApp } from './synth';
@@ -34,6 +35,11 @@ describe('selftest canary batch', () => {
     t.hasResourceProperties('AWS::Scheduler::Schedule', {
       Name: `batch-runner-${SELFTEST_BATCH.name}`,
       State: 'DISABLED',
+    });
+    // The one-off schedule of `selftest` sends exactly what the deployed schedules send.
+    t.hasResourceProperties('AWS::Scheduler::Schedule', {
+      Name: `batch-runner-${SELFTEST_BATCH.name}`,
+      Target: Match.objectLike({ Input: JSON.stringify(SCHEDULER_INPUT_TEMPLATE) }),
     });
     // Other batches keep their enabled schedules.
     t.hasResourceProperties('AWS::Scheduler::Schedule', { Name: `batch-runner-${BATCHES[0].name}`, State: 'ENABLED' });
