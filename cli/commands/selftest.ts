@@ -606,10 +606,14 @@ class LocalSelftest implements SelftestDriver {
     if (pending.length > 0) {
       this.runtime.stopAll('BatchRunner.SelftestCleanup', 'batch-runner selftest stopped its own run.');
       // Each stopped run ends ABORTED after the local cleanup (the reconciler's code) stopped its task.
+      let timer: NodeJS.Timeout | undefined;
       await Promise.race([
         Promise.allSettled(pending.map(([, run]) => run)),
-        new Promise((resolve) => setTimeout(resolve, CLEANUP_WAIT_MS.local)),
+        new Promise((resolve) => {
+          timer = setTimeout(resolve, CLEANUP_WAIT_MS.local);
+        }),
       ]);
+      clearTimeout(timer);
       for (const [name] of pending) actions.push(`stopped execution ${name}`);
     }
     const leftovers: string[] = [];
