@@ -22,13 +22,8 @@ import { awsWorld } from '../../handlers/lib/aws-world';
 import { readLock } from '../../handlers/lib/lock-item';
 import { alertKey, RECORDER_GRACE_SECONDS } from '../../handlers/lib/owed-alerts';
 import type { BatchReconcileReport } from '../../handlers/lib/reconcile';
-import {
-  dynamoDbClientFor,
-  type EmbeddedDynamoDb,
-  ensureLockTable,
-  startEmbeddedDynamoDb,
-} from '../../local/lock-store';
-import { SdkCallRecorder } from '../support/sdk-calls';
+import { type EmbeddedDynamoDb, ensureLockTable, startEmbeddedDynamoDb } from '../../local/lock-store';
+import { recordingClientFor, SdkCallRecorder } from '../support/sdk-calls';
 import {
   BATCH,
   CLUSTER_ARN,
@@ -189,7 +184,7 @@ const published = () => snsMock.commandCalls(PublishCommand).map((c) => c.args[0
 beforeAll(async () => {
   jest.spyOn(console, 'log').mockImplementation(() => undefined);
   db = await startEmbeddedDynamoDb();
-  handlerDb = calls.recordDynamoDb(dynamoDbClientFor(db.endpoint));
+  handlerDb = calls.recordDynamoDb(recordingClientFor(db.endpoint));
 });
 afterEach(() => {
   calls.takeMockCalls('ecs', ecsMock);

@@ -12,13 +12,8 @@ import {
   startedAtSeconds,
   type WatchRequest,
 } from '../../handlers/task-watcher';
-import {
-  dynamoDbClientFor,
-  type EmbeddedDynamoDb,
-  ensureLockTable,
-  startEmbeddedDynamoDb,
-} from '../../local/lock-store';
-import { SdkCallRecorder } from '../support/sdk-calls';
+import { type EmbeddedDynamoDb, ensureLockTable, startEmbeddedDynamoDb } from '../../local/lock-store';
+import { recordingClientFor, SdkCallRecorder } from '../support/sdk-calls';
 import { BATCH, CLUSTER_ARN, ecsTaskStateChange, executionArn, REGION, sdkTask, taskArn } from './fixtures/events';
 
 const credentials = { accessKeyId: 'test', secretAccessKey: 'test' };
@@ -39,7 +34,7 @@ const calls = new SdkCallRecorder('task-watcher');
 beforeAll(async () => {
   jest.spyOn(console, 'log').mockImplementation(() => undefined);
   db = await startEmbeddedDynamoDb();
-  handlerDb = calls.recordDynamoDb(dynamoDbClientFor(db.endpoint));
+  handlerDb = calls.recordDynamoDb(recordingClientFor(db.endpoint));
 });
 afterEach(() => {
   calls.takeMockCalls('ecs', ecsMock);

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
+import { Agent } from 'node:http';
 import { join } from 'node:path';
-import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 
 /**
  * Records the AWS SDK calls a Lambda handler makes while its tests run realistic scenarios, as the
@@ -42,6 +43,20 @@ export function callSignature(service: string, commandName: string, input: any):
   }
   if (service === 'ecs') return `${action} ${input?.cluster ? 'cluster' : 'no-cluster'}`;
   return action;
+}
+
+/**
+ * A second client for an embedded DynamoDB, for the handler under test only (so the test's own setup
+ * calls are not recorded). No keep-alive: its sockets close with each request, so nothing of it
+ * outlives the test file.
+ */
+export function recordingClientFor(endpoint: string): DynamoDBClient {
+  return new DynamoDBClient({
+    endpoint,
+    region: 'local',
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    requestHandler: { httpAgent: new Agent({ keepAlive: false }) },
+  });
 }
 
 /** The SDK calls of one handler, gathered over a test file. */
