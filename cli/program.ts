@@ -12,6 +12,7 @@ import { logsCommand } from './commands/logs';
 import { rerunCommand } from './commands/rerun';
 import { runCommand } from './commands/run';
 import { scheduleCommand } from './commands/schedule';
+import { selftestCommand } from './commands/selftest';
 import { showCommand } from './commands/show';
 import { statusCommand } from './commands/status';
 import { stopCommand } from './commands/stop';
@@ -278,6 +279,23 @@ export function buildProgram(
     .option('--json', JSON_HELP)
     .addHelpText('after', examples(['batch-runner resume xml-articles            scheduled runs start again']))
     .action((batch: string, opts, cmd: Command) => act((ctx) => scheduleCommand(ctx, batch, 'ENABLED', opts), cmd));
+
+  program
+    .command('selftest')
+    .description(
+      'prove the guarantees on the account (or --local): success, non-zero exit, hard timeout with SIGTERM ignored, two starts at once, console {} input, one start through Scheduler; PASS/FAIL each, nothing left behind (needs the canary: cdk deploy -c batchRunner:selftest=true)',
+    )
+    .option('--local', `${LOCAL_HELP}; the scheduler start becomes a start with the scheduler's exact input`)
+    .option('--json', JSON_RESULT_HELP)
+    .addHelpText(
+      'after',
+      examples([
+        'batch-runner selftest                     after: npx cdk deploy --all -c batchRunner:selftest=true',
+        'batch-runner selftest --json | jq ".checks[] | {id, result}"',
+        'batch-runner selftest --local',
+      ]),
+    )
+    .action((opts, cmd: Command) => act((ctx) => selftestCommand(ctx, opts), cmd));
 
   program
     .command('demo')

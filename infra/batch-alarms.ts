@@ -30,6 +30,11 @@ export interface BatchAlarmsProps {
    */
   readonly notifyOnExecutionAlarms?: boolean;
   /**
+   * Whether the missed-run and near-hard-timeout alarms notify (off only for the selftest canary).
+   * @default true
+   */
+  readonly notifyOnAlarms?: boolean;
+  /**
    * Share of the hard timeout at which the run-time alarm fires.
    * @default 0.8
    */
@@ -126,7 +131,8 @@ export class BatchAlarms extends Construct {
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
 
-    for (const alarm of [this.missedRun, this.nearHardTimeout]) alarm.addAlarmAction(props.alarmAction);
+    if (props.notifyOnAlarms ?? true)
+      for (const alarm of [this.missedRun, this.nearHardTimeout]) alarm.addAlarmAction(props.alarmAction);
     if (props.notifyOnExecutionAlarms) this.failed.addAlarmAction(props.alarmAction);
   }
 

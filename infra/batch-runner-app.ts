@@ -2,6 +2,7 @@ import { type App, type Environment, Stack, type StackProps } from 'aws-cdk-lib'
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import { type BatchConfig, BatchConfigError, validateBatchConfigs } from '../config/batch-config';
 import { DEFAULT_PREFIX } from '../config/naming';
+import { SELFTEST_BATCH } from '../config/selftest-batch';
 import { BatchDashboard } from './batch-dashboard';
 import { BatchNetwork, type ImportedNetwork } from './batch-network';
 import { BatchRunner } from './batch-runner';
@@ -44,6 +45,13 @@ export interface BatchRunnerAppProps {
    * @default MAX_BATCHES_PER_STACK
    */
   readonly batchesPerStack?: number;
+  /**
+   * Add the canary batch of `batch-runner selftest` (config/selftest-batch.ts) after the configured
+   * batches, with its schedule disabled and its alarms not notifying (selftest starts it on purpose
+   * and makes it fail and time out). Deploy it for a selftest, then without it again if you like.
+   * @default false
+   */
+  readonly selftest?: boolean;
 }
 
 /** What {@link addBatchRunnerStacks} created. */
@@ -161,7 +169,8 @@ export function validateAppProps(props: BatchRunnerAppProps): void {
  * and one or more batch stacks of `batchesPerStack` batches each (state machines, schedules, alarms,
  * a dashboard per stack).
  */
-export function addBatchRunnerStacks(app: App, props: BatchRunnerAppProps): BatchRunnerAppStacks {
+export function addBatchRunnerStacks(app: App, appProps: BatchRunnerAppProps): BatchRunnerAppStacks {
+  const props = appProps.selftest ? { ...appProps, batches: [...appProps.batches, SELFTEST_BATCH] } : appProps;
   validateBatchConfigs(props.batches);
   validateAppProps(props);
   const perStack = props.batchesPerStack ?? MAX_BATCHES_PER_STACK;
@@ -203,9 +212,14 @@ export function addBatchRunnerStacks(app: App, props: BatchRunnerAppProps): Batc
       ...stackProps,
       description: `batch-runner (${namePrefix}): batches ${i + 1}-${Math.min(i + perStack, props.batches.length)}`,
     });
-    const inStack = props.batches
-      .slice(i, i + perStack)
-      .map((batch) => new ScheduledBatch(stack, batch.name, { runner, batch }));
+    const inStack = props.batches.slice(i, i + perStack).map(
+      (batch) =>
+        new ScheduledBatch(stack, batch.name, {
+          runner,
+          batch,
+          ...(batch === SELFTEST_BATCH ? { scheduleEnabled: false, notifyOnAlarms: false } : {}),
+        }),
+    );
     new BatchDashboard(stack, 'Dashboard', {
       dashboardName: n === 1 ? namePrefix : `${namePrefix}-${n}`,
       batches: inStack,

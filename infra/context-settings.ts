@@ -20,6 +20,8 @@ export const CONTEXT_KEYS = {
   account: 'batchRunner:account',
   /** Region of the stacks (with `account`). */
   region: 'batchRunner:region',
+  /** `true`: add the canary batch of `batch-runner selftest` (config/selftest-batch.ts). */
+  selftest: 'batchRunner:selftest',
 } as const;
 
 const parsed = (key: string, value: unknown): unknown => {
@@ -69,6 +71,17 @@ export function contextSettings(scope: Construct): Omit<BatchRunnerAppProps, 'ba
 
   const perStack = get(CONTEXT_KEYS.batchesPerStack);
   if (perStack !== undefined) out.batchesPerStack = Number(perStack);
+
+  const selftest = get(CONTEXT_KEYS.selftest);
+  if (selftest !== undefined) {
+    const text = String(selftest).trim().toLowerCase();
+    if (text !== 'true' && text !== 'false') {
+      throw new BatchConfigError(
+        `context ${CONTEXT_KEYS.selftest} = ${JSON.stringify(selftest)} is invalid: give true (add the selftest canary batch) or false.`,
+      );
+    }
+    if (text === 'true') out.selftest = true;
+  }
 
   const account = get(CONTEXT_KEYS.account);
   const region = get(CONTEXT_KEYS.region);

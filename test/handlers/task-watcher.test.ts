@@ -1,5 +1,5 @@
 import 'aws-sdk-client-mock-jest';
-import { PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { type DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { DescribeTasksCommand, ECSClient } from '@aws-sdk/client-ecs';
 import { SendTaskFailureCommand, SendTaskSuccessCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -13,6 +13,7 @@ import {
   type WatchRequest,
 } from '../../handlers/task-watcher';
 import { type EmbeddedDynamoDb, ensureLockTable, startEmbeddedDynamoDb } from '../../local/lock-store';
+import { recordingClientFor, SdkCallRecorder } from '../support/sdk-calls';
 import { BATCH, CLUSTER_ARN, ecsTaskStateChange, executionArn, REGION, sdkTask, taskArn } from './fixtures/events';
 
 const credentials = { accessKeyId: 'test', secretAccessKey: 'test' };
@@ -22,17 +23,28 @@ const sfnMock = mockClient(sfn);
 const ecsMock = mockClient(ecs);
 
 let db: EmbeddedDynamoDb;
+/** The handler's own DynamoDB client: every call it sends is recorded (the test's own setup calls are not). */
+let handlerDb: DynamoDBClient;
 let table: string;
 let n = 0;
 const NOW = 1794525600000;
-const deps = () => ({ clients: { dynamodb: db.client, ecs, sfn }, lockTableName: table, now: () => NOW });
+const deps = () => ({ clients: { dynamodb: handlerDb, ecs, sfn }, lockTableName: table, now: () => NOW });
+const calls = new SdkCallRecorder('task-watcher');
 
 beforeAll(async () => {
   jest.spyOn(console, 'log').mockImplementation(() => undefined);
   db = await startEmbeddedDynamoDb();
+  handlerDb = calls.recordDynamoDb(recordingClientFor(db.endpoint));
+});
+afterEach(() => {
+  calls.takeMockCalls('ecs', ecsMock);
+  calls.takeMockCalls('states', sfnMock);
 });
 afterAll(async () => {
+  handlerDb.destroy();
   await db.close();
+  // Every call the watcher made is declared for the IAM contract test (test/contracts/handler-calls.json).
+  expect(calls.undeclared()).toEqual([]);
 });
 beforeEach(async () => {
   sfnMock.reset();
@@ -228,6 +240,7 @@ describe('task watcher, called by the ECS "Task State Change" rule', () => {
     await acquire(executionArn('e1'));
     ecsMock.on(DescribeTasksCommand).resolves({ tasks: [sdkTask({ taskArn: task, lastStatus: 'RUNNING' })] });
     await handleTaskWatcherEvent(watchRequest({ exec: executionArn('e1'), task, token }), deps());
+    calls.takeMockCalls('ecs', ecsMock);
     ecsMock.reset();
   }
 

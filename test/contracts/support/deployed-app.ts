@@ -30,8 +30,12 @@ export interface DeployedApp {
   readonly roles: DeployedRole[];
   readonly scheduleGroupArn: string;
   readonly clusterArn: string;
-  /** Function ARNs by FunctionName. */
-  readonly functions: Record<string, { arn: string; roleArn: string }>;
+  /** Function ARNs, roles and resolved environment variables by FunctionName. */
+  readonly functions: Record<string, { arn: string; roleArn: string; environment: Record<string, string> }>;
+  /** The alert topic's customer managed key (publishers need it). */
+  readonly alertTopicKeyArn: string;
+  /** Its key policy (KMS authorizes a key only if its key policy allows, or delegates to IAM). */
+  readonly alertTopicKeyPolicy: any;
 }
 
 /** Synthesizes the app as `cdk synth` would and resolves it to the values of one account and region. */
@@ -98,11 +102,12 @@ export function deployApp(batches: readonly BatchConfig[]): DeployedApp {
     if (ids.length !== 1) throw new Error(`expected one ${type} in ${shared}, found ${ids.length}`);
     return ids[0];
   };
-  const functions: Record<string, { arn: string; roleArn: string }> = {};
+  const functions: DeployedApp['functions'] = {};
   for (const [id, f] of Object.entries<any>(resourcesOf(sharedTemplate, 'AWS::Lambda::Function')))
     functions[f.Properties.FunctionName] = {
       arn: resolver.getAtt(shared, id, 'Arn'),
       roleArn: resolver.resolve(shared, f.Properties.Role),
+      environment: resolver.resolve(shared, f.Properties.Environment?.Variables ?? {}),
     };
   return {
     batches: deployed,
@@ -110,5 +115,10 @@ export function deployApp(batches: readonly BatchConfig[]): DeployedApp {
     scheduleGroupArn: resolver.getAtt(shared, only('AWS::Scheduler::ScheduleGroup'), 'Arn'),
     clusterArn: resolver.getAtt(shared, only('AWS::ECS::Cluster'), 'Arn'),
     functions,
+    alertTopicKeyArn: resolver.getAtt(shared, only('AWS::KMS::Key'), 'Arn'),
+    alertTopicKeyPolicy: resolver.resolve(
+      shared,
+      resourcesOf(sharedTemplate, 'AWS::KMS::Key')[only('AWS::KMS::Key')].Properties.KeyPolicy,
+    ),
   };
 }

