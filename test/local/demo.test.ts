@@ -23,7 +23,13 @@ test('demo: normal run, skipped overlap, hard-timeout kill and failure alert, wi
     expect(text).toMatch(/\[stubborn-export\]\s+SIGTERM received - ignoring it/);
     expect(text).toMatch(/#3 stubborn-export\s+task stopped: exit code 137 \(killed with SIGKILL/);
     const table = text.slice(text.indexOf('  RUN  BATCH'));
-    expect(table).toMatch(/#1\s+sitemap-refresh\s+normal run\s+succeeded\s+succeeded\s+0\s+\S+\s+-/);
+    // The scheduled run's slot reaches the task as BATCH_RUNNER_SCHEDULED_TIME (a whole minute, UTC).
+    expect(text).toMatch(
+      /\[sitemap-refresh\]\s+run context: scheduled time \d{4}-\d\d-\d\dT\d\d:\d\d:00Z, trigger schedule, attempt 1/,
+    );
+    expect(table).toMatch(
+      /#1\s+sitemap-refresh\s+scheduled run \(its slot time reaches the task\)\s+succeeded\s+succeeded\s+0\s+\S+\s+-/,
+    );
     expect(table).toMatch(
       /#2\s+sitemap-refresh\s+overlapping start while #1 runs\s+skipped\s+skipped\s+-\s+\S+\s+notice/,
     );
