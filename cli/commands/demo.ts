@@ -55,6 +55,14 @@ const SCENARIOS: readonly Scenario[] = [
     reason: 'demo: image check',
     expected: 'failed',
   },
+  {
+    label: '#5',
+    batch: 'flaky-import',
+    title: 'retried: Spot interruption, then exit 75',
+    reason: 'demo: partner feed',
+    expected: 'succeeded',
+    scheduled: true,
+  },
 ];
 
 interface Row {

@@ -39,6 +39,20 @@ test('demo: normal run, skipped overlap, hard-timeout kill and failure alert, wi
     expect(table).toMatch(
       /#4\s+missing-images\s+failing batch \(2 images missing\)\s+failed\s+failed\s+1\s+\S+\s+alert/,
     );
+    // #5: one retry by stop code (infrastructure, not counted), one by exit code, then success; the same
+    // slot on every attempt.
+    expect(text).toMatch(/#5 flaky-import\s+task stopped: exit code 143 \(SpotInterruption\)/);
+    expect(text).toMatch(/#5 flaky-import\s+CountInfrastructureRetry: /);
+    expect(text).toMatch(/#5 flaky-import\s+task stopped: exit code 75 \(EssentialContainerExited\)/);
+    expect(text).toMatch(/#5 flaky-import\s+CountBatchRetry: /);
+    const slots = [
+      ...text.matchAll(/\[flaky-import\]\s+run context: scheduled time (\S+), trigger schedule, attempt (\d)/g),
+    ];
+    expect(slots.map((m) => m[2])).toEqual(['1', '2', '3']);
+    expect(new Set(slots.map((m) => m[1])).size).toBe(1);
+    expect(table).toMatch(
+      /#5\s+flaky-import\s+retried: Spot interruption, then exit 75\s+succeeded\s+succeeded\s+0\s+\S+\s+-/,
+    );
     expect(text).toContain('Subject: [batch-runner] missing-images failed');
     expect(text).toContain('After the demo: no lock held, no task running; 3 messages in');
     const alerts = readAlerts(join(dir, 'demo', 'alerts.jsonl'));

@@ -43,7 +43,7 @@ const alerts = () => aws.published.filter((p) => p.MessageAttributes.severity.St
 const failureAlerts = (r: ScenarioResult) => r.statesEntered.filter((s) => s === 'PublishFailureAlert');
 
 describe('happy path', () => {
-  test('scheduled run: slot, lock, running-task checks, start, watch, release in 16 states and 5 calls before RunTask', async () => {
+  test('scheduled run: slot, lock, running-task checks, start, watch, release in 17 states and 5 calls before RunTask', async () => {
     const r = await runScenario(db, aws, { name: 'HappyPath' });
 
     expect(r.status).toBe('SUCCEEDED');
@@ -69,6 +69,7 @@ describe('happy path', () => {
       'ComposeOverrides',
       'StartBatchTask',
       'WaitForTaskToStop',
+      'RecordSucceededAttempt',
       'ReleaseLock',
     ]);
     // The slot claim, the lock, the two running-task checks (desired RUNNING; asked to stop), then RunTask.
