@@ -243,6 +243,11 @@ describe('retries by failure reason', () => {
     expect(r.status).toBe('FAILED');
     expect(r.error).toBe('BatchRunner.TimedOut');
     expect(aws.stopRequests.map((s) => s.task)).toEqual([aws.startedTasks[1]]);
+    // The one alert lists the earlier attempt beside the timed-out one.
+    expect(JSON.parse(alerts()[0].Message.split('\nDetails: ')[1]).attempts).toEqual({
+      number: 2,
+      earlier: earlier(1, aws.startedTasks[0], 75, 'EssentialContainerExited', 'exit code 75 is in retry.on.exitCodes'),
+    });
     expect(r.statesEntered).toContain('RecordStoppedTask');
     expect(alerts()).toHaveLength(1);
     expect(r.lockItem).toBeUndefined();
