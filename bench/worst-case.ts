@@ -1,4 +1,12 @@
-import { type BatchConfig, CONFIG_LIMITS, validateBatchConfigs } from '../config/batch-config';
+import {
+  type BatchConfig,
+  CONFIG_LIMITS,
+  MAX_RETRY_ATTEMPTS,
+  MAX_RETRY_BACKOFF_SECONDS,
+  MAX_RETRY_EXIT_CODES,
+  RETRYABLE_STOP_CODES,
+  validateBatchConfigs,
+} from '../config/batch-config';
 import { generatedNameProblems } from '../config/naming';
 import { APP_LIMITS, type BatchRunnerAppProps, MAX_BATCHES_PER_STACK } from '../infra/batch-runner-app';
 
@@ -105,6 +113,16 @@ export function worstCaseApp(n: number, kind: 'imported' | 'created' = 'imported
       containerName,
       overrides: { environment, command: true },
       task,
+      // The longest attempt policy: every retryable stop code, as many three-digit exit codes as allowed.
+      retry: {
+        attempts: MAX_RETRY_ATTEMPTS,
+        infrastructureAttempts: MAX_RETRY_ATTEMPTS,
+        backoffSeconds: MAX_RETRY_BACKOFF_SECONDS,
+        on: {
+          exitCodes: Array.from({ length: MAX_RETRY_EXIT_CODES }, (_, j) => 200 + j),
+          stopCodes: [...RETRYABLE_STOP_CODES],
+        },
+      },
     };
   });
   validateBatchConfigs(batches);

@@ -27,6 +27,10 @@ export const STATE_STORY: Readonly<Record<string, string>> = {
   NotifySkipped: 'publishing the skip notice',
   StartBatchTask: 'starting the task',
   BackOffBeforeRetryingStart: 'ECS did not start the task: backing off before retrying',
+  CountBatchRetry: 'the exit code is in retry.on.exitCodes: the run tries again',
+  CountInfrastructureRetry:
+    'the stop code is in retry.on.stopCodes (infrastructure): the run tries again, without using up retry.attempts',
+  BackOffBeforeRetryingTask: 'the failed task is STOPPED and the lock kept: waiting before the next attempt',
   WaitForTaskToStop: 'task running: waiting for it to stop',
   RecordHardTimeout: 'hard timeout reached',
   StopBatchTask: 'stopping the task (StopTask: SIGTERM, SIGKILL after the stop grace)',

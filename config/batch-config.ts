@@ -41,6 +41,56 @@ export interface OverrideAllowList {
   readonly command?: boolean;
 }
 
+/**
+ * ECS stop codes (`TaskStopCode` in the ECS API) a run may retry: disruptions of the infrastructure,
+ * not of the batch. `EssentialContainerExited` is how every exit is reported (retry by exit code
+ * instead), `UserInitiated` is a person's or the runner's own StopTask (the hard timeout), and
+ * `ServiceSchedulerInitiated` concerns services only.
+ */
+export const RETRYABLE_STOP_CODES = [
+  'TaskFailedToStart',
+  'SpotInterruption',
+  'InfrastructureHealth',
+  'TerminationNotice',
+] as const;
+export type RetryableStopCode = (typeof RETRYABLE_STOP_CODES)[number];
+
+/**
+ * Which failures of a run's task are retried, inside the same execution and under the same lock,
+ * each new attempt only after the previous task is STOPPED, and all within the run's one deadline
+ * (the first task's creation + hardTimeoutSeconds).
+ * @see https://docs.aws.amazon.com/batch/latest/APIReference/API_EvaluateOnExit.html
+ */
+export interface RetryPolicy {
+  /**
+   * Attempts a run may make for failures of the batch itself (an exit code in `on.exitCodes`), the
+   * first attempt included: 1-10 (1: retry infrastructure disruptions only).
+   */
+  readonly attempts: number;
+  /**
+   * Further attempts for infrastructure disruptions (a stop code in `on.stopCodes`); they do not use
+   * up `attempts`. 0-10.
+   * @default 3
+   */
+  readonly infrastructureAttempts?: number;
+  /**
+   * Wait between a failed attempt (its task STOPPED) and the next start: 0-3600 s, shorter than the
+   * hard timeout.
+   * @default 30
+   */
+  readonly backoffSeconds?: number;
+  readonly on: {
+    /** Exit codes of the batch container that are retried, 1-255, at most 10 (e.g. 75 EX_TEMPFAIL). */
+    readonly exitCodes?: readonly number[];
+    /** Stop codes of the task that are retried (see RETRYABLE_STOP_CODES), whatever the exit code. */
+    readonly stopCodes?: readonly RetryableStopCode[];
+  };
+}
+
+export const MAX_RETRY_ATTEMPTS = 10;
+export const MAX_RETRY_EXIT_CODES = 10;
+export const MAX_RETRY_BACKOFF_SECONDS = 3600;
+
 /** An ECS task definition and cluster that exist already, imported by ARN. */
 export interface ImportedTask {
   /** Discriminator: an existing task definition, imported by ARN. */
@@ -151,6 +201,20 @@ export interface BatchConfig {
   /** The ECS task: a task definition the app creates, or an existing one imported by ARN. */
   readonly task: ImportedTask | CreatedTask;
   /**
+   * Whether the batch container is told the run's context in environment variables (names reserved,
+   * no operator can set them): `BATCH_RUNNER_SCHEDULED_TIME` (the slot's scheduled time, ISO 8601 UTC,
+   * the same for a retried or duplicated delivery; for a run without a slot, the execution's start
+   * time), `BATCH_RUNNER_TRIGGER`, `BATCH_RUNNER_EXECUTION_ARN`, `BATCH_RUNNER_ATTEMPT` (1, 2, ...)
+   * and `BATCH_RUNNER_HARD_TIMEOUT_SECONDS`. `false` starts the task with the operator's overrides only.
+   * @default true
+   */
+  readonly runContextEnvironment?: boolean;
+  /**
+   * Retries by failure reason (exit codes, stop codes), inside the run's one deadline.
+   * @default - a failed task ends the run
+   */
+  readonly retry?: RetryPolicy;
+  /**
    * How the local mode runs this batch (a child process in place of the ECS task).
    * @default - the batch cannot run in local mode
    */
@@ -194,8 +258,8 @@ export const CONFIG_LIMITS = {
   timeZoneLength: 50,
   /** Environment names an operator may override, and their characters together (template budget). */
   environmentOverrides: 20,
-  /** Characters of all overridable names together, commas included. */
-  environmentOverrideCharacters: 640,
+  /** Characters of all overridable names together, commas included (the worst-case stack stays under 900 KB). */
+  environmentOverrideCharacters: 384,
   /** ECS cluster names and task definition families: up to 255 characters. */
   ecsNameLength: 255,
   /** IAM role names: up to 64 characters; role paths: IAM allows 512, the template budget 64. */
@@ -421,6 +485,15 @@ export function validateBatchConfig(batch: BatchConfig): void {
       );
     }
   }
+  if (batch.runContextEnvironment !== undefined && typeof batch.runContextEnvironment !== 'boolean') {
+    fail(
+      name,
+      'runContextEnvironment',
+      batch.runContextEnvironment,
+      'use true (the container gets BATCH_RUNNER_SCHEDULED_TIME, _TRIGGER, _EXECUTION_ARN, _ATTEMPT, _HARD_TIMEOUT_SECONDS) or false (it does not).',
+    );
+  }
+  if (batch.retry !== undefined) validateRetry(name, batch.retry, batch.hardTimeoutSeconds);
   if (batch.task?.kind === 'imported') {
     const t = batch.task;
     if (typeof t.taskDefinitionArn !== 'string' || !TASK_DEFINITION_ARN.test(t.taskDefinitionArn)) {
@@ -579,6 +652,97 @@ function validateLocalTimings(name: string, batch: BatchConfig, local: LocalRun)
   }
 }
 
+function validateRetry(name: string, retry: RetryPolicy, hardTimeoutSeconds: number): void {
+  if (retry === null || typeof retry !== 'object')
+    fail(name, 'retry', retry, 'use { attempts, on: { exitCodes?, stopCodes? } }, or leave retry out.');
+  const isWhole = (v: unknown, min: number, max: number) =>
+    Number.isInteger(v) && (v as number) >= min && (v as number) <= max;
+  if (!isWhole(retry.attempts, 1, MAX_RETRY_ATTEMPTS)) {
+    fail(
+      name,
+      'retry.attempts',
+      retry.attempts,
+      `use a whole number of attempts between 1 and ${MAX_RETRY_ATTEMPTS}, the first one included (1: retry only infrastructure disruptions, on.stopCodes).`,
+    );
+  }
+  const infra = retry.infrastructureAttempts ?? 3;
+  if (!isWhole(infra, 0, MAX_RETRY_ATTEMPTS)) {
+    fail(
+      name,
+      'retry.infrastructureAttempts',
+      infra,
+      `use a whole number between 0 and ${MAX_RETRY_ATTEMPTS}: the attempts added for stop codes in retry.on.stopCodes, which do not use up retry.attempts.`,
+    );
+  }
+  const backoff = retry.backoffSeconds ?? 30;
+  if (!isWhole(backoff, 0, MAX_RETRY_BACKOFF_SECONDS) || backoff >= hardTimeoutSeconds) {
+    fail(
+      name,
+      'retry.backoffSeconds',
+      backoff,
+      `use a whole number of seconds between 0 and ${MAX_RETRY_BACKOFF_SECONDS}, shorter than the hard timeout (${hardTimeoutSeconds} s): every attempt runs inside the run's one deadline.`,
+    );
+  }
+  const on = retry.on;
+  if (on === null || typeof on !== 'object' || Array.isArray(on))
+    fail(
+      name,
+      'retry.on',
+      on,
+      'say which failures are retried: on: { exitCodes: [75], stopCodes: ["SpotInterruption"] }.',
+    );
+  const exitCodes = on.exitCodes ?? [];
+  const stopCodes = on.stopCodes ?? [];
+  if (!Array.isArray(exitCodes) || !Array.isArray(stopCodes) || exitCodes.length + stopCodes.length === 0) {
+    fail(
+      name,
+      'retry.on',
+      on,
+      'list at least one exit code (on.exitCodes: [75]) or stop code (on.stopCodes: ["SpotInterruption"]); without either nothing is retried, so leave retry out.',
+    );
+  }
+  if (
+    exitCodes.length > MAX_RETRY_EXIT_CODES ||
+    exitCodes.some((c) => !isWhole(c, 1, 255)) ||
+    new Set(exitCodes).size !== exitCodes.length
+  ) {
+    fail(
+      name,
+      'retry.on.exitCodes',
+      exitCodes,
+      `list at most ${MAX_RETRY_EXIT_CODES} distinct exit codes between 1 and 255 (0 is success; 137 is SIGKILL, 143 SIGTERM).`,
+    );
+  }
+  if (exitCodes.length > 0 && retry.attempts < 2) {
+    fail(
+      name,
+      'retry.attempts',
+      retry.attempts,
+      'retry.on.exitCodes needs at least 2 attempts (the first one included); raise attempts or remove the exit codes.',
+    );
+  }
+  for (const code of stopCodes) {
+    if (!(RETRYABLE_STOP_CODES as readonly string[]).includes(code)) {
+      fail(
+        name,
+        'retry.on.stopCodes',
+        code,
+        `use ECS stop codes of infrastructure disruptions: ${RETRYABLE_STOP_CODES.join(', ')}. EssentialContainerExited is every exit (use on.exitCodes), UserInitiated a deliberate StopTask (a person's or the hard timeout's), ServiceSchedulerInitiated concerns services.`,
+      );
+    }
+  }
+  if (new Set(stopCodes).size !== stopCodes.length)
+    fail(name, 'retry.on.stopCodes', stopCodes, 'list each stop code once.');
+  if (stopCodes.length > 0 && infra === 0) {
+    fail(
+      name,
+      'retry.infrastructureAttempts',
+      infra,
+      'retry.on.stopCodes needs at least 1 infrastructure attempt; raise infrastructureAttempts or remove the stop codes.',
+    );
+  }
+}
+
 /** The fields each part of a batch entry may have; anything else is a typo or a feature that does not exist. */
 const KNOWN_FIELDS: Record<string, readonly string[]> = {
   '': [
@@ -593,6 +757,8 @@ const KNOWN_FIELDS: Record<string, readonly string[]> = {
     'containerName',
     'overrides',
     'task',
+    'runContextEnvironment',
+    'retry',
     'local',
   ],
   schedule: ['cron', 'timeZone', 'expectedIntervalHours'],
@@ -609,6 +775,8 @@ const KNOWN_FIELDS: Record<string, readonly string[]> = {
   ],
   'task(created)': ['kind', 'image', 'command', 'cpu', 'memoryMiB'],
   local: ['command', 'hardTimeoutSeconds', 'stopGraceSeconds'],
+  retry: ['attempts', 'infrastructureAttempts', 'backoffSeconds', 'on'],
+  'retry.on': ['exitCodes', 'stopCodes'],
 };
 
 /** Refuses fields the configuration does not have (`retries: 3` would otherwise be silently ignored). */
@@ -619,6 +787,8 @@ function checkKnownFields(name: string, batch: BatchConfig): void {
     ['overrides', 'overrides.', batch.overrides],
     [`task(${(batch.task as { kind?: string } | undefined)?.kind})`, 'task.', batch.task],
     ['local', 'local.', batch.local],
+    ['retry', 'retry.', batch.retry],
+    ['retry.on', 'retry.on.', batch.retry?.on],
   ];
   for (const [part, prefix, value] of parts) {
     const known = KNOWN_FIELDS[part];

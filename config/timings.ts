@@ -77,6 +77,9 @@ export function deriveTimings(batch: BatchConfig): BatchTimings {
     2 * API_CALL_TIMEOUT_SECONDS +
     2 * RECONCILER_TIMEOUT_SECONDS +
     waitChunkSeconds;
+  // Retries (issue 11) run inside the run's deadline; only the last one may begin after it (the
+  // watcher then answers DeadlineReached at once): one backoff and one more RunTask.
+  const retryBudget = batch.retry === undefined ? 0 : (batch.retry.backoffSeconds ?? 30) + API_CALL_TIMEOUT_SECONDS;
   const stopLatencyBoundSeconds = waitChunkCount * waitChunkSeconds - hard + waitChunkCount * CHUNK_OVERHEAD_SECONDS;
   if (stopLatencyBoundSeconds > 60) {
     throw new BatchConfigError(
@@ -94,7 +97,7 @@ export function deriveTimings(batch: BatchConfig): BatchTimings {
     lockWaitAttempts,
     startAttempts,
     startBackoffSeconds,
-    executionTimeoutSeconds: hard + startBudget + lockBudget + stopBudget + SAFETY_MARGIN_SECONDS,
+    executionTimeoutSeconds: hard + startBudget + lockBudget + stopBudget + retryBudget + SAFETY_MARGIN_SECONDS,
     stopLatencyBoundSeconds,
     lostEventDetectionSeconds: RECONCILER_INTERVAL_SECONDS + CHUNK_OVERHEAD_SECONDS,
   };

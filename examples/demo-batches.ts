@@ -2,7 +2,7 @@ import type { BatchConfig } from '../config/batch-config';
 import { BATCHES } from '../config/batches';
 
 /**
- * Batches that exist only in the local mode, to show the hard timeout: they are never deployed
+ * Batches that exist only in the local mode, to show the hard timeout and retries: they are never deployed
  * (`config/batches.ts` is what the CDK app deploys). Their local timeouts are short so that the demo
  * and the tests see the runner stop them within seconds.
  */
@@ -26,6 +26,21 @@ export const DEMO_BATCHES: readonly BatchConfig[] = [
     containerName: 'app',
     task: { kind: 'created', image: 'public.ecr.aws/docker/library/node:22-slim', command: ['node', 'stubborn.js'] },
     local: { command: ['node', 'examples/stubborn.js'], hardTimeoutSeconds: 5, stopGraceSeconds: 2 },
+  },
+  {
+    name: 'flaky-import',
+    description: 'Demo: interrupted once (Spot), then its feed is not ready (exit 75); retried by failure reason.',
+    schedule: { cron: '0 11 * * ? *', timeZone: 'Asia/Tokyo' },
+    hardTimeoutSeconds: 3600,
+    stopGraceSeconds: 30,
+    containerName: 'app',
+    retry: { attempts: 2, backoffSeconds: 1, on: { exitCodes: [75], stopCodes: ['SpotInterruption'] } },
+    task: {
+      kind: 'created',
+      image: 'public.ecr.aws/docker/library/node:22-slim',
+      command: ['node', 'flaky-import.js'],
+    },
+    local: { command: ['node', 'examples/flaky-import.js'], hardTimeoutSeconds: 20, stopGraceSeconds: 2 },
   },
 ];
 

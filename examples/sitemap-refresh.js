@@ -6,13 +6,22 @@
  */
 const { renameSync, writeFileSync } = require('node:fs');
 const { join } = require('node:path');
-const { escapeXml, fixture, holdIfAsked, outputDir, step, stopOnSigterm } = require('./lib/workload');
+const {
+  describeRunContext,
+  escapeXml,
+  fixture,
+  holdIfAsked,
+  outputDir,
+  step,
+  stopOnSigterm,
+} = require('./lib/workload');
 
 stopOnSigterm('stopping; the previous sitemap stays in place');
 
 async function main() {
   const { baseUrl, pages } = fixture('pages.json');
   console.log(`refreshing the sitemap: ${pages.length} pages of ${baseUrl}`);
+  console.log(describeRunContext());
   const entries = [];
   for (const page of pages) {
     await step();

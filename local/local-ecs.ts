@@ -191,6 +191,9 @@ export class LocalEcs implements EcsService {
       BATCH_RUNNER_BATCH_FAMILY: definition.family,
       BATCH_RUNNER_TASK_ARN: taskArn,
       BATCH_RUNNER_OUTPUT_DIR: join(this.options.stateDir, 'out'),
+      // Local only: a workload writes {"stopCode", "stoppedReason"} here before it exits to play an
+      // infrastructure disruption (SpotInterruption, ...), which ECS reports as the task's StopCode.
+      BATCH_RUNNER_LOCAL_SIMULATED_STOP_FILE: join(dir, 'simulated-stop.json'),
     };
     const spec: TaskSpec = {
       taskArn,

@@ -81,12 +81,27 @@ function signalGroup(signal) {
   }
 }
 
+/**
+ * A disruption the workload asked to play (BATCH_RUNNER_LOCAL_SIMULATED_STOP_FILE): on ECS the
+ * infrastructure, not the container, decides a task's stop code; locally the workload names it.
+ */
+function readSimulatedStop() {
+  const file = spec.environment.BATCH_RUNNER_LOCAL_SIMULATED_STOP_FILE;
+  try {
+    const { stopCode, stoppedReason } = JSON.parse(readFileSync(file, 'utf8'));
+    return typeof stopCode === 'string' ? { stopCode, stoppedReason: String(stoppedReason ?? stopCode) } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 function finish(exitCode, extra = {}) {
   if (finished) return;
   finished = true;
   // Whatever the container left behind in its process group goes with it, as with a container.
   signalGroup('SIGKILL');
   const stopped = stopRequest !== undefined;
+  const simulated = stopped ? undefined : readSimulatedStop();
   save({
     lastStatus: 'STOPPED',
     desiredStatus: 'STOPPED',
@@ -98,6 +113,7 @@ function finish(exitCode, extra = {}) {
       : undefined,
     stoppedAt: Date.now(),
     ...extra,
+    ...simulated,
   });
   closeSync(logFd);
   process.exit(0);

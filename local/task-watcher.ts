@@ -20,15 +20,17 @@ import { type LocalFunction, ServiceError } from './task-resources';
  * The log link is the task's local output file.
  */
 export function localTaskWatcher(ecs: LocalEcs, now: () => number = Date.now): LocalFunction {
-  // The run's deadline, fixed at the first call for a task (on AWS: stored with the lock).
+  // The run's deadline, fixed at the first call for the run's first task and kept for its retried
+  // attempts (on AWS: stored with the lock, `deadlineAt = if_not_exists(...)`).
   const deadlines = new Map<string, number>();
   return async (payload) => {
     const start = (payload.start ?? {}) as StartResult;
     const taskArn = startedTaskArn(start);
     if (!taskArn) throw new ServiceError('BatchRunner.TaskNotStarted', startFailureCause(start));
     const hardTimeoutMs = Number(payload.batch?.hardTimeoutSeconds) * 1000;
-    if (!deadlines.has(taskArn)) deadlines.set(taskArn, now() + hardTimeoutMs);
-    const deadline = deadlines.get(taskArn)!;
+    const run = typeof payload.executionArn === 'string' ? payload.executionArn : taskArn;
+    if (!deadlines.has(run)) deadlines.set(run, now() + hardTimeoutMs);
+    const deadline = deadlines.get(run)!;
     const toleranceMs = deadlineToleranceSeconds(Number(payload.batch?.waitChunkSeconds) || undefined) * 1000;
     const current = ecs.describe(taskArn);
     if (current?.LastStatus !== 'STOPPED' && now() >= deadline - toleranceMs) {

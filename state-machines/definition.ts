@@ -58,6 +58,8 @@ export const PLACEHOLDER_DOCS: Readonly<Record<string, string>> = {
   AllowedEnvironmentOverrides: 'Comma-separated environment names an operator may override.',
   AllowCommandOverride: '"true" if an operator may replace the container command.',
   OverlapPolicy: 'skip | wait | replace.',
+  AttemptPolicy:
+    "JSON object (unquoted) of the attempt options: context (the run's context in the task's environment, boolean); retry (absent without retries: attempts, infrastructureAttempts, backoffSeconds, exitCodes and stopCodes as comma-separated text).",
   SkipNotification: 'notice | alert | none: severity of the skip message.',
   HardTimeoutSeconds: 'Hard timeout of one run (number).',
   WaitChunkSeconds: 'TimeoutSeconds of one WaitForTaskToStop chunk (number).',
@@ -72,7 +74,38 @@ export const PLACEHOLDER_DOCS: Readonly<Record<string, string>> = {
 };
 
 /** Placeholders whose values are inserted unquoted (numbers, JSON arrays). */
-const UNQUOTED = new Set(['SubnetIdsJson', 'SecurityGroupIdsJson']);
+const UNQUOTED = new Set(['SubnetIdsJson', 'SecurityGroupIdsJson', 'AttemptPolicy']);
+
+/**
+ * What the attempt states read from `$.attempts.policy`: one placeholder for all attempt options, so
+ * that each batch adds one short substitution to its stack's template.
+ */
+export interface AttemptPolicy {
+  readonly context: boolean;
+  /** Absent without retries (the states check IsPresent first). Code lists are comma-separated. */
+  readonly retry?: {
+    readonly attempts: number;
+    readonly infrastructureAttempts: number;
+    readonly backoffSeconds: number;
+    readonly exitCodes: string;
+    readonly stopCodes: string;
+  };
+}
+
+export function attemptPolicyOf(batch: BatchConfig): AttemptPolicy {
+  const context = batch.runContextEnvironment ?? true;
+  if (batch.retry === undefined) return { context };
+  return {
+    context,
+    retry: {
+      attempts: batch.retry.attempts,
+      infrastructureAttempts: batch.retry.infrastructureAttempts ?? 3,
+      backoffSeconds: batch.retry.backoffSeconds ?? 30,
+      exitCodes: (batch.retry.on.exitCodes ?? []).join(','),
+      stopCodes: (batch.retry.on.stopCodes ?? []).join(','),
+    },
+  };
+}
 
 /**
  * Reads the template. `BATCH_RUNNER_ASL_TEMPLATE` points the definition tests at another file: the
@@ -120,6 +153,7 @@ export function substitutionsFor(batch: BatchConfig, bindings: DeploymentBinding
     AllowedEnvironmentOverrides: (batch.overrides?.environment ?? []).join(','),
     AllowCommandOverride: String(batch.overrides?.command ?? false),
     OverlapPolicy: batch.overlapPolicy ?? 'skip',
+    AttemptPolicy: JSON.stringify(attemptPolicyOf(batch)),
     SkipNotification: batch.skipNotification ?? 'notice',
     HardTimeoutSeconds: String(t.hardTimeoutSeconds),
     WaitChunkSeconds: String(t.waitChunkSeconds),

@@ -21,15 +21,18 @@ interface Scenario {
   readonly title: string;
   readonly reason: string;
   readonly expected: Outcome;
+  /** Started as EventBridge Scheduler starts it (the slot of the current minute), not from the CLI. */
+  readonly scheduled?: boolean;
 }
 
 const SCENARIOS: readonly Scenario[] = [
   {
     label: '#1',
     batch: 'sitemap-refresh',
-    title: 'normal run',
+    title: 'scheduled run (its slot time reaches the task)',
     reason: 'demo: nightly sitemap',
     expected: 'succeeded',
+    scheduled: true,
   },
   {
     label: '#2',
@@ -51,6 +54,14 @@ const SCENARIOS: readonly Scenario[] = [
     title: 'failing batch (2 images missing)',
     reason: 'demo: image check',
     expected: 'failed',
+  },
+  {
+    label: '#5',
+    batch: 'flaky-import',
+    title: 'retried: Spot interruption, then exit 75',
+    reason: 'demo: partner feed',
+    expected: 'succeeded',
+    scheduled: true,
   },
 ];
 
@@ -148,7 +159,11 @@ export async function demoCommand(ctx: CliContext, options: { readonly json?: bo
     const start = (s: Scenario) => {
       const name = `demo${s.label.slice(1)}-${s.batch}-${stamp}`;
       labels.set(localExecutionArn(s.batch, name), `${s.label} ${s.batch}`);
-      return runtime.start(s.batch, { trigger: 'cli', reason: s.reason, requestedBy: 'batch-runner demo' }, { name });
+      const slot = new Date(Math.floor(Date.now() / 60_000) * 60_000).toISOString().replace('.000Z', 'Z');
+      const input = s.scheduled
+        ? { trigger: 'schedule', scheduledTime: slot }
+        : { trigger: 'cli', reason: s.reason, requestedBy: 'batch-runner demo' };
+      return runtime.start(s.batch, input, { name });
     };
     // #1 and #2: the second start comes once #1's task is running (it has printed), and must be skipped.
     const [first, second] = SCENARIOS;

@@ -52,4 +52,38 @@ function stopOnSigterm(what) {
   });
 }
 
-module.exports = { EXAMPLES_DIR, escapeXml, fixture, holdIfAsked, outputDir, sleep, step, stopOnSigterm };
+/**
+ * The run's context the runner gives the batch container (README "Run context in the task"): the
+ * slot's scheduled time (the same value for a retried or duplicated delivery), the trigger, the
+ * execution and the attempt. A job that processes "its" window reads the scheduled time, not the clock.
+ */
+function runContext() {
+  const env = process.env;
+  return {
+    scheduledTime: env.BATCH_RUNNER_SCHEDULED_TIME,
+    trigger: env.BATCH_RUNNER_TRIGGER,
+    executionArn: env.BATCH_RUNNER_EXECUTION_ARN,
+    attempt: Number(env.BATCH_RUNNER_ATTEMPT || '1'),
+    hardTimeoutSeconds: Number(env.BATCH_RUNNER_HARD_TIMEOUT_SECONDS || '0'),
+  };
+}
+
+/** One line naming the run's context, printed first by the examples. */
+function describeRunContext() {
+  const c = runContext();
+  if (!c.scheduledTime) return 'run context: not given (runContextEnvironment: false)';
+  return `run context: scheduled time ${c.scheduledTime}, trigger ${c.trigger}, attempt ${c.attempt}`;
+}
+
+module.exports = {
+  EXAMPLES_DIR,
+  describeRunContext,
+  escapeXml,
+  fixture,
+  holdIfAsked,
+  outputDir,
+  runContext,
+  sleep,
+  step,
+  stopOnSigterm,
+};

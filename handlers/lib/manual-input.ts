@@ -42,6 +42,12 @@ export const MAX_COMMAND_ARGS = 64;
 export const MAX_COMMAND_ARG_LENGTH = 1024;
 /** ECS rejects overrides over 8 KiB; refuse earlier with a clear message. */
 export const MAX_OVERRIDES_BYTES = 8192;
+/**
+ * Room kept for the run's context the state machine adds to the batch container's environment
+ * (BATCH_RUNNER_SCHEDULED_TIME, _TRIGGER, _EXECUTION_ARN, _ATTEMPT, _HARD_TIMEOUT_SECONDS: about
+ * 550 bytes with an 80-character state machine and execution name).
+ */
+export const RUN_CONTEXT_RESERVE_BYTES = 1024;
 
 // Control characters (tab allowed): they hide text in consoles and mails.
 // eslint-disable-next-line no-control-regex -- matching control characters is the point
@@ -173,8 +179,10 @@ function validateOverrides(raw: unknown, policy: OverridePolicy, problems: strin
     ],
   };
   const bytes = Buffer.byteLength(JSON.stringify(override));
-  if (bytes > MAX_OVERRIDES_BYTES)
-    problems.push(`overrides are ${bytes} bytes: ECS accepts at most ${MAX_OVERRIDES_BYTES}; shorten the values.`);
+  if (bytes > MAX_OVERRIDES_BYTES - RUN_CONTEXT_RESERVE_BYTES)
+    problems.push(
+      `overrides are ${bytes} bytes: ECS accepts at most ${MAX_OVERRIDES_BYTES}, of which the runner keeps ${RUN_CONTEXT_RESERVE_BYTES} for the run's context (BATCH_RUNNER_* variables); shorten the values.`,
+    );
   return override;
 }
 

@@ -205,7 +205,7 @@ describe('one step past each limit, validation refuses with the batch, field, va
     [
       'environment names of more characters than the budget',
       { ...worst, overrides: { environment: [...(worst.overrides?.environment ?? []).slice(1), 'X'.repeat(64)] } },
-      /overrides\.environment = \[.*\] is invalid: the allowed names take \d+ characters with their commas, more than 640/,
+      /overrides\.environment = \[.*\] is invalid: the allowed names take \d+ characters with their commas, more than 384/,
     ],
     [
       'a cluster name of 256 characters',

@@ -1,4 +1,4 @@
-import { MAX_OVERRIDES_BYTES } from '../../handlers/lib/manual-input';
+import { MAX_OVERRIDES_BYTES, RUN_CONTEXT_RESERVE_BYTES } from '../../handlers/lib/manual-input';
 import { handler } from '../../handlers/validate-manual-input';
 
 const batch = {
@@ -80,7 +80,7 @@ describe('validate-manual-input handler', () => {
   });
 
   test('oversized overrides are refused before ECS would reject them', async () => {
-    const big = 'x'.repeat(4000);
+    const big = 'x'.repeat(3500);
     const r = await validate(
       { overrides: { environment: { ARTICLE_LIMIT: big, DRY_RUN: big } } },
       { allowedEnvironmentOverrides: 'ARTICLE_LIMIT,DRY_RUN' },
@@ -91,6 +91,12 @@ describe('validate-manual-input handler', () => {
       { allowedEnvironmentOverrides: 'A,B,C' },
     );
     expect(r3.validation.message).toContain(`ECS accepts at most ${MAX_OVERRIDES_BYTES}`);
+    // The run's context needs room too: 7,200 bytes of the operator's would leave ECS's limit too close.
+    const r4 = await validate(
+      { overrides: { environment: { A: 'x'.repeat(3600), B: 'x'.repeat(3600) } } },
+      { allowedEnvironmentOverrides: 'A,B' },
+    );
+    expect(r4.validation.message).toContain(`the runner keeps ${RUN_CONTEXT_RESERVE_BYTES}`);
   });
 
   test('every problem is reported at once', async () => {

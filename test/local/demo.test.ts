@@ -23,7 +23,13 @@ test('demo: normal run, skipped overlap, hard-timeout kill and failure alert, wi
     expect(text).toMatch(/\[stubborn-export\]\s+SIGTERM received - ignoring it/);
     expect(text).toMatch(/#3 stubborn-export\s+task stopped: exit code 137 \(killed with SIGKILL/);
     const table = text.slice(text.indexOf('  RUN  BATCH'));
-    expect(table).toMatch(/#1\s+sitemap-refresh\s+normal run\s+succeeded\s+succeeded\s+0\s+\S+\s+-/);
+    // The scheduled run's slot reaches the task as BATCH_RUNNER_SCHEDULED_TIME (a whole minute, UTC).
+    expect(text).toMatch(
+      /\[sitemap-refresh\]\s+run context: scheduled time \d{4}-\d\d-\d\dT\d\d:\d\d:00Z, trigger schedule, attempt 1/,
+    );
+    expect(table).toMatch(
+      /#1\s+sitemap-refresh\s+scheduled run \(its slot time reaches the task\)\s+succeeded\s+succeeded\s+0\s+\S+\s+-/,
+    );
     expect(table).toMatch(
       /#2\s+sitemap-refresh\s+overlapping start while #1 runs\s+skipped\s+skipped\s+-\s+\S+\s+notice/,
     );
@@ -32,6 +38,20 @@ test('demo: normal run, skipped overlap, hard-timeout kill and failure alert, wi
     );
     expect(table).toMatch(
       /#4\s+missing-images\s+failing batch \(2 images missing\)\s+failed\s+failed\s+1\s+\S+\s+alert/,
+    );
+    // #5: one retry by stop code (infrastructure, not counted), one by exit code, then success; the same
+    // slot on every attempt.
+    expect(text).toMatch(/#5 flaky-import\s+task stopped: exit code 143 \(SpotInterruption\)/);
+    expect(text).toMatch(/#5 flaky-import\s+CountInfrastructureRetry: /);
+    expect(text).toMatch(/#5 flaky-import\s+task stopped: exit code 75 \(EssentialContainerExited\)/);
+    expect(text).toMatch(/#5 flaky-import\s+CountBatchRetry: /);
+    const slots = [
+      ...text.matchAll(/\[flaky-import\]\s+run context: scheduled time (\S+), trigger schedule, attempt (\d)/g),
+    ];
+    expect(slots.map((m) => m[2])).toEqual(['1', '2', '3']);
+    expect(new Set(slots.map((m) => m[1])).size).toBe(1);
+    expect(table).toMatch(
+      /#5\s+flaky-import\s+retried: Spot interruption, then exit 75\s+succeeded\s+succeeded\s+0\s+\S+\s+-/,
     );
     expect(text).toContain('Subject: [batch-runner] missing-images failed');
     expect(text).toContain('After the demo: no lock held, no task running; 3 messages in');

@@ -36,6 +36,10 @@ describe('local mode: the real definition on child processes', () => {
       .filter((e) => e.type === 'task-output' && e.taskArn === r.taskArn)
       .map((e) => (e as { line: string }).line);
     expect(lines[0]).toBe('refreshing the sitemap: 12 pages of https://news.example.com');
+    // The run's context reached the child process's environment (a CLI run names no slot: its start time).
+    expect(lines[1]).toMatch(
+      /^run context: scheduled time \d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z, trigger cli, attempt 1$/,
+    );
     expect(readFileSync(join(dir, 'out', 'sitemap.xml'), 'utf8')).toContain(
       '<loc>https://news.example.com/contact?lang=en&amp;ref=footer</loc>',
     );

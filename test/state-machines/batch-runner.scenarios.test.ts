@@ -35,11 +35,15 @@ beforeEach(async () => {
 });
 
 const callsTo = (r: ScenarioResult, state: string) => r.calls.filter((c) => c.state === state);
+const contextEnvironmentOf = (r: ScenarioResult) =>
+  (
+    callsTo(r, 'StartBatchTask')[0].params.Overrides.ContainerOverrides[0].Environment as Array<{ Name: string }>
+  ).filter((e) => e.Name.startsWith('BATCH_RUNNER_'));
 const alerts = () => aws.published.filter((p) => p.MessageAttributes.severity.StringValue === 'alert');
 const failureAlerts = (r: ScenarioResult) => r.statesEntered.filter((s) => s === 'PublishFailureAlert');
 
 describe('happy path', () => {
-  test('scheduled run: slot, lock, running-task checks, start, watch, release in 11 states and 5 calls before RunTask', async () => {
+  test('scheduled run: slot, lock, running-task checks, start, watch, release in 17 states and 5 calls before RunTask', async () => {
     const r = await runScenario(db, aws, { name: 'HappyPath' });
 
     expect(r.status).toBe('SUCCEEDED');
@@ -58,8 +62,14 @@ describe('happy path', () => {
       'IsBatchAlreadyRunning',
       'CheckStoppingTasks',
       'AreAnyTasksStopping',
+      'HasAttemptBegun',
+      'BeginAttemptsForSlot',
+      'NameTheAttempt',
+      'ComposeTaskOverrides',
+      'ComposeOverrides',
       'StartBatchTask',
       'WaitForTaskToStop',
+      'RecordSucceededAttempt',
       'ReleaseLock',
     ]);
     // The slot claim, the lock, the two running-task checks (desired RUNNING; asked to stop), then RunTask.
@@ -108,9 +118,13 @@ describe('happy path', () => {
     });
 
     expect(r.status).toBe('SUCCEEDED');
-    expect(callsTo(r, 'StartBatchTask')[0].params.Overrides).toEqual({
-      ContainerOverrides: [{ Name: 'app', Environment: [{ Name: 'DRY_RUN', Value: 'true' }] }],
-    });
+    // The operator's variable, after the run's context (test/state-machines/batch-runner.attempts.test.ts).
+    expect(callsTo(r, 'StartBatchTask')[0].params.Overrides.ContainerOverrides).toEqual([
+      {
+        Name: 'app',
+        Environment: [...contextEnvironmentOf(r), { Name: 'DRY_RUN', Value: 'true' }],
+      },
+    ]);
     expect(callsTo(r, 'AcquireLock')[0].params.Item).toMatchObject({
       requestedBy: { S: 'ops@example.com' },
       reason: { S: 're-run after fix' },

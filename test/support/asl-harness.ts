@@ -67,7 +67,13 @@ export const TEST_BINDINGS: DeploymentBindings = {
 /** How the scripted batch task ends, as the task watcher would report it. */
 /** `silent`: the watcher never answers at all (its callback lost), even for a task that never started. */
 /** `deadline`: the task still runs when the run's deadline comes (the watcher answers DeadlineReached). */
-export type WatchScript = { exitCode: number; sidecarExitCode?: number } | 'hang' | 'lock-lost' | 'silent' | 'deadline';
+/** `exitCode: null`: the container never ran (e.g. TaskFailedToStart); `stopCode`: ECS's TaskStopCode. */
+export type WatchScript =
+  | { exitCode: number | null; sidecarExitCode?: number; stopCode?: string; stoppedReason?: string }
+  | 'hang'
+  | 'lock-lost'
+  | 'silent'
+  | 'deadline';
 
 /**
  * Scripted AWS answers for one scenario: realistic payloads (see test/fixtures), one per call, with
@@ -87,6 +93,9 @@ export class ScriptedAws {
   /** Tasks ECS no longer knows (DescribeTasks answers MISSING for them). */
   readonly unknownToEcs = new Set<string>();
   watch: WatchScript = { exitCode: 0 };
+  /** How successive started tasks end (one per attempt); past the end, `watch`. */
+  watchPerTask: WatchScript[] = [];
+  private readonly watchOfTask = new Map<string, WatchScript>();
   /** Runs while the batch task "runs" (before the watcher answers), e.g. to change the lock meanwhile. */
   whileTaskRuns: () => Promise<void> = async () => undefined;
   /** Runs before each DescribeExecution answer, e.g. to let a lock holder finish during a wait. */
@@ -222,18 +231,21 @@ export class ScriptedAws {
 
   /** What the task-watcher Lambda and the ECS STOPPED event would answer on the token. */
   private async watchTask(payload: Record<string, any>): Promise<unknown> {
-    if (this.watch === 'silent') return new Promise(() => undefined);
     const taskArn = startedTaskArn(payload.start);
+    if (taskArn && !this.watchOfTask.has(taskArn))
+      this.watchOfTask.set(taskArn, this.watchPerTask.shift() ?? this.watch);
+    const watch = (taskArn && this.watchOfTask.get(taskArn)) || this.watch;
+    if (watch === 'silent') return new Promise(() => undefined);
     if (!taskArn) throw new ServiceError('BatchRunner.TaskNotStarted', startFailureCause(payload.start));
-    if (this.watch === 'lock-lost') {
+    if (watch === 'lock-lost') {
       await this.whileTaskRuns();
       throw new ServiceError(
         'BatchRunner.LockLost',
         `lock ${payload.batch.name} is owned by ${executionArn('Intruder')}`,
       );
     }
-    if (this.watch === 'hang') return new Promise(() => undefined);
-    if (this.watch === 'deadline')
+    if (watch === 'hang') return new Promise(() => undefined);
+    if (watch === 'deadline')
       throw new ServiceError(
         'BatchRunner.DeadlineReached',
         JSON.stringify({ message: `The run's deadline has come and task ${taskArn} still runs.`, taskArn }),
@@ -249,8 +261,10 @@ export class ScriptedAws {
     const task = describedTask({
       taskArn,
       lastStatus: 'STOPPED',
-      exitCode: this.watch.exitCode,
-      sidecarExitCode: this.watch.sidecarExitCode,
+      exitCode: watch.exitCode ?? undefined,
+      sidecarExitCode: watch.sidecarExitCode,
+      stopCode: watch.stopCode,
+      stoppedReason: watch.stoppedReason,
     });
     const verdict = evaluateStoppedTask(task as any, payload.batch.containerName, logUrl);
     if (!verdict.ok) throw new ServiceError(verdict.error, JSON.stringify(verdict.summary));

@@ -108,6 +108,18 @@ describe('lock item (dynalite)', () => {
     expect((await readLock(db.client, table, BATCH))?.deadlineAt).toBe(1794000000);
   });
 
+  test('a retried attempt (a new task of the same run) keeps the run`s one deadline (issue 11 retries)', async () => {
+    await acquire(executionArn('e1'));
+    await registerTaskWatch(db.client, table, registration(executionArn('e1'), taskArn('t1')));
+    // The second attempt's task was created later: its own CreatedAt + hard timeout would be later.
+    const second = await registerTaskWatch(db.client, table, {
+      ...registration(executionArn('e1'), taskArn('t2')),
+      deadlineAt: 1794000900,
+    });
+    expect(second).toEqual({ registered: true, previousTaskArn: taskArn('t1'), deadlineAt: 1794000000 });
+    expect(await readLock(db.client, table, BATCH)).toMatchObject({ taskArn: taskArn('t2'), deadlineAt: 1794000000 });
+  });
+
   test("a pending stop is noted only on the named owner's lock", async () => {
     await acquire(executionArn('owner'));
     await notePendingStop(db.client, table, BATCH, executionArn('other'), [taskArn('t1')]);

@@ -1,0 +1,83 @@
+import { type BatchConfig, validateBatchConfigs } from '../../config/batch-config';
+import { BATCHES } from '../../config/batches';
+import { attemptPolicyOf } from '../../state-machines/definition';
+
+/** Issue 11: the run's context in the task, and retries by failure reason (config/batch-config.ts). */
+
+const base: BatchConfig = BATCHES[0];
+const withChange = (change: Record<string, unknown>): BatchConfig => ({ ...base, ...change }) as BatchConfig;
+const refused = (change: Record<string, unknown>) => () => validateBatchConfigs([withChange(change)]);
+
+describe("the run's context (runContextEnvironment)", () => {
+  test('on by default, off on request; the state machine reads it from one policy placeholder', () => {
+    expect(attemptPolicyOf(base)).toEqual({ context: true });
+    expect(attemptPolicyOf(withChange({ runContextEnvironment: false }))).toEqual({ context: false });
+  });
+
+  test('a non-boolean is refused, naming the batch, the field, the value and the variables', () => {
+    expect(refused({ runContextEnvironment: 'yes' })).toThrow(
+      /^batch "sitemap-refresh": runContextEnvironment = "yes" is invalid: use true \(the container gets BATCH_RUNNER_SCHEDULED_TIME/,
+    );
+  });
+});
+
+describe('retries by failure reason (retry)', () => {
+  const retry = { attempts: 3, backoffSeconds: 10, on: { exitCodes: [75, 143], stopCodes: ['SpotInterruption'] } };
+
+  test('a valid policy becomes the comma-separated lists the state machine compares (defaults filled in)', () => {
+    expect(() => validateBatchConfigs([withChange({ retry })])).not.toThrow();
+    expect(attemptPolicyOf(withChange({ retry }))).toEqual({
+      context: true,
+      retry: {
+        attempts: 3,
+        infrastructureAttempts: 3,
+        backoffSeconds: 10,
+        exitCodes: '75,143',
+        stopCodes: 'SpotInterruption',
+      },
+    });
+    const infraOnly = { attempts: 1, on: { stopCodes: ['TaskFailedToStart', 'InfrastructureHealth'] } };
+    expect(attemptPolicyOf(withChange({ retry: infraOnly })).retry).toEqual({
+      attempts: 1,
+      infrastructureAttempts: 3,
+      backoffSeconds: 30,
+      exitCodes: '',
+      stopCodes: 'TaskFailedToStart,InfrastructureHealth',
+    });
+  });
+
+  test.each([
+    [{ ...retry, attempts: 0 }, /retry\.attempts = 0 is invalid: use a whole number of attempts between 1 and 10/],
+    [{ ...retry, attempts: 11 }, /retry\.attempts = 11 is invalid/],
+    [{ ...retry, attempts: 1 }, /retry\.attempts = 1 is invalid: retry\.on\.exitCodes needs at least 2 attempts/],
+    [{ ...retry, infrastructureAttempts: -1 }, /retry\.infrastructureAttempts = -1 is invalid/],
+    [
+      { attempts: 2, infrastructureAttempts: 0, on: { stopCodes: ['SpotInterruption'] } },
+      /retry\.infrastructureAttempts = 0 is invalid: retry\.on\.stopCodes needs at least 1 infrastructure attempt/,
+    ],
+    [{ ...retry, backoffSeconds: 3601 }, /retry\.backoffSeconds = 3601 is invalid/],
+    [{ ...retry, backoffSeconds: 1800 }, /shorter than the hard timeout \(1800 s\)/],
+    [{ ...retry, on: {} }, /retry\.on = \{\} is invalid: list at least one exit code/],
+    [
+      { ...retry, on: { exitCodes: [0] } },
+      /retry\.on\.exitCodes = \[0\] is invalid: list at most 10 distinct exit codes between 1 and 255/,
+    ],
+    [{ ...retry, on: { exitCodes: [75, 75] } }, /retry\.on\.exitCodes = \[75,75\] is invalid/],
+    [{ ...retry, on: { exitCodes: Array.from({ length: 11 }, (_, i) => i + 1) } }, /retry\.on\.exitCodes = /],
+    [
+      { ...retry, on: { stopCodes: ['UserInitiated'] } },
+      /retry\.on\.stopCodes = "UserInitiated" is invalid: use ECS stop codes of infrastructure disruptions: TaskFailedToStart, SpotInterruption, InfrastructureHealth, TerminationNotice\. .*UserInitiated a deliberate StopTask/,
+    ],
+    [
+      { ...retry, on: { stopCodes: ['EssentialContainerExited'] } },
+      /EssentialContainerExited is every exit \(use on\.exitCodes\)/,
+    ],
+    [
+      { ...retry, on: { exitCodes: [75], signals: [15] } },
+      /retry\.on\.signals = \[15\] is invalid: there is no such field/,
+    ],
+    [{ ...retry, maxAttempts: 3 }, /retry\.maxAttempts = 3 is invalid: there is no such field/],
+  ])('refused: %j', (bad, message) => {
+    expect(refused({ hardTimeoutSeconds: 1800, retry: bad })).toThrow(message);
+  });
+});

@@ -1,0 +1,255 @@
+import { DeleteItemCommand } from '@aws-sdk/client-dynamodb';
+import type { EmbeddedDynamoDb } from '../../local/lock-store';
+import { FAMILY } from '../fixtures/ecs-payloads';
+import {
+  LOCK_TABLE,
+  runScenario,
+  type ScenarioResult,
+  scheduledInput,
+  ScriptedAws,
+  startLockStore,
+} from '../support/asl-harness';
+
+/**
+ * The attempt region of state-machines/batch-runner.asl.json (issue 11): the run's context in the
+ * task's environment, and retries by failure reason. The real ASL in aws-local-stepfunctions, the lock
+ * in dynalite, ECS answered with realistic payloads.
+ */
+
+let db: EmbeddedDynamoDb;
+let aws: ScriptedAws;
+
+beforeAll(async () => {
+  db = await startLockStore();
+});
+afterAll(async () => {
+  await db.close();
+});
+beforeEach(async () => {
+  aws = new ScriptedAws();
+  await db.client.send(new DeleteItemCommand({ TableName: LOCK_TABLE, Key: { batch: { S: FAMILY } } }));
+});
+
+const runTasks = (r: ScenarioResult) => r.calls.filter((c) => c.state === 'StartBatchTask');
+const environmentOf = (r: ScenarioResult, attempt = 0): Record<string, string> =>
+  Object.fromEntries(
+    (
+      runTasks(r)[attempt].params.Overrides.ContainerOverrides[0].Environment as Array<{ Name: string; Value: string }>
+    ).map((e) => [e.Name, e.Value]),
+  );
+
+describe("the run's context reaches the task", () => {
+  test('a scheduled run: the slot time (the same for every delivery), trigger, execution, attempt 1 and the hard timeout', async () => {
+    const input = scheduledInput('2026-11-30T21:00:00Z');
+    const r = await runScenario(db, aws, { input, name: 'SlotContext' });
+
+    expect(r.status).toBe('SUCCEEDED');
+    expect(runTasks(r)).toHaveLength(1);
+    expect(runTasks(r)[0].params.Overrides.ContainerOverrides).toHaveLength(1);
+    expect(runTasks(r)[0].params.Overrides.ContainerOverrides[0].Name).toBe('app');
+    expect(environmentOf(r)).toEqual({
+      BATCH_RUNNER_SCHEDULED_TIME: '2026-11-30T21:00:00Z',
+      BATCH_RUNNER_TRIGGER: 'schedule',
+      BATCH_RUNNER_EXECUTION_ARN: r.executionArn,
+      BATCH_RUNNER_ATTEMPT: '1',
+      BATCH_RUNNER_HARD_TIMEOUT_SECONDS: '3600',
+    });
+  });
+
+  test('a manual run names no slot: the scheduled time is the execution`s start time; the operator`s variable is kept', async () => {
+    const r = await runScenario(db, aws, {
+      input: { trigger: 'console', overrides: { environment: { DRY_RUN: 'true' } } },
+    });
+
+    expect(r.status).toBe('SUCCEEDED');
+    expect(environmentOf(r)).toEqual({
+      BATCH_RUNNER_SCHEDULED_TIME: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/),
+      BATCH_RUNNER_TRIGGER: 'console',
+      BATCH_RUNNER_EXECUTION_ARN: r.executionArn,
+      BATCH_RUNNER_ATTEMPT: '1',
+      BATCH_RUNNER_HARD_TIMEOUT_SECONDS: '3600',
+      DRY_RUN: 'true',
+    });
+    // $$.Execution.StartTime: the engine's own start of the execution, within the run.
+    const told = Date.parse(environmentOf(r).BATCH_RUNNER_SCHEDULED_TIME);
+    expect(told).toBeGreaterThanOrEqual(r.startedAt);
+    expect(told).toBeLessThanOrEqual(r.stoppedAt);
+  });
+
+  test('an allowed command override is kept beside the run`s context', async () => {
+    const r = await runScenario(db, aws, {
+      batch: { overrides: { environment: ['DRY_RUN'], command: true } },
+      input: { trigger: 'cli', overrides: { command: ['node', 'backfill.js', '--day', '2026-11-30'] } },
+    });
+
+    expect(r.status).toBe('SUCCEEDED');
+    const [override] = runTasks(r)[0].params.Overrides.ContainerOverrides;
+    expect(override.Command).toEqual(['node', 'backfill.js', '--day', '2026-11-30']);
+    expect(environmentOf(r).BATCH_RUNNER_TRIGGER).toBe('cli');
+    expect(Object.keys(environmentOf(r))).toHaveLength(5);
+  });
+
+  test('runContextEnvironment: false starts the task with the operator`s overrides only', async () => {
+    const scheduled = await runScenario(db, aws, { batch: { runContextEnvironment: false } });
+    expect(scheduled.status).toBe('SUCCEEDED');
+    expect(runTasks(scheduled)[0].params.Overrides).toEqual({});
+
+    const manual = await runScenario(db, aws, {
+      batch: { runContextEnvironment: false },
+      input: { overrides: { environment: { DRY_RUN: 'true' } } },
+    });
+    expect(manual.status).toBe('SUCCEEDED');
+    expect(runTasks(manual)[0].params.Overrides).toEqual({
+      ContainerOverrides: [{ Name: 'app', Environment: [{ Name: 'DRY_RUN', Value: 'true' }] }],
+    });
+  });
+});
+
+const alerts = () => aws.published.filter((p) => p.MessageAttributes.severity.StringValue === 'alert');
+const retryOn = (on: Record<string, unknown>, more: Record<string, unknown> = {}) => ({
+  retry: { attempts: 2, backoffSeconds: 5, on, ...more },
+});
+const spot = { exitCode: 143, stopCode: 'SpotInterruption', stoppedReason: 'Your Spot Task was interrupted.' };
+const earlier = (n: number, taskArn: string, exit: number | null, stop: string, why: string) =>
+  `attempt ${n}: task ${taskArn}, exit code ${exit}, stop code ${stop}: retried (${why}); `;
+
+describe('retries by failure reason', () => {
+  test('exit code 75 is retried once the task is STOPPED: a new task with its own ClientToken, attempt 2, the same slot; success', async () => {
+    aws.watchPerTask = [{ exitCode: 75 }, { exitCode: 0 }];
+    const input = scheduledInput('2026-11-30T22:00:00Z');
+    const r = await runScenario(db, aws, { input, batch: retryOn({ exitCodes: [75] }) });
+
+    expect(r.status).toBe('SUCCEEDED');
+    expect(aws.startedTasks).toHaveLength(2);
+    const [first, second] = runTasks(r);
+    expect(first.params.ClientToken).not.toBe(second.params.ClientToken);
+    expect(second.params.ClientToken.length).toBeLessThanOrEqual(64);
+    expect(environmentOf(r, 0)).toMatchObject({
+      BATCH_RUNNER_ATTEMPT: '1',
+      BATCH_RUNNER_SCHEDULED_TIME: '2026-11-30T22:00:00Z',
+    });
+    expect(environmentOf(r, 1)).toMatchObject({
+      BATCH_RUNNER_ATTEMPT: '2',
+      BATCH_RUNNER_SCHEDULED_TIME: '2026-11-30T22:00:00Z',
+    });
+    // The second start comes after the watcher reported the first task STOPPED, and after the backoff.
+    const order = r.statesEntered.filter((s) =>
+      ['StartBatchTask', 'WaitForTaskToStop', 'CountBatchRetry', 'BackOffBeforeRetryingTask'].includes(s),
+    );
+    expect(order).toEqual([
+      'StartBatchTask',
+      'WaitForTaskToStop',
+      'CountBatchRetry',
+      'BackOffBeforeRetryingTask',
+      'StartBatchTask',
+      'WaitForTaskToStop',
+    ]);
+    expect(r.output).toMatchObject({
+      outcome: 'succeeded',
+      task: { taskArn: aws.startedTasks[1], exitCode: 0 },
+      attempts: {
+        number: 2,
+        earlier: earlier(
+          1,
+          aws.startedTasks[0],
+          75,
+          'EssentialContainerExited',
+          'exit code 75 is in retry.on.exitCodes',
+        ),
+      },
+      lockRelease: { status: 'released' },
+    });
+    expect(aws.published).toEqual([]);
+    expect(r.lockItem).toBeUndefined();
+  });
+
+  test('the batch`s own failures use up retry.attempts: a second exit 75 ends the run failed, one alert listing both attempts', async () => {
+    aws.watchPerTask = [{ exitCode: 75 }, { exitCode: 75 }];
+    const r = await runScenario(db, aws, { batch: retryOn({ exitCodes: [75] }) });
+
+    expect(r.status).toBe('FAILED');
+    expect(r.error).toBe('BatchRunner.TaskFailed');
+    expect(aws.startedTasks).toHaveLength(2);
+    expect(alerts()).toHaveLength(1);
+    const details = JSON.parse(alerts()[0].Message.split('\nDetails: ')[1]);
+    expect(details.task).toMatchObject({ taskArn: aws.startedTasks[1], exitCode: 75 });
+    expect(details.attempts).toEqual({
+      number: 2,
+      earlier: earlier(1, aws.startedTasks[0], 75, 'EssentialContainerExited', 'exit code 75 is in retry.on.exitCodes'),
+    });
+    expect(r.lockItem).toBeUndefined();
+  });
+
+  test('infrastructure disruptions do not use up the batch`s attempts: Spot, Spot, exit 75, then success in 4 attempts', async () => {
+    aws.watchPerTask = [spot, spot, { exitCode: 75 }, { exitCode: 0 }];
+    const r = await runScenario(db, aws, {
+      batch: retryOn({ exitCodes: [75, 143], stopCodes: ['SpotInterruption'] }),
+    });
+
+    expect(r.status).toBe('SUCCEEDED');
+    expect(aws.startedTasks).toHaveLength(4);
+    expect(r.statesEntered.filter((s) => s === 'CountInfrastructureRetry')).toHaveLength(2);
+    expect(r.statesEntered.filter((s) => s === 'CountBatchRetry')).toHaveLength(1);
+    expect(new Set(runTasks(r).map((c) => c.params.ClientToken)).size).toBe(4);
+    expect(environmentOf(r, 3).BATCH_RUNNER_ATTEMPT).toBe('4');
+    const infra = 'stop code SpotInterruption is in retry.on.stopCodes, not counted in retry.attempts';
+    expect(r.output.attempts.earlier).toBe(
+      earlier(1, aws.startedTasks[0], 143, 'SpotInterruption', infra) +
+        earlier(2, aws.startedTasks[1], 143, 'SpotInterruption', infra) +
+        earlier(3, aws.startedTasks[2], 75, 'EssentialContainerExited', 'exit code 75 is in retry.on.exitCodes'),
+    );
+  });
+
+  test('a disruption past infrastructureAttempts is not retried as an exit code either (143 is listed): failed, one alert', async () => {
+    aws.watchPerTask = [spot, spot];
+    const r = await runScenario(db, aws, {
+      batch: retryOn({ exitCodes: [143], stopCodes: ['SpotInterruption'] }, { infrastructureAttempts: 1 }),
+    });
+
+    expect(r.status).toBe('FAILED');
+    expect(aws.startedTasks).toHaveLength(2);
+    expect(r.statesEntered).not.toContain('CountBatchRetry');
+    expect(alerts()).toHaveLength(1);
+    expect(alerts()[0].Message).toContain('SpotInterruption');
+  });
+
+  test('a task that failed to start (no exit code) is retried by its stop code', async () => {
+    aws.watchPerTask = [
+      { exitCode: null, stopCode: 'TaskFailedToStart', stoppedReason: 'CannotPullContainerError: pull rate limit' },
+      { exitCode: 0 },
+    ];
+    const r = await runScenario(db, aws, { batch: retryOn({ stopCodes: ['TaskFailedToStart'] }, { attempts: 1 }) });
+
+    expect(r.status).toBe('SUCCEEDED');
+    expect(r.output.attempts.earlier).toContain(
+      `attempt 1: task ${aws.startedTasks[0]}, exit code null, stop code TaskFailedToStart`,
+    );
+  });
+
+  test('an exit code not listed is not retried: failed after one attempt', async () => {
+    aws.watchPerTask = [{ exitCode: 1 }];
+    const r = await runScenario(db, aws, { batch: retryOn({ exitCodes: [75] }) });
+
+    expect(r.status).toBe('FAILED');
+    expect(aws.startedTasks).toHaveLength(1);
+    expect(r.statesEntered).toContain('NoteEarlierAttempts');
+    expect(JSON.parse(alerts()[0].Message.split('\nDetails: ')[1]).attempts).toEqual({ number: 1, earlier: '' });
+  });
+
+  test('a retry that runs into the run`s deadline is stopped and confirmed STOPPED: timed_out, one alert, lock released', async () => {
+    aws.watchPerTask = [{ exitCode: 75 }, 'deadline'];
+    const r = await runScenario(db, aws, { batch: retryOn({ exitCodes: [75] }) });
+
+    expect(r.status).toBe('FAILED');
+    expect(r.error).toBe('BatchRunner.TimedOut');
+    expect(aws.stopRequests.map((s) => s.task)).toEqual([aws.startedTasks[1]]);
+    // The one alert lists the earlier attempt beside the timed-out one.
+    expect(JSON.parse(alerts()[0].Message.split('\nDetails: ')[1]).attempts).toEqual({
+      number: 2,
+      earlier: earlier(1, aws.startedTasks[0], 75, 'EssentialContainerExited', 'exit code 75 is in retry.on.exitCodes'),
+    });
+    expect(r.statesEntered).toContain('RecordStoppedTask');
+    expect(alerts()).toHaveLength(1);
+    expect(r.lockItem).toBeUndefined();
+  });
+});
