@@ -65,6 +65,10 @@ export function buildProgram(
       '--override <NAME=value...>',
       "set an environment variable of the batch container (only names in the batch's overrides.environment)",
     )
+    .option(
+      '--for <time>',
+      'the scheduled slot this run stands for (ISO 8601 with offset, e.g. 2026-12-01T06:00+09:00): a slot runs at most once, so a slot that already ran is skipped',
+    )
     .option('--wait', 'follow the run with live progress and exit with its outcome (see exit codes)')
     .option('--local', `${LOCAL_HELP}; always waits: this process is the runner`)
     .option('--json', 'print the result as JSON on stdout (progress goes to stderr)')

@@ -6,6 +6,7 @@
 export const STATE_STORY: Readonly<Record<string, string>> = {
   ClaimScheduledSlot: 'claiming the scheduled slot',
   RecordSkipDuplicateSlot: 'the scheduled slot already ran or runs (duplicate delivery): skipping',
+  RecordSkipSlotAlreadyClaimed: 'the slot this run stands for already ran or runs: skipping',
   ValidateManualInput: 'validating the manual input',
   RejectInvalidInput: 'input rejected: nothing started, lock untouched',
   AcquireLock: 'acquiring the lock',

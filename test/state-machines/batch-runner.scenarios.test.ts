@@ -669,6 +669,37 @@ describe('one run per scheduled slot', () => {
     expect(callsTo(manual, 'ClaimScheduledSlot')).toHaveLength(0);
   });
 
+  test('a manual run for a slot (run --for) claims it: the Scheduler`s delivery of that slot and a second run for it are skipped', async () => {
+    const manual = await runScenario(db, aws, {
+      input: { trigger: 'cli', requestedBy: 'alice', slot: '2026-12-05T06:00+09:00' },
+      name: 'ManualForSlot',
+    });
+    expect(manual.output.outcome).toBe('succeeded');
+    expect(callsTo(manual, 'ClaimScheduledSlot')[0].params.Item.batch.S).toBe(`slot#${FAMILY}#2026-12-04T21:00:00Z`);
+    expect(manual.statesEntered.slice(0, 6)).toEqual([
+      'RouteInput',
+      'ValidateManualInput',
+      'IsManualInputValid',
+      'DoesRunStandForSlot',
+      'ClaimScheduledSlot',
+      'AcquireLock',
+    ]);
+
+    // The schedule then fires for the same slot: it ran already.
+    const scheduled = await runScenario(db, aws, { input: scheduledInput('2026-12-04T21:00:00Z') });
+    expect(scheduled.output).toMatchObject({ outcome: 'skipped', duplicateSlot: '2026-12-04T21:00:00Z' });
+    expect(scheduled.statesEntered).toContain('RecordSkipDuplicateSlot');
+
+    // A second manual run for it (written in UTC this time) is skipped too, saying why.
+    const again = await runScenario(db, aws, { input: { trigger: 'cli', slot: '2026-12-04T21:00:00Z' } });
+    expect(again.output).toMatchObject({ outcome: 'skipped', duplicateSlot: '2026-12-04T21:00:00Z' });
+    expect(again.output.reason).toContain('The slot 2026-12-04T21:00:00Z this run stands for has already been claimed');
+    expect(again.statesEntered).toContain('RecordSkipSlotAlreadyClaimed');
+    expect(callsTo(again, 'AcquireLock')).toHaveLength(0);
+    expect(aws.startedTasks).toHaveLength(1);
+    expect(aws.published.at(-1)?.Subject).toBe(`[batch-runner] ${FAMILY} skipped (cli)`);
+  });
+
   test('a claim whose write landed but whose answer was lost is this execution`s own: the retried claim proceeds', async () => {
     const slot = scheduledInput();
     // What the first attempt left behind before its answer was lost.
