@@ -74,6 +74,12 @@ export interface BatchRunnerProps {
    * @default - no subscription
    */
   readonly alertEmails?: readonly string[];
+  /**
+   * The bus the state machines put their run lifecycle events on (`source: batch-runner`, schema in
+   * state-machines/run-events.ts), e.g. a platform's own bus.
+   * @default - the account's default event bus
+   */
+  readonly eventBus?: events.IEventBus;
   /** Retention of the runner's log groups (functions, executions, containers). @default logs.RetentionDays.ONE_MONTH */
   readonly logRetention?: logs.RetentionDays;
   /**
@@ -98,6 +104,8 @@ export class BatchRunner extends Construct {
   public readonly alertTopic: sns.ITopic;
   public readonly alertTopicKey?: kms.IKey;
   public readonly scheduleGroup: scheduler.ScheduleGroup;
+  /** The bus of the run lifecycle events given in the props; undefined: the account's default bus. */
+  public readonly eventBus?: events.IEventBus;
   /** The dead-letter queue every batch's schedule parks failed starts in, and its alarm. */
   public readonly scheduleDeadLetters: ScheduleDeadLetters;
   public readonly validator: RunnerFunction;
@@ -113,6 +121,12 @@ export class BatchRunner extends Construct {
 
   private readonly clusters = new Map<string, string>();
   private readonly batchNames = new Set<string>();
+
+  /** ARN of the lifecycle events' bus, written in `scope`'s stack (the default bus: that stack's own account and region). */
+  public eventBusArnFor(scope: Construct): string {
+    if (this.eventBus) return this.eventBus.eventBusArn;
+    return Stack.of(scope).formatArn({ service: 'events', resource: 'event-bus', resourceName: 'default' });
+  }
 
   constructor(scope: Construct, id: string, props: BatchRunnerProps) {
     super(scope, id);
@@ -132,6 +146,8 @@ export class BatchRunner extends Construct {
         "network.subnetIds is empty: give at least one subnet for the batches' tasks (awsvpc).",
       );
     }
+
+    this.eventBus = props.eventBus;
 
     this.lockTable = new dynamodb.Table(this, 'LockTable', {
       tableName: lockTableName(this.namePrefix),

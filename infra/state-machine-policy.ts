@@ -20,6 +20,8 @@ export interface StateMachinePolicyProps {
   readonly validatorFunctionArn: string;
   readonly watcherFunctionArn: string;
   readonly reconcilerFunctionArn: string;
+  /** The bus of the run lifecycle events. */
+  readonly eventBusArn: string;
 }
 
 /**
@@ -123,6 +125,13 @@ export function stateMachinePolicyStatements(scope: Construct, p: StateMachinePo
       actions: ['iam:PassRole'],
       resources: [...p.passRoleArns],
       conditions: { StringEquals: { 'iam:PassedToService': 'ecs-tasks.amazonaws.com' } },
+    }),
+    new iam.PolicyStatement({
+      sid: 'PutLifecycleEventsOnTheBus',
+      // PublishStartedEvent, PublishSucceededEvent, PublishSkippedEvent, PublishFailedEvent
+      // (events:putEvents, optimized integration): the one bus only.
+      actions: ['events:PutEvents'],
+      resources: [p.eventBusArn],
     }),
     new iam.PolicyStatement({
       sid: 'LockHolderExecutionsOfThisBatch',

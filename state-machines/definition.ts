@@ -28,6 +28,19 @@ export interface DeploymentBindings {
   readonly taskWatcherFunctionArn: string;
   /** The reconciler (handlers/cleanup.ts): settles stale locks and every failure path's release. */
   readonly reconcilerFunctionArn: string;
+  /**
+   * The event bus the run's lifecycle events go to (state-machines/run-events.ts).
+   * @default - the account's default bus, `arn:aws:events:<region>:<account of alertTopicArn>:event-bus/default`
+   */
+  readonly eventBusArn?: string;
+}
+
+/** The default event bus of the account and region of an ARN (for bindings without an explicit bus). */
+export function defaultEventBusArn(region: string, someArnOfTheAccount: string): string {
+  const account = someArnOfTheAccount.split(':')[4];
+  if (!/^\d{12}$/.test(account ?? ''))
+    throw new Error(`no account in ${someArnOfTheAccount}: pass DeploymentBindings.eventBusArn explicitly`);
+  return `arn:aws:events:${region}:${account}:event-bus/default`;
 }
 
 /**
@@ -39,6 +52,7 @@ export const PLACEHOLDER_DOCS: Readonly<Record<string, string>> = {
   Region: 'AWS region, for console and log links.',
   LockTableName: 'DynamoDB lock table (partition key "batch").',
   AlertTopicArn: 'SNS topic for alerts and skip notices.',
+  EventBusArn: 'EventBridge bus of the run lifecycle events (the default bus unless the platform names one).',
   ClusterArn: 'ECS cluster the batch runs on.',
   TaskDefinitionArn: 'Task definition RunTask starts.',
   TaskFamily: 'Task definition family: the running-task check lists RUNNING tasks of it.',
@@ -102,6 +116,7 @@ export function substitutionsFor(batch: BatchConfig, bindings: DeploymentBinding
     Region: bindings.region,
     LockTableName: bindings.lockTableName,
     AlertTopicArn: bindings.alertTopicArn,
+    EventBusArn: bindings.eventBusArn ?? defaultEventBusArn(bindings.region, bindings.alertTopicArn),
     ClusterArn: bindings.clusterArn,
     TaskDefinitionArn: bindings.taskDefinitionArn,
     TaskFamily: bindings.taskFamily,

@@ -1,7 +1,11 @@
 import { EXIT } from '../../cli/exit-codes';
 import { runCli } from '../../cli/program';
 import { nextRunTime } from '../../cli/schedule-time';
+import { join } from 'node:path';
+import Ajv2020 from 'ajv/dist/2020';
 import { ExecutionRegistry } from '../../local/execution-registry';
+import { readBusEvents } from '../../local/local-events';
+import { RUN_EVENT_DETAIL_SCHEMAS } from '../../state-machines/run-events';
 import { alertsIn, cleanUpStateDir, tempStateDir } from './support';
 
 /** backfill and run --for in the local mode: the real ASL, the slot claims in the shared dynalite, tasks as child processes. */
@@ -58,6 +62,20 @@ describe('backfill in the local mode', () => {
     for (let i = 1; i < byStart.length; i++)
       expect(Date.parse(byStart[i].startDate)).toBeGreaterThanOrEqual(Date.parse(byStart[i - 1].stopDate!));
 
+    // The lifecycle events of the three runs, on the local bus (events.jsonl), each valid by its schema.
+    const ajv = new Ajv2020();
+    const events = readBusEvents(join(dir, 'events.jsonl'));
+    expect(events.map((e) => `${e.detailType}:${e.detail.run.scheduledTime}`)).toEqual(
+      result.slots.flatMap((s: any) => [
+        `Batch Run Started:${s.scheduledTime}`,
+        `Batch Run Succeeded:${s.scheduledTime}`,
+      ]),
+    );
+    for (const e of events) {
+      expect(e.source).toBe('batch-runner');
+      expect(ajv.validate(RUN_EVENT_DETAIL_SCHEMAS[e.detailType as 'Batch Run Started'], e.detail)).toBe(true);
+    }
+
     const again = await cliIn(dir, ['backfill', 'sitemap-refresh', ...range, '--local']);
     expect(again.code).toBe(EXIT.SUCCESS);
     expect(again.stdout).toBe('backfill of sitemap-refresh: 3 slots: 0 succeeded, 3 already run, 0 not run');
@@ -71,5 +89,9 @@ describe('backfill in the local mode', () => {
     expect(r.code).toBe(EXIT.SKIPPED);
     expect(r.stdout).toContain(`The slot ${slot} this run stands for has already been claimed`);
     expect(alertsIn(dir).at(-1)).toMatchObject({ subject: '[batch-runner] sitemap-refresh skipped (cli)' });
+    expect(readBusEvents(join(dir, 'events.jsonl')).at(-1)).toMatchObject({
+      detailType: 'Batch Run Skipped',
+      detail: { batch: 'sitemap-refresh', details: { duplicateSlot: slot }, run: { scheduledTime: slot } },
+    });
   });
 });

@@ -39,7 +39,7 @@ const alerts = () => aws.published.filter((p) => p.MessageAttributes.severity.St
 const failureAlerts = (r: ScenarioResult) => r.statesEntered.filter((s) => s === 'PublishFailureAlert');
 
 describe('happy path', () => {
-  test('scheduled run: slot, lock, running-task checks, start, watch, release in 11 states and 5 calls before RunTask', async () => {
+  test('scheduled run: slot, lock, running-task checks, start, watch, release, lifecycle events, in 15 states and 5 calls before RunTask', async () => {
     const r = await runScenario(db, aws, { name: 'HappyPath' });
 
     expect(r.status).toBe('SUCCEEDED');
@@ -59,8 +59,12 @@ describe('happy path', () => {
       'CheckStoppingTasks',
       'AreAnyTasksStopping',
       'StartBatchTask',
+      'IsTaskStarted',
+      'PublishStartedEvent',
       'WaitForTaskToStop',
       'ReleaseLock',
+      'PublishSucceededEvent',
+      'RunSucceeded',
     ]);
     // The slot claim, the lock, the two running-task checks (desired RUNNING; asked to stop), then RunTask.
     expect(r.calls.map((c) => c.state).indexOf('StartBatchTask')).toBe(4);
@@ -88,10 +92,11 @@ describe('happy path', () => {
     const r = await runScenario(db, aws, { input: {} });
 
     expect(r.status).toBe('SUCCEEDED');
-    expect(r.statesEntered.slice(0, 4)).toEqual([
+    expect(r.statesEntered.slice(0, 5)).toEqual([
       'RouteInput',
       'ValidateManualInput',
       'IsManualInputValid',
+      'DoesRunStandForSlot',
       'AcquireLock',
     ]);
     expect(callsTo(r, 'AcquireLock')[0].params.Item.trigger).toEqual({ S: 'console' });
@@ -567,6 +572,7 @@ describe('input', () => {
         'RecordOwedAlert',
         'PublishFailureAlert',
         'MarkAlertDelivered',
+        'PublishFailedEvent',
       ]);
       expect(r.lockItem).toBeUndefined();
       expect(alerts()).toHaveLength(1);
