@@ -1,4 +1,4 @@
-import { ArnFormat, Duration, Lazy, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
+import { ArnFormat, Duration, Fn, Lazy, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
@@ -122,10 +122,17 @@ export class BatchRunner extends Construct {
   private readonly clusters = new Map<string, string>();
   private readonly batchNames = new Set<string>();
 
-  /** ARN of the lifecycle events' bus, written in `scope`'s stack (the default bus: that stack's own account and region). */
-  public eventBusArnFor(scope: Construct): string {
-    if (this.eventBus) return this.eventBus.eventBusArn;
-    return Stack.of(scope).formatArn({ service: 'events', resource: 'event-bus', resourceName: 'default' });
+  /**
+   * The lifecycle events' bus as the definition names it (`default`, or the given bus's ARN) and its
+   * ARN for IAM (the default bus: the account and region of the stack that uses it, as one short
+   * Fn::Sub of pseudo parameters: every batch repeats it, and a stack holds 40 batches).
+   */
+  public eventBusRef(): { name: string; arn: string } {
+    if (this.eventBus) return { name: this.eventBus.eventBusArn, arn: this.eventBus.eventBusArn };
+    return {
+      name: 'default',
+      arn: Fn.sub('arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:event-bus/default'),
+    };
   }
 
   constructor(scope: Construct, id: string, props: BatchRunnerProps) {

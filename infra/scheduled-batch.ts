@@ -142,7 +142,7 @@ export class ScheduledBatch extends Construct {
       manualInputValidatorFunctionArn: runner.validator.function.functionArn,
       taskWatcherFunctionArn: runner.watcher.function.functionArn,
       reconcilerFunctionArn: runner.cleanup.function.functionArn,
-      eventBusArn: runner.eventBusArnFor(this),
+      eventBus: runner.eventBusRef().name,
     };
     // JSON.stringify of string tokens keeps them as "${Token[...]}" text, which CloudFormation
     // resolves inside the substitution (Fn::Join): SubnetIdsJson becomes ["subnet-..."] at deploy.
@@ -170,7 +170,7 @@ export class ScheduledBatch extends Construct {
             validatorFunctionArn: runner.validator.function.functionArn,
             watcherFunctionArn: runner.watcher.function.functionArn,
             reconcilerFunctionArn: runner.cleanup.function.functionArn,
-            eventBusArn: runner.eventBusArnFor(this),
+            eventBusArn: runner.eventBusRef().arn,
           }),
         }),
       },

@@ -29,18 +29,12 @@ export interface DeploymentBindings {
   /** The reconciler (handlers/cleanup.ts): settles stale locks and every failure path's release. */
   readonly reconcilerFunctionArn: string;
   /**
-   * The event bus the run's lifecycle events go to (state-machines/run-events.ts).
-   * @default - the account's default bus, `arn:aws:events:<region>:<account of alertTopicArn>:event-bus/default`
+   * The event bus the run's lifecycle events go to (state-machines/run-events.ts): its ARN, or
+   * `default` (PutEvents' EventBusName takes a name or an ARN; the default bus of the state machine's
+   * own account and region by name keeps every batch's substitutions short).
+   * @default 'default'
    */
-  readonly eventBusArn?: string;
-}
-
-/** The default event bus of the account and region of an ARN (for bindings without an explicit bus). */
-export function defaultEventBusArn(region: string, someArnOfTheAccount: string): string {
-  const account = someArnOfTheAccount.split(':')[4];
-  if (!/^\d{12}$/.test(account ?? ''))
-    throw new Error(`no account in ${someArnOfTheAccount}: pass DeploymentBindings.eventBusArn explicitly`);
-  return `arn:aws:events:${region}:${account}:event-bus/default`;
+  readonly eventBus?: string;
 }
 
 /**
@@ -52,7 +46,7 @@ export const PLACEHOLDER_DOCS: Readonly<Record<string, string>> = {
   Region: 'AWS region, for console and log links.',
   LockTableName: 'DynamoDB lock table (partition key "batch").',
   AlertTopicArn: 'SNS topic for alerts and skip notices.',
-  EventBusArn: 'EventBridge bus of the run lifecycle events (the default bus unless the platform names one).',
+  EventBus: 'EventBridge bus of the run lifecycle events: "default", or the ARN of a bus the platform names.',
   ClusterArn: 'ECS cluster the batch runs on.',
   TaskDefinitionArn: 'Task definition RunTask starts.',
   TaskFamily: 'Task definition family: the running-task check lists RUNNING tasks of it.',
@@ -116,7 +110,7 @@ export function substitutionsFor(batch: BatchConfig, bindings: DeploymentBinding
     Region: bindings.region,
     LockTableName: bindings.lockTableName,
     AlertTopicArn: bindings.alertTopicArn,
-    EventBusArn: bindings.eventBusArn ?? defaultEventBusArn(bindings.region, bindings.alertTopicArn),
+    EventBus: bindings.eventBus ?? 'default',
     ClusterArn: bindings.clusterArn,
     TaskDefinitionArn: bindings.taskDefinitionArn,
     TaskFamily: bindings.taskFamily,

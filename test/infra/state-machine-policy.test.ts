@@ -239,7 +239,7 @@ describe.each(BATCHES.map((b) => b.name))('state machine role of %s', (batch) =>
 
   test("alert records: put and update only under keys of this batch's own executions", () => {
     const [st] = granting(statementsOf(batch), 'dynamodb:UpdateItem');
-    expect(st.Sid).toBe('AlertRecordsOfThisBatchsExecutionsOnly');
+    expect(st.Sid).toBe('AlertItems');
     expect([...asArray(st.Action)].sort()).toEqual(['dynamodb:PutItem', 'dynamodb:UpdateItem']);
     const keys = JSON.stringify(st.Condition['ForAllValues:StringLike']['dynamodb:LeadingKeys']);
     expect(keys).toContain(`alert#arn:`);
@@ -256,7 +256,13 @@ describe('the lifecycle events bus', () => {
     );
     const put = statements.filter((x: any) => asArray(x.Action).includes('events:PutEvents'));
     expect(put).toHaveLength(1);
-    expect(JSON.stringify(put[0].Resource)).toMatch(/:events:.*AWS::Region.*AWS::AccountId.*:event-bus\/default/);
+    expect(put[0].Resource).toEqual({
+      'Fn::Sub': 'arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:event-bus/default',
+    });
+    const sm = Object.values<any>(s.json[s.batchStacks[0].stackName].Resources).find(
+      (r) => r.Type === 'AWS::StepFunctions::StateMachine',
+    );
+    expect(sm.Properties.DefinitionSubstitutions.EventBus).toBe('default');
   });
 
   test('a bus the platform names (eventBusArn): the definition and the policy name that bus', () => {
@@ -264,7 +270,7 @@ describe('the lifecycle events bus', () => {
     const app = synthApp(BATCHES.slice(0, 1), { eventBusArn: bus });
     const template = app.json[app.batchStacks[0].stackName];
     const sm = Object.values<any>(template.Resources).find((r) => r.Type === 'AWS::StepFunctions::StateMachine');
-    expect(sm.Properties.DefinitionSubstitutions.EventBusArn).toBe(bus);
+    expect(sm.Properties.DefinitionSubstitutions.EventBus).toBe(bus);
     const role = Object.values<any>(template.Resources).find(
       (r) => r.Type === 'AWS::IAM::Role' && r.Properties.Policies?.[0]?.PolicyName === 'StateMachine',
     );

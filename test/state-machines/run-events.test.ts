@@ -26,7 +26,7 @@ import {
  * entry changes nothing else of the run.
  */
 
-const BUS = 'arn:aws:events:ap-northeast-1:123456789012:event-bus/default';
+const BUS = 'default';
 const ajv = new Ajv2020({ allErrors: true, strict: true });
 const validators = Object.fromEntries(
   Object.entries(RUN_EVENT_DETAIL_SCHEMAS).map(([type, schema]) => [type, ajv.compile(schema)]),
