@@ -5,6 +5,7 @@ import { BATCH_FILE_NAMES, BatchFileError, findBatchFile, readBatchFile } from '
 import { BATCHES } from '../config/batches';
 import { LOCAL_BATCHES } from '../examples/demo-batches';
 import { LocalStoreError } from '../local/shared-dynamodb';
+import { backfillCommand } from './commands/backfill';
 import { demoCommand } from './commands/demo';
 import { historyCommand } from './commands/history';
 import { listCommand } from './commands/list';
@@ -97,6 +98,10 @@ export function buildProgram(
       '--override <NAME=value...>',
       "set an environment variable of the batch container (only names in the batch's overrides.environment)",
     )
+    .option(
+      '--for <time>',
+      'the scheduled slot this run stands for (ISO 8601 with offset, e.g. 2026-12-01T06:00+09:00): a slot runs at most once, so a slot that already ran is skipped',
+    )
     .option('--wait', 'follow the run with live progress and exit with its outcome (see exit codes)')
     .option('--local', `${LOCAL_HELP}; always waits: this process is the runner`)
     .option('--json', JSON_RESULT_HELP)
@@ -109,6 +114,27 @@ export function buildProgram(
       ]),
     )
     .action((batch: string, opts, cmd: Command) => act((ctx) => runCommand(ctx, batch, opts), cmd));
+
+  program
+    .command('backfill')
+    .description(
+      "run each slot of a batch's schedule (its cron, in its time zone) within a range, oldest first, one after another, each as run --for <slot>; slots already run are skipped, the first run that does not succeed stops the backfill",
+    )
+    .argument('<batch>', 'batch name')
+    .requiredOption('--from <time>', 'first time of the range, ISO 8601 with offset (e.g. 2026-11-01T00:00+09:00)')
+    .requiredOption('--to <time>', 'last time of the range (included), not in the future')
+    .option('--dry-run', 'list the slots and which of them have run already; start nothing')
+    .option('--reason <text>', 'recorded with each run (default: backfill of <from> to <to> by <you>)')
+    .option('--local', LOCAL_HELP)
+    .option('--json', 'print one JSON object with every slot and the summary on stdout (progress goes to stderr)')
+    .addHelpText(
+      'after',
+      examples([
+        'batch-runner backfill xml-articles --from 2026-11-25T00:00+09:00 --to 2026-11-30T23:59+09:00 --dry-run',
+        'batch-runner backfill xml-articles --from 2026-11-25T00:00+09:00 --to 2026-11-30T23:59+09:00',
+      ]),
+    )
+    .action((batch: string, opts, cmd: Command) => act((ctx) => backfillCommand(ctx, batch, opts), cmd));
 
   program
     .command('status')

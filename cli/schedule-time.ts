@@ -32,6 +32,52 @@ export function nextRunTime(cron: string, timeZone: string, from: Date): Date | 
   return undefined;
 }
 
+/**
+ * The slots of a schedule from `from` to `to` (both included), in order, at most `limit` of them
+ * (`truncated` says there were more): the times Scheduler fires the cron in its time zone.
+ */
+export function slotsBetween(
+  cron: string,
+  timeZone: string,
+  from: Date,
+  to: Date,
+  limit: number,
+): { slots: Date[]; truncated: boolean } {
+  const slots: Date[] = [];
+  let cursor = new Date(from.getTime() - 1);
+  for (;;) {
+    const next = nextRunTime(cron, timeZone, cursor);
+    if (next === undefined || next.getTime() > to.getTime()) return { slots, truncated: false };
+    if (slots.length === limit) return { slots, truncated: true };
+    slots.push(next);
+    cursor = next;
+  }
+}
+
+/** Whether `at` is a slot of the schedule (a time Scheduler fires it). */
+export function isSlotOf(cron: string, timeZone: string, at: Date): boolean {
+  return nextRunTime(cron, timeZone, new Date(at.getTime() - 1))?.getTime() === at.getTime();
+}
+
+/** The slot of the schedule last at or before `at` (searching back up to a year), if any. */
+export function previousSlot(cron: string, timeZone: string, at: Date): Date | undefined {
+  for (const hours of [1, 24, 8 * 24, 32 * 24, 366 * 24]) {
+    const { slots } = slotsBetween(cron, timeZone, new Date(at.getTime() - hours * 3_600_000), at, 1000);
+    if (slots.length > 0) return previousIn(slots, cron, timeZone, at);
+  }
+  return undefined;
+}
+
+// A window with more than 1000 slots has its last one within the last 1000: walk on from there.
+function previousIn(slots: Date[], cron: string, timeZone: string, at: Date): Date {
+  let last = slots.at(-1)!;
+  for (;;) {
+    const next = nextRunTime(cron, timeZone, last);
+    if (next === undefined || next.getTime() > at.getTime()) return last;
+    last = next;
+  }
+}
+
 function yearMatches(field: string, y: number): boolean {
   return field.split(',').some((part) => {
     const [range, step] = part.split('/');

@@ -6,6 +6,7 @@
 export const STATE_STORY: Readonly<Record<string, string>> = {
   ClaimScheduledSlot: 'claiming the scheduled slot',
   RecordSkipDuplicateSlot: 'the scheduled slot already ran or runs (duplicate delivery): skipping',
+  RecordSkipSlotAlreadyClaimed: 'the slot this run stands for already ran or runs: skipping',
   ValidateManualInput: 'validating the manual input',
   RejectInvalidInput: 'input rejected: nothing started, lock untouched',
   AcquireLock: 'acquiring the lock',
@@ -40,6 +41,10 @@ export const STATE_STORY: Readonly<Record<string, string>> = {
   RecordWatchError: 'could not watch the task: stopping it',
   NoteTaskMayStillRun: 'stop not confirmed: the task may still run',
   ReleaseLock: 'releasing the lock',
+  PublishStartedEvent: 'putting the "Batch Run Started" event on the bus',
+  PublishSucceededEvent: 'putting the "Batch Run Succeeded" event on the bus',
+  PublishSkippedEvent: 'putting the "Batch Run Skipped" event on the bus',
+  PublishFailedEvent: 'putting the "Batch Run Failed" event on the bus',
   ReleaseLockAfterSkip: 'releasing the lock',
   ReleaseLockAfterFailure: 'releasing the lock once the task is confirmed stopped',
   RecordLockLost: 'the lock belonged to another execution at release',

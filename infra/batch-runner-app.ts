@@ -1,5 +1,6 @@
 import { type App, type Environment, Stack, type StackProps } from 'aws-cdk-lib';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
+import * as events from 'aws-cdk-lib/aws-events';
 import { type BatchConfig, BatchConfigError, validateBatchConfigs } from '../config/batch-config';
 import { DEFAULT_PREFIX } from '../config/naming';
 import { SELFTEST_BATCH } from '../config/selftest-batch';
@@ -36,6 +37,12 @@ export interface BatchRunnerAppProps {
    * @default - no e-mail subscription
    */
   readonly alertEmails?: readonly string[];
+  /**
+   * ARN of an existing event bus for the run lifecycle events (state-machines/run-events.ts), e.g. a
+   * platform's own bus.
+   * @default - the account's default event bus
+   */
+  readonly eventBusArn?: string;
   /**
    * Batches per CloudFormation stack, at most {@link MAX_BATCHES_PER_STACK}. Each batch adds 7
    * resources (11 with a created task definition) and about 10 KB of template (up to ~21 KB at the
@@ -117,6 +124,13 @@ export function validateAppProps(props: BatchRunnerAppProps): void {
       `use 1-${APP_LIMITS.stackNamePrefixLength} characters of A-Z, a-z, 0-9 and "-", starting with a letter (CloudFormation stack names).`,
     );
   }
+  if (
+    props.eventBusArn !== undefined &&
+    !/^arn:aws[a-z-]*:events:[a-z0-9-]+:\d{12}:event-bus\/[A-Za-z0-9._\-/]{1,256}$/.test(props.eventBusArn)
+  )
+    throw new BatchConfigError(
+      `eventBusArn = ${JSON.stringify(props.eventBusArn)} is not an event bus ARN: give arn:aws:events:<region>:<account>:event-bus/<name> (leave it out for the default bus).`,
+    );
   const emails = props.alertEmails ?? [];
   if (emails.length > APP_LIMITS.alertEmails)
     refuse(
@@ -202,6 +216,10 @@ export function addBatchRunnerStacks(app: App, appProps: BatchRunnerAppProps): B
     network: network.config,
     cluster,
     alertEmails: props.alertEmails,
+    eventBus:
+      props.eventBusArn === undefined
+        ? undefined
+        : events.EventBus.fromEventBusArn(shared, 'LifecycleEventBus', props.eventBusArn),
   });
 
   const batchStacks: Stack[] = [];

@@ -1,4 +1,4 @@
-import { ArnFormat, Duration, Lazy, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
+import { ArnFormat, Duration, Fn, Lazy, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
@@ -80,6 +80,12 @@ export interface BatchRunnerProps {
    * @default - no subscription
    */
   readonly alertEmails?: readonly string[];
+  /**
+   * The bus the state machines put their run lifecycle events on (`source: batch-runner`, schema in
+   * state-machines/run-events.ts), e.g. a platform's own bus.
+   * @default - the account's default event bus
+   */
+  readonly eventBus?: events.IEventBus;
   /** Retention of the runner's log groups (functions, executions, containers). @default logs.RetentionDays.ONE_MONTH */
   readonly logRetention?: logs.RetentionDays;
   /**
@@ -111,6 +117,8 @@ export class BatchRunner extends Construct {
   public readonly alertTopicKey?: kms.IKey;
   /** EventBridge Scheduler group of every batch's schedule (named like the prefix). */
   public readonly scheduleGroup: scheduler.ScheduleGroup;
+  /** The bus of the run lifecycle events given in the props; undefined: the account's default bus. */
+  public readonly eventBus?: events.IEventBus;
   /** The dead-letter queue every batch's schedule parks failed starts in, and its alarm. */
   public readonly scheduleDeadLetters: ScheduleDeadLetters;
   /** The manual-input validator Lambda (handlers/validate-manual-input.ts). */
@@ -135,6 +143,19 @@ export class BatchRunner extends Construct {
   private readonly clusters = new Map<string, string>();
   private readonly batchNames = new Set<string>();
 
+  /**
+   * The lifecycle events' bus as the definition names it (`default`, or the given bus's ARN) and its
+   * ARN for IAM (the default bus: the account and region of the stack that uses it, as one short
+   * Fn::Sub of pseudo parameters: every batch repeats it, and a stack holds 40 batches).
+   */
+  public eventBusRef(): { name: string; arn: string } {
+    if (this.eventBus) return { name: this.eventBus.eventBusArn, arn: this.eventBus.eventBusArn };
+    return {
+      name: 'default',
+      arn: Fn.sub('arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:event-bus/default'),
+    };
+  }
+
   constructor(scope: Construct, id: string, props: BatchRunnerProps) {
     super(scope, id);
     const stack = Stack.of(this);
@@ -153,6 +174,8 @@ export class BatchRunner extends Construct {
         "network.subnetIds is empty: give at least one subnet for the batches' tasks (awsvpc).",
       );
     }
+
+    this.eventBus = props.eventBus;
 
     this.lockTable = new dynamodb.Table(this, 'LockTable', {
       tableName: lockTableName(this.namePrefix),

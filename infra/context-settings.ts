@@ -12,6 +12,8 @@ export const CONTEXT_KEYS = {
   stackNamePrefix: 'batchRunner:stackNamePrefix',
   /** E-mail addresses for the alert topic: a JSON array or a comma-separated string. */
   alertEmails: 'batchRunner:alertEmails',
+  /** ARN of an existing event bus for the run lifecycle events (default: the account's default bus). */
+  eventBusArn: 'batchRunner:eventBusArn',
   /** Existing VPC as JSON `{vpcId, availabilityZones, subnetIds, securityGroupIds?, assignPublicIp?}`. */
   network: 'batchRunner:network',
   /** Batches per stack (1-16). */
@@ -58,6 +60,9 @@ export function contextSettings(scope: Construct): Omit<BatchRunnerAppProps, 'ba
     }
     out.alertEmails = cleaned;
   }
+
+  const bus = get(CONTEXT_KEYS.eventBusArn);
+  if (bus !== undefined && bus !== '') out.eventBusArn = String(bus);
 
   const network = get(CONTEXT_KEYS.network);
   if (network !== undefined) {

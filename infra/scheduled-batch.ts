@@ -167,6 +167,7 @@ export class ScheduledBatch extends Construct {
       manualInputValidatorFunctionArn: runner.validator.function.functionArn,
       taskWatcherFunctionArn: runner.watcher.function.functionArn,
       reconcilerFunctionArn: runner.cleanup.function.functionArn,
+      eventBus: runner.eventBusRef().name,
     };
     // JSON.stringify of string tokens keeps them as "${Token[...]}" text, which CloudFormation
     // resolves inside the substitution (Fn::Join): SubnetIdsJson becomes ["subnet-..."] at deploy.
@@ -178,7 +179,7 @@ export class ScheduledBatch extends Construct {
       assumedBy: new iam.ServicePrincipal('states.amazonaws.com', {
         conditions: { StringEquals: { 'aws:SourceAccount': stack.account } },
       }),
-      description: `State machine ${smName}: only this batch's lock item, task definition, cluster and roles.`,
+      description: `State machine ${smName}: this batch's resources only.`,
       inlinePolicies: {
         StateMachine: new iam.PolicyDocument({
           statements: stateMachinePolicyStatements(this, {
@@ -194,6 +195,7 @@ export class ScheduledBatch extends Construct {
             validatorFunctionArn: runner.validator.function.functionArn,
             watcherFunctionArn: runner.watcher.function.functionArn,
             reconcilerFunctionArn: runner.cleanup.function.functionArn,
+            eventBusArn: runner.eventBusRef().arn,
           }),
         }),
       },

@@ -20,6 +20,8 @@ export interface StateMachinePolicyProps {
   readonly validatorFunctionArn: string;
   readonly watcherFunctionArn: string;
   readonly reconcilerFunctionArn: string;
+  /** The bus of the run lifecycle events. */
+  readonly eventBusArn: string;
 }
 
 /**
@@ -45,7 +47,7 @@ export function stateMachinePolicyStatements(scope: Construct, p: StateMachinePo
   const onCluster = { ArnEquals: { 'ecs:cluster': p.clusterArn } };
   const statements = [
     new iam.PolicyStatement({
-      sid: 'LockItemOfThisBatchOnly',
+      sid: 'LockItem',
       // AcquireLock (putItem), ReadLockHolder and ConfirmLockAfterRedrive (getItem), ReleaseLock,
       // ReleaseLockAfterSkip (deleteItem).
       actions: ['dynamodb:PutItem', 'dynamodb:GetItem', 'dynamodb:DeleteItem'],
@@ -53,7 +55,7 @@ export function stateMachinePolicyStatements(scope: Construct, p: StateMachinePo
       conditions: { 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': [p.batchName] } },
     }),
     new iam.PolicyStatement({
-      sid: 'ScheduledSlotsOfThisBatchOnly',
+      sid: 'SlotItems',
       // ClaimScheduledSlot (putItem): keys `slot#<batch>#<scheduled time>`. The `#` after the batch name
       // keeps batch "a" from claiming slots of batch "a-b".
       actions: ['dynamodb:PutItem'],
@@ -61,7 +63,7 @@ export function stateMachinePolicyStatements(scope: Construct, p: StateMachinePo
       conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`slot#${p.batchName}#*`] } },
     }),
     new iam.PolicyStatement({
-      sid: 'AlertRecordsOfThisBatchsExecutionsOnly',
+      sid: 'AlertItems',
       // RecordOwedAlert (putItem), MarkAlertDelivered (updateItem): keys `alert#<execution ARN>` of
       // this batch's own executions only.
       actions: ['dynamodb:PutItem', 'dynamodb:UpdateItem'],
@@ -80,7 +82,7 @@ export function stateMachinePolicyStatements(scope: Construct, p: StateMachinePo
       },
     }),
     new iam.PolicyStatement({
-      sid: 'ListRunningTasksOnTheCluster',
+      sid: 'ListTasks',
       // CheckRunningTasks. ListTasks is authorized on container instances (none on Fargate); the
       // ecs:cluster condition limits it to the batch's cluster.
       actions: ['ecs:ListTasks'],
@@ -88,14 +90,14 @@ export function stateMachinePolicyStatements(scope: Construct, p: StateMachinePo
       conditions: onCluster,
     }),
     new iam.PolicyStatement({
-      sid: 'RunThisTaskDefinitionOnTheCluster',
+      sid: 'RunTask',
       // StartBatchTask (aws-sdk:ecs:runTask, request-response).
       actions: ['ecs:RunTask'],
       resources: [p.runTaskResource],
       conditions: onCluster,
     }),
     new iam.PolicyStatement({
-      sid: 'TagTasksAtRunTaskOnly',
+      sid: 'TagAtRunTask',
       // StartBatchTask passes Tags (execution name, trigger): tag-on-create needs ecs:TagResource,
       // held to tags written by RunTask itself (ecs:CreateAction) on tasks of this cluster.
       actions: ['ecs:TagResource'],
@@ -103,14 +105,14 @@ export function stateMachinePolicyStatements(scope: Construct, p: StateMachinePo
       conditions: { StringEquals: { 'ecs:CreateAction': 'RunTask' } },
     }),
     new iam.PolicyStatement({
-      sid: 'DescribeTasksOnTheCluster',
+      sid: 'DescribeTasks',
       // ConfirmTaskStopped.
       actions: ['ecs:DescribeTasks'],
       resources: [p.taskArnPattern],
       conditions: onCluster,
     }),
     new iam.PolicyStatement({
-      sid: 'StopOnlyThisBatchsTasks',
+      sid: 'StopOwnTasks',
       // StopBatchTask, StopRunningCopy (replace). Only tasks tagged with this batch's name (StartBatchTask
       // tags every task it starts), so a batch can never stop another batch's task on a shared cluster.
       actions: ['ecs:StopTask'],
@@ -118,14 +120,21 @@ export function stateMachinePolicyStatements(scope: Construct, p: StateMachinePo
       conditions: { ...onCluster, StringEquals: { [`aws:ResourceTag/${BATCH_TAG_KEY}`]: p.batchName } },
     }),
     new iam.PolicyStatement({
-      sid: 'PassOnlyTheTaskRolesToEcs',
+      sid: 'PassTaskRoles',
       // StartBatchTask: RunTask passes the task's task role and execution role.
       actions: ['iam:PassRole'],
       resources: [...p.passRoleArns],
       conditions: { StringEquals: { 'iam:PassedToService': 'ecs-tasks.amazonaws.com' } },
     }),
     new iam.PolicyStatement({
-      sid: 'LockHolderExecutionsOfThisBatch',
+      sid: 'PutRunEvents',
+      // PublishStartedEvent, PublishSucceededEvent, PublishSkippedEvent, PublishFailedEvent
+      // (events:putEvents, optimized integration): the one bus only.
+      actions: ['events:PutEvents'],
+      resources: [p.eventBusArn],
+    }),
+    new iam.PolicyStatement({
+      sid: 'HolderExecutions',
       // CheckLockHolderLiveness (describeExecution), StopLockHolder (stopExecution, overlap policy
       // replace). A lock holder is always an execution of this batch's own state machine.
       actions: ['states:DescribeExecution', 'states:StopExecution'],
@@ -139,13 +148,13 @@ export function stateMachinePolicyStatements(scope: Construct, p: StateMachinePo
       ],
     }),
     new iam.PolicyStatement({
-      sid: 'PublishToTheAlertTopic',
+      sid: 'AlertTopic',
       // PublishFailureAlert, NotifySkipped.
       actions: ['sns:Publish'],
       resources: [p.alertTopicArn],
     }),
     new iam.PolicyStatement({
-      sid: 'InvokeTheRunnerFunctions',
+      sid: 'RunnerFunctions',
       // ValidateManualInput (lambda:invoke), WaitForTaskToStop (lambda:invoke.waitForTaskToken),
       // SettleStaleLock and ReleaseLockAfterFailure (lambda:invoke of the reconciler).
       actions: ['lambda:InvokeFunction'],

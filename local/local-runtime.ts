@@ -22,6 +22,7 @@ import { handler as validateManualInput } from '../handlers/validate-manual-inpu
 import { type DeploymentBindings, renderDefinition, substitutionsFor } from '../state-machines/definition';
 import { type ExecutionRecord, ExecutionRegistry, type LocalExecutionStatus, LocalSfn } from './execution-registry';
 import { LocalEcs, type LocalEcsEvent, type LocalTaskDefinition } from './local-ecs';
+import { LocalEvents } from './local-events';
 import { type LocalAlert, LocalSns } from './local-sns';
 import { ensureLockTable } from './lock-store';
 import { type LocalExecutionResult, runLocalExecution } from './run-execution';
@@ -140,6 +141,8 @@ export class LocalRuntime {
   readonly registry: ExecutionRegistry;
   readonly ecs: LocalEcs;
   readonly sns: LocalSns;
+  /** The event bus: lifecycle events appended to `events.jsonl` in the state directory. */
+  readonly events: LocalEvents;
   readonly services: LocalServices;
   readonly lockTableName = lockTableName();
   private readonly batches: readonly BatchConfig[];
@@ -178,11 +181,13 @@ export class LocalRuntime {
     this.sns = new LocalSns(join(options.stateDir, 'alerts.jsonl'), (alert) =>
       this.emitLater({ type: 'alert', alert, at: Date.now() }),
     );
+    this.events = new LocalEvents(join(options.stateDir, 'events.jsonl'));
     this.services = {
       dynamodb: dynamodb.client,
       ecs: this.ecs,
       sfn: new LocalSfn(this.registry, (arn, error, cause) => this.stopInProcess(arn, error, cause)),
       sns: this.sns,
+      events: this.events,
       functions: {
         [LOCAL_VALIDATOR_ARN]: async (payload) => validateManualInput(payload as any),
         [LOCAL_WATCHER_ARN]: localTaskWatcher(this.ecs),

@@ -42,6 +42,11 @@ export interface SnsService {
   publish(params: Params): Promise<{ MessageId: string }>;
 }
 
+/** EventBridge PutEvents as the optimized integration takes it (Detail as a JSON object). */
+export interface EventsService {
+  putEvents(params: Params): Promise<{ Entries: Params[]; FailedEntryCount: number }>;
+}
+
 /** A Lambda function by ARN: `payload` in, result out (a waitForTaskToken function resolves with the callback output). */
 export type LocalFunction = (payload: Params) => Promise<Json>;
 
@@ -50,6 +55,8 @@ export interface LocalServices {
   readonly ecs: EcsService;
   readonly sfn: SfnService;
   readonly sns: SnsService;
+  /** @default - a bus without rules: events are accepted and go nowhere */
+  readonly events?: EventsService;
   readonly functions: Readonly<Record<string, LocalFunction>>;
 }
 
@@ -127,6 +134,19 @@ export async function callService(services: LocalServices, resource: string, par
     case 'sns':
       if (action !== 'publish') throw new ServiceError('States.Runtime', `sns:${action} is not served locally`);
       return services.sns.publish(params);
+    case 'events': {
+      if (action !== 'putEvents') throw new ServiceError('States.Runtime', `events:${action} is not served locally`);
+      const answer = services.events
+        ? await services.events.putEvents(params)
+        : { Entries: (params.Entries as Params[]).map((_, i) => ({ EventId: `local-${i}` })), FailedEntryCount: 0 };
+      // The optimized integration fails the Task when PutEvents answers 200 with failed entries.
+      if (answer.FailedEntryCount > 0)
+        throw new ServiceError(
+          'EventBridge.FailedEntry',
+          JSON.stringify(answer.Entries.filter((e) => e.ErrorCode !== undefined)),
+        );
+      return answer;
+    }
     case 'lambda': {
       const fn = services.functions[params.FunctionName as string];
       if (!fn) throw new ServiceError('Lambda.ResourceNotFoundException', `Function not found: ${params.FunctionName}`);

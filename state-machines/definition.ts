@@ -28,6 +28,13 @@ export interface DeploymentBindings {
   readonly taskWatcherFunctionArn: string;
   /** The reconciler (handlers/cleanup.ts): settles stale locks and every failure path's release. */
   readonly reconcilerFunctionArn: string;
+  /**
+   * The event bus the run's lifecycle events go to (state-machines/run-events.ts): its ARN, or
+   * `default` (PutEvents' EventBusName takes a name or an ARN; the default bus of the state machine's
+   * own account and region by name keeps every batch's substitutions short).
+   * @default 'default'
+   */
+  readonly eventBus?: string;
 }
 
 /**
@@ -39,6 +46,7 @@ export const PLACEHOLDER_DOCS: Readonly<Record<string, string>> = {
   Region: 'AWS region, for console and log links.',
   LockTableName: 'DynamoDB lock table (partition key "batch").',
   AlertTopicArn: 'SNS topic for alerts and skip notices.',
+  EventBus: 'EventBridge bus of the run lifecycle events: "default", or the ARN of a bus the platform names.',
   ClusterArn: 'ECS cluster the batch runs on.',
   TaskDefinitionArn: 'Task definition RunTask starts.',
   TaskFamily: 'Task definition family: the running-task check lists RUNNING tasks of it.',
@@ -135,6 +143,7 @@ export function substitutionsFor(batch: BatchConfig, bindings: DeploymentBinding
     Region: bindings.region,
     LockTableName: bindings.lockTableName,
     AlertTopicArn: bindings.alertTopicArn,
+    EventBus: bindings.eventBus ?? 'default',
     ClusterArn: bindings.clusterArn,
     TaskDefinitionArn: bindings.taskDefinitionArn,
     TaskFamily: bindings.taskFamily,

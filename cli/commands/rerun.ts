@@ -18,7 +18,8 @@ export interface RerunOptions {
  * The input of a rerun: the execution's input as it was - its overrides and any other field, so an
  * input the validator refused is refused again - started by this operator (`trigger: "cli"`,
  * `requestedBy`), with the reason `rerun of <execution>` unless --reason is given. A scheduler input
- * keeps nothing of its slot (`scheduledTime`): its slot has run, and a rerun is a manual start.
+ * keeps nothing of its slot (`scheduledTime`, or `slot` of a run --for): its slot has run, and a rerun is a
+ * manual start.
  */
 export function rerunInput(
   ctx: CliContext,
@@ -31,6 +32,8 @@ export function rerunInput(
   ) as Record<string, unknown>;
   const { trigger, reason: oldReason, requestedBy: _by, ...rest } = input;
   if (trigger === 'schedule') delete rest.scheduledTime;
+  // A run for a slot (run --for, backfill) claimed it: a rerun is a manual start of its own.
+  delete rest.slot;
   const because = `rerun of ${old.name}${typeof oldReason === 'string' ? `: ${oldReason}` : ''}`;
   return checkedInput(ctx, batch, {
     trigger: 'cli',

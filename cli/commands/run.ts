@@ -2,7 +2,7 @@ import { pathToFileURL } from 'node:url';
 import { StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { type BatchConfig, isReservedEnvName, RESERVED_ENV_PREFIXES } from '../../config/batch-config';
 import { manualExecutionName } from '../../config/naming';
-import { MAX_REASON_LENGTH, validateManualInput } from '../../handlers/lib/manual-input';
+import { MAX_REASON_LENGTH, parseSlot, validateManualInput } from '../../handlers/lib/manual-input';
 import type { LocalRuntimeEvent } from '../../local/local-runtime';
 import type { CliContext } from '../context';
 import { type Deployment, executionConsoleUrl } from '../deployment';
@@ -11,6 +11,7 @@ import { failureSummaryOf } from '../execution-history';
 import { EXIT, type ExitCode } from '../exit-codes';
 import { duration, json, progressOfTask, shortArn } from '../format';
 import { exitCodeFor, outcomeOf, type RunOutcome } from '../outcome';
+import { isSlotOf, nextRunTime, previousSlot } from '../schedule-time';
 import { storyOf } from '../state-story';
 import { watchExecution } from '../watch';
 
@@ -20,6 +21,8 @@ export interface RunOptions {
   readonly wait?: boolean;
   readonly local?: boolean;
   readonly json?: boolean;
+  /** `--for <time>`: the scheduled slot this run stands for (ISO 8601 with offset). */
+  readonly for?: string;
 }
 
 const OVERRIDE = /^([A-Za-z_][A-Za-z0-9_]*)=(.*)$/s;
@@ -55,12 +58,54 @@ export function cliInput(ctx: CliContext, batch: BatchConfig, options: RunOption
       `leave ${reserved.length > 1 ? 'them' : 'it'} out; environment overrides this batch allows: ${allowed}. Nothing was started.`,
     );
   }
+  const slot = options.for === undefined ? undefined : slotOf(batch, options.for);
   return checkedInput(ctx, batch, {
     trigger: 'cli',
     reason: options.reason ?? `manual run by ${ctx.user}`,
     requestedBy: ctx.user,
     ...(Object.keys(environment).length > 0 ? { overrides: { environment } } : {}),
+    ...(slot !== undefined ? { slot } : {}),
   });
+}
+
+/** A slot time in the batch's own time zone, for people: `2026-12-01 06:00 Asia/Tokyo`. */
+export function localSlotText(batch: BatchConfig, at: Date): string {
+  const parts = new Intl.DateTimeFormat('sv-SE', {
+    timeZone: batch.schedule.timeZone,
+    year: 'numeric',
+    month: '2-digit',
+    day: '2-digit',
+    hour: '2-digit',
+    minute: '2-digit',
+  }).format(at);
+  return `${parts} ${batch.schedule.timeZone}`;
+}
+
+/**
+ * `--for <time>`: the slot in the Scheduler's form (`2026-11-30T21:00:00Z`), refused unless it is a
+ * time the batch's schedule fires (a slot that no scheduled run claims would guard nothing).
+ */
+export function slotOf(batch: BatchConfig, text: string): string {
+  const parsed = parseSlot(text);
+  if (typeof parsed !== 'string')
+    throw new UserError(
+      `--for "${text}" ${parsed.problem.replace(/: write.*$/, '')}`,
+      `${parsed.problem.replace(/^.*: (write)/, '$1')} Nothing was started.`,
+    );
+  const at = new Date(parsed);
+  const { cron, timeZone } = batch.schedule;
+  if (!isSlotOf(cron, timeZone, at)) {
+    const before = previousSlot(cron, timeZone, at);
+    const after = nextRunTime(cron, timeZone, at);
+    const near = [before, after]
+      .filter((d): d is Date => d !== undefined)
+      .map((d) => `${localSlotText(batch, d)} (--for ${d.toISOString().slice(0, 16)}Z)`);
+    throw new UserError(
+      `--for "${text}" (${localSlotText(batch, at)}) is not a slot of ${batch.name}: its schedule is cron(${cron}) in ${timeZone}`,
+      `name a time the schedule fires${near.length > 0 ? `; the nearest are ${near.join(' and ')}` : ''}. Nothing was started.`,
+    );
+  }
+  return parsed;
 }
 
 /**
@@ -102,6 +147,8 @@ export async function runCommand(ctx: CliContext, batchName: string, options: Ru
   const local = options.local ?? false;
   const batch = ctx.batch(batchName, local);
   const input = cliInput(ctx, batch, options);
+  if (typeof input.slot === 'string' && !options.json)
+    ctx.output.err(`standing for the slot ${input.slot} (${localSlotText(batch, new Date(input.slot))})`);
   return startRun(ctx, batch, input, options);
 }
 

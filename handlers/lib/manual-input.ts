@@ -18,6 +18,11 @@ export interface RunRequest {
   readonly requestedBy: string;
   /** ECS TaskOverride (PascalCase, as Step Functions' RunTask integration takes it). */
   readonly overrides: EcsTaskOverride;
+  /**
+   * The scheduled slot this run stands for (manual key `slot`), in the Scheduler's own form
+   * (`2026-11-30T21:00:00Z`, ISO 8601 UTC, whole minute); absent when the run names no slot.
+   */
+  readonly scheduledTime?: string;
 }
 
 export interface EcsTaskOverride {
@@ -34,7 +39,7 @@ export interface ValidationResult {
 }
 
 export const MANUAL_TRIGGERS = ['console', 'cli', 'manual'] as const;
-export const MANUAL_INPUT_KEYS = ['trigger', 'reason', 'requestedBy', 'overrides'] as const;
+export const MANUAL_INPUT_KEYS = ['trigger', 'reason', 'requestedBy', 'overrides', 'slot'] as const;
 export const MAX_REASON_LENGTH = 500;
 export const MAX_REQUESTED_BY_LENGTH = 128;
 export const MAX_ENV_VALUE_LENGTH = 4096;
@@ -74,7 +79,10 @@ export function validateManualInput(input: unknown, policy: OverridePolicy): Val
   const o = obj ?? {};
   for (const key of Object.keys(o)) {
     if (!(MANUAL_INPUT_KEYS as readonly string[]).includes(key)) {
-      const hint = key === 'scheduledTime' ? ' (scheduledTime is only for EventBridge Scheduler inputs)' : '';
+      const hint =
+        key === 'scheduledTime'
+          ? ' (scheduledTime is only for EventBridge Scheduler inputs; to name the slot a manual run stands for, use "slot")'
+          : '';
       problems.push(`unknown key "${key}"${hint}: allowed keys are ${MANUAL_INPUT_KEYS.join(', ')}.`);
     }
   }
@@ -110,14 +118,67 @@ export function validateManualInput(input: unknown, policy: OverridePolicy): Val
     } else requestedBy = o.requestedBy;
   }
   const overrides = validateOverrides(o.overrides, policy, problems);
+  let scheduledTime: string | undefined;
+  if (o.slot !== undefined) {
+    const parsed = parseSlot(o.slot);
+    if (typeof parsed === 'string') scheduledTime = parsed;
+    else problems.push(`slot = ${show(o.slot)} ${parsed.problem}`);
+  }
   const valid = problems.length === 0;
   const message = valid
     ? 'ok'
     : `Invalid input for batch ${policy.batchName}: ${problems.join(' ')} Nothing was started and the lock was not touched.`;
   return {
     validation: { valid, message, problems },
-    run: { trigger, reason, requestedBy, overrides: valid ? overrides : {} },
+    run: {
+      trigger,
+      reason,
+      requestedBy,
+      overrides: valid ? overrides : {},
+      ...(valid && scheduledTime !== undefined ? { scheduledTime } : {}),
+    },
   };
+}
+
+const SLOT = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/;
+const SLOT_FIX =
+  'write the slot as an ISO 8601 time with its offset, to the minute, e.g. 2026-12-01T06:00+09:00 or 2026-11-30T21:00:00Z.';
+
+/**
+ * The slot a manual run stands for, normalised to the Scheduler's `<aws.scheduler.scheduled-time>`
+ * form (ISO 8601 UTC, seconds, no fraction: `2026-11-30T21:00:00Z`), so that it claims the same
+ * `slot#<batch>#<time>` key as the scheduled run of that slot. An offset is required (a time without
+ * one would depend on the machine's zone); Scheduler fires on whole minutes, so seconds must be 0.
+ */
+export function parseSlot(value: unknown): string | { problem: string } {
+  if (typeof value !== 'string') return { problem: `must be a string: ${SLOT_FIX}` };
+  const m = SLOT.exec(value);
+  if (!m) return { problem: `is not an ISO 8601 time with an offset: ${SLOT_FIX}` };
+  const [, y, mo, d, h, mi, sec = '00', fraction = '', zone] = m;
+  if (Number(sec) !== 0 || /[1-9]/.test(fraction))
+    return { problem: `is not a whole minute: schedules fire on whole minutes; ${SLOT_FIX}` };
+  const local = Date.UTC(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi));
+  const check = new Date(local);
+  if (
+    check.getUTCFullYear() !== Number(y) ||
+    check.getUTCMonth() !== Number(mo) - 1 ||
+    check.getUTCDate() !== Number(d) ||
+    check.getUTCHours() !== Number(h) ||
+    check.getUTCMinutes() !== Number(mi)
+  )
+    return { problem: `is not a valid date and time: ${SLOT_FIX}` };
+  const offsetMinutes =
+    zone === 'Z' ? 0 : (zone[0] === '-' ? -1 : 1) * (Number(zone.slice(1, 3)) * 60 + Number(zone.slice(4, 6)));
+  if (Math.abs(offsetMinutes) > 14 * 60) return { problem: `has an offset beyond ±14:00: ${SLOT_FIX}` };
+  const utc = new Date(local - offsetMinutes * 60_000);
+  if (utc.getUTCFullYear() < 2000 || utc.getUTCFullYear() > 2199)
+    return { problem: `is outside the years 2000-2199: ${SLOT_FIX}` };
+  return formatSlot(utc);
+}
+
+/** A slot time in the Scheduler's form: `2026-11-30T21:00:00Z`. */
+export function formatSlot(at: Date): string {
+  return `${at.toISOString().slice(0, 19)}Z`;
 }
 
 function validateOverrides(raw: unknown, policy: OverridePolicy, problems: string[]): EcsTaskOverride {

@@ -63,7 +63,26 @@ describe('run <batch> (AWS)', () => {
     expect(JSON.parse(r.stdout)).toMatchObject({ batch: 'xml-articles', executionArn: ARN });
   });
 
+  test('--for names the slot the run stands for: the input carries it in the Scheduler`s UTC form', async () => {
+    const r = await cli(['run', 'xml-articles', '--for', '2026-12-01T07:00+09:00'], { clients: aws.clients });
+
+    expect(r.code).toBe(EXIT.SUCCESS);
+    const input = JSON.parse(aws.mocks.sfn.commandCalls(StartExecutionCommand)[0].args[0].input.input!);
+    expect(input).toMatchObject({ trigger: 'cli', slot: '2026-11-30T22:00:00Z' });
+    expect(r.stderr).toContain('standing for the slot 2026-11-30T22:00:00Z (2026-12-01 07:00 Asia/Tokyo)');
+  });
+
   test.each([
+    [
+      ['run', 'xml-articles', '--for', '2026-12-01T06:00+09:00'],
+      /--for "2026-12-01T06:00\+09:00" \(2026-12-01 06:00 Asia\/Tokyo\) is not a slot of xml-articles: its schedule is cron\(0 7 \* \* \? \*\) in Asia\/Tokyo/,
+      /the nearest are 2026-11-30 07:00 Asia\/Tokyo \(--for 2026-11-29T22:00Z\) and 2026-12-01 07:00 Asia\/Tokyo \(--for 2026-11-30T22:00Z\)/,
+    ],
+    [
+      ['run', 'xml-articles', '--for', '2026-12-01T07:00'],
+      /--for "2026-12-01T07:00" is not an ISO 8601 time with an offset/,
+      /e\.g\. 2026-12-01T06:00\+09:00/,
+    ],
     [
       ['run', 'xml-articles', '--override', 'FOO=1'],
       /overrides\.environment\.FOO is not allowed for batch xml-articles/,

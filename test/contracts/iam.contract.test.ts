@@ -115,6 +115,15 @@ function requestsOf(b: DeployedBatch, state: string, resource: string, p: any): 
       return [{ why, action: 'sns:Publish', resource: p.TopicArn }];
     case 'lambda:invoke':
       return [{ why, action: 'lambda:InvokeFunction', resource: lambdaArn(p.FunctionName) }];
+    case 'events:putEvents':
+      // Authorized on the bus each entry names (EventBusName: name or ARN; absent: the default bus).
+      return (p.Entries as Array<{ EventBusName?: string }>).map((e) => ({
+        why,
+        action: 'events:PutEvents',
+        resource: e.EventBusName?.startsWith('arn:')
+          ? e.EventBusName
+          : `arn:aws:events:${REGION}:${ACCOUNT}:event-bus/${e.EventBusName ?? 'default'}`,
+      }));
     default:
       throw new Error(`${why}: no IAM derivation for ${resource}; add one here`);
   }
@@ -257,6 +266,11 @@ describe('state machine roles: least privilege refuses what belongs to another b
       action: 'dynamodb:PutItem',
       resource: `arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/payments`,
       context: { 'dynamodb:LeadingKeys': [a.name] },
+    });
+    await deny(a, {
+      why: 'another event bus',
+      action: 'events:PutEvents',
+      resource: `arn:aws:events:${REGION}:${ACCOUNT}:event-bus/payments`,
     });
     await deny(a, {
       why: 'a function outside the runner',

@@ -66,6 +66,9 @@ function parameterProblems(service: string, model: ServiceModel, shape: Shape, v
       // Lambda Invoke's Payload: Step Functions serializes the JSON it is given (Lambda integration page).
       return [];
     default:
+      // The optimized events:putEvents integration takes Detail as a JSON object and serializes it
+      // (developer guide, "Add EventBridge events with Step Functions").
+      if (service === 'events' && /\.Detail$/.test(at) && typeof value === 'object' && value !== null) return [];
       return typeof value === 'string' ? [] : [`${at}: expected a string, got ${JSON.stringify(value)}`];
   }
 }
@@ -292,6 +295,9 @@ const DOCUMENTED = new Set([
   'Lambda.TooManyRequestsException',
   'Lambda.Unknown',
   'Sandbox.Timedout',
+  // The optimized EventBridge integration: PutEvents answered 200 with FailedEntryCount > 0
+  // (developer guide, "Add EventBridge events with Step Functions").
+  'EventBridge.FailedEntry',
 ]);
 const ERROR_PREFIX: Record<string, string> = {
   dynamodb: 'DynamoDB',
@@ -299,6 +305,7 @@ const ERROR_PREFIX: Record<string, string> = {
   ecs: 'Ecs',
   sfn: 'Sfn',
   lambda: 'Lambda',
+  events: 'EventBridge',
 };
 
 /** Error names this project's handlers raise (they run behind the Lambda Task states). */

@@ -49,10 +49,48 @@ describe('validate-manual-input handler', () => {
   });
 
   test.each([
+    ['2026-12-01T06:00+09:00', '2026-11-30T21:00:00Z'],
+    ['2026-11-30T21:00:00Z', '2026-11-30T21:00:00Z'],
+    ['2026-11-30T21:00:00.000Z', '2026-11-30T21:00:00Z'],
+    ['2026-03-08T01:30:00-05:00', '2026-03-08T06:30:00Z'],
+  ])(
+    'slot %s (the slot a manual run stands for) lands in run.scheduledTime as %s, the Scheduler`s form',
+    async (slot, utc) => {
+      const r = await validate({ trigger: 'cli', slot });
+      expect(r.validation.valid).toBe(true);
+      expect(r.run.scheduledTime).toBe(utc);
+    },
+  );
+
+  test('a run without a slot carries no scheduledTime (it claims no slot)', async () => {
+    expect((await validate({ trigger: 'cli' })).run).not.toHaveProperty('scheduledTime');
+  });
+
+  test.each([
+    [{ slot: '2026-12-01T06:00' }, 'slot = "2026-12-01T06:00" is not an ISO 8601 time with an offset'],
+    [{ slot: '2026-12-01 06:00+09:00' }, 'is not an ISO 8601 time with an offset'],
+    [{ slot: '2026-02-30T06:00+09:00' }, 'is not a valid date and time'],
+    [{ slot: '2026-12-01T24:00+09:00' }, 'is not a valid date and time'],
+    [{ slot: '2026-12-01T06:00:30+09:00' }, 'is not a whole minute'],
+    [{ slot: '2026-12-01T06:00+15:00' }, 'has an offset beyond'],
+    [{ slot: 1764536400000 }, 'slot = 1764536400000 must be a string'],
+    [{ slot: '1999-12-31T23:00:00Z' }, 'outside the years 2000-2199'],
+  ])('refuses the slot %j: %s, with the fix', async (input, message) => {
+    const r = await validate(input);
+    expect(r.validation.valid).toBe(false);
+    expect(r.validation.message).toContain(message);
+    expect(r.validation.message).toContain('e.g. 2026-12-01T06:00+09:00');
+    expect(r.run).not.toHaveProperty('scheduledTime');
+  });
+
+  test.each([
     [null, 'input must be a JSON object'],
     ['run it', 'input must be a JSON object'],
     [{ reason: 'x', extra: 1 }, 'unknown key "extra"'],
-    [{ scheduledTime: '2026-11-21T23:00:00Z' }, 'scheduledTime is only for EventBridge Scheduler inputs'],
+    [
+      { scheduledTime: '2026-11-21T23:00:00Z' },
+      'scheduledTime is only for EventBridge Scheduler inputs; to name the slot',
+    ],
     [{ trigger: 'schedule' }, 'trigger = "schedule" is not allowed for a manual start'],
     [{ reason: '' }, 'reason = "" must be a non-empty string'],
     [{ reason: 'x'.repeat(501) }, 'reason is 501 characters long'],

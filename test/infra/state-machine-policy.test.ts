@@ -35,6 +35,7 @@ const OPTIMIZED: Record<string, string[]> = {
   'dynamodb:updateItem': ['dynamodb:UpdateItem'],
   'sns:publish': ['sns:Publish'],
   'lambda:invoke': ['lambda:InvokeFunction'],
+  'events:putEvents': ['events:PutEvents'],
   'ecs:runTask': ['ecs:RunTask', 'iam:PassRole'],
 };
 
@@ -124,6 +125,12 @@ describe('actions derived from state-machines/batch-runner.asl.json', () => {
       'WaitForTaskToStop',
       'ReleaseLockAfterFailure',
     ]);
+    expect(derived.get('events:PutEvents')).toEqual([
+      'PublishSkippedEvent',
+      'PublishStartedEvent',
+      'PublishSucceededEvent',
+      'PublishFailedEvent',
+    ]);
     expect([...derived.keys()].sort()).toEqual([
       'dynamodb:DeleteItem',
       'dynamodb:GetItem',
@@ -134,6 +141,7 @@ describe('actions derived from state-machines/batch-runner.asl.json', () => {
       'ecs:RunTask',
       'ecs:StopTask',
       'ecs:TagResource',
+      'events:PutEvents',
       'iam:PassRole',
       'lambda:InvokeFunction',
       'sns:Publish',
@@ -231,10 +239,50 @@ describe.each(BATCHES.map((b) => b.name))('state machine role of %s', (batch) =>
 
   test("alert records: put and update only under keys of this batch's own executions", () => {
     const [st] = granting(statementsOf(batch), 'dynamodb:UpdateItem');
-    expect(st.Sid).toBe('AlertRecordsOfThisBatchsExecutionsOnly');
+    expect(st.Sid).toBe('AlertItems');
     expect([...asArray(st.Action)].sort()).toEqual(['dynamodb:PutItem', 'dynamodb:UpdateItem']);
     const keys = JSON.stringify(st.Condition['ForAllValues:StringLike']['dynamodb:LeadingKeys']);
     expect(keys).toContain(`alert#arn:`);
     expect(keys).toContain(`:execution:batch-runner-${batch}:*`);
+  });
+});
+
+describe('the lifecycle events bus', () => {
+  test('default: each state machine may put events on the default bus of its own stack`s account and region only', () => {
+    const statements = asArray(
+      Object.values<any>(s.json[s.batchStacks[0].stackName].Resources).find(
+        (r) => r.Type === 'AWS::IAM::Role' && r.Properties.Policies?.[0]?.PolicyName === 'StateMachine',
+      ).Properties.Policies[0].PolicyDocument.Statement,
+    );
+    const put = statements.filter((x: any) => asArray(x.Action).includes('events:PutEvents'));
+    expect(put).toHaveLength(1);
+    expect(put[0].Resource).toEqual({
+      'Fn::Sub': 'arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:event-bus/default',
+    });
+    const sm = Object.values<any>(s.json[s.batchStacks[0].stackName].Resources).find(
+      (r) => r.Type === 'AWS::StepFunctions::StateMachine',
+    );
+    expect(sm.Properties.DefinitionSubstitutions.EventBus).toBe('default');
+  });
+
+  test('a bus the platform names (eventBusArn): the definition and the policy name that bus', () => {
+    const bus = 'arn:aws:events:ap-northeast-1:123456789012:event-bus/platform-events';
+    const app = synthApp(BATCHES.slice(0, 1), { eventBusArn: bus });
+    const template = app.json[app.batchStacks[0].stackName];
+    const sm = Object.values<any>(template.Resources).find((r) => r.Type === 'AWS::StepFunctions::StateMachine');
+    expect(sm.Properties.DefinitionSubstitutions.EventBus).toBe(bus);
+    const role = Object.values<any>(template.Resources).find(
+      (r) => r.Type === 'AWS::IAM::Role' && r.Properties.Policies?.[0]?.PolicyName === 'StateMachine',
+    );
+    const put = asArray(role.Properties.Policies[0].PolicyDocument.Statement).filter((x: any) =>
+      asArray(x.Action).includes('events:PutEvents'),
+    );
+    expect(put.map((x: any) => x.Resource)).toEqual([bus]);
+  });
+
+  test('an eventBusArn that is not an event bus ARN is refused with the fix', () => {
+    expect(() => synthApp(BATCHES.slice(0, 1), { eventBusArn: 'platform-events' })).toThrow(
+      /eventBusArn = "platform-events" is not an event bus ARN: give arn:aws:events:<region>:<account>:event-bus\/<name>/,
+    );
   });
 });

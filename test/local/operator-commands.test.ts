@@ -110,7 +110,7 @@ describe('stop and rerun in the local mode', () => {
       task: { taskArn: stopped.taskArn, lastStatus: 'STOPPED', exitCode: 143 },
     });
     const names = shown.states.map((s: any) => s.name);
-    expect(names.slice(-2)).toEqual(['StartBatchTask', 'WaitForTaskToStop']);
+    expect(names.slice(-4)).toEqual(['StartBatchTask', 'IsTaskStarted', 'PublishStartedEvent', 'WaitForTaskToStop']);
     for (const s of shown.states) expect(Date.parse(s.enteredAt)).toBeGreaterThanOrEqual(Date.parse(shown.startDate));
     const text = await cliIn(dir, ['show', 'xml-articles', '--local']);
     expect(text.code).toBe(EXIT.SUCCESS);

@@ -126,12 +126,13 @@ test.each(BAD_INPUTS)('manual input: %s', async (_label, input, message) => {
   expect(r.status).toBe('FAILED');
   expect(r.error).toBe('BatchRunner.InvalidInput');
   expect(r.cause).toMatch(message);
-  // Nothing before the alert: no lock call, no ECS call.
+  // Nothing before the alert: no lock call, no ECS call; after it, the run's lifecycle event.
   expect(r.calls.map((c) => c.state)).toEqual([
     'ValidateManualInput',
     'RecordOwedAlert',
     'PublishFailureAlert',
     'MarkAlertDelivered',
+    'PublishFailedEvent',
   ]);
   expect(r.lockItem).toBeUndefined();
   expect(aws.published[0].MessageAttributes.outcome.StringValue).toBe('invalid_input');

@@ -87,6 +87,8 @@ const BASE_SCENARIOS: readonly BaseScenario[] = [
  * no alert (the slot claim fails open: the lock still prevents overlap).
  */
 const FAIL_OPEN_STATES = ['ClaimScheduledSlot'];
+/** Lifecycle events (events:putEvents): a failed put is caught and the run ends exactly as without it. */
+const isEventState = (resource: string) => parseResource(resource).service === 'events';
 
 const SERVICE_ERROR_PREFIX: Record<string, string> = {
   dynamodb: 'DynamoDB',
@@ -94,6 +96,7 @@ const SERVICE_ERROR_PREFIX: Record<string, string> = {
   sfn: 'Sfn',
   sns: 'SNS',
   lambda: 'Lambda',
+  events: 'EventBridge',
 };
 const RELEASE_STATES = ['ReleaseLock', 'ReleaseLockAfterFailure', 'ReleaseLockAfterSkip'];
 
@@ -158,6 +161,21 @@ describe('a service error in any Task state', () => {
 
     // Exactly one alert (or skip notice) attempted; retries of one publish count once.
     const alertStates = r.statesEntered.filter((s) => s === 'PublishFailureAlert' || s === 'NotifySkipped');
+    if (isEventState(resource)) {
+      await clearLock();
+      const clean = new ScriptedAws();
+      const without = await runScenario(db, clean, await base.setup(db, clean));
+      const ending = (x: ScenarioResult, a: ScriptedAws) => ({
+        status: x.status,
+        outcome: x.output?.outcome,
+        error: x.error,
+        alerts: a.published.map((p) => p.Subject),
+        tasks: a.startedTasks.length,
+        lockHeld: x.lockItem !== undefined,
+      });
+      expect(ending(r, aws)).toEqual(ending(without, clean));
+      return;
+    }
     if (FAIL_OPEN_STATES.includes(stateName)) {
       expect([r.status, alertStates]).toEqual(['SUCCEEDED', []]);
       expect(r.output.outcome).toBe('succeeded');

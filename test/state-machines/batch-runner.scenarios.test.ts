@@ -43,7 +43,7 @@ const alerts = () => aws.published.filter((p) => p.MessageAttributes.severity.St
 const failureAlerts = (r: ScenarioResult) => r.statesEntered.filter((s) => s === 'PublishFailureAlert');
 
 describe('happy path', () => {
-  test('scheduled run: slot, lock, running-task checks, start, watch, release in 17 states and 5 calls before RunTask', async () => {
+  test('scheduled run: slot, lock, running-task checks, start, watch, release, lifecycle events, in 21 states and 5 calls before RunTask', async () => {
     const r = await runScenario(db, aws, { name: 'HappyPath' });
 
     expect(r.status).toBe('SUCCEEDED');
@@ -68,9 +68,13 @@ describe('happy path', () => {
       'ComposeTaskOverrides',
       'ComposeOverrides',
       'StartBatchTask',
+      'IsTaskStarted',
+      'PublishStartedEvent',
       'WaitForTaskToStop',
       'RecordSucceededAttempt',
       'ReleaseLock',
+      'PublishSucceededEvent',
+      'RunSucceeded',
     ]);
     // The slot claim, the lock, the two running-task checks (desired RUNNING; asked to stop), then RunTask.
     expect(r.calls.map((c) => c.state).indexOf('StartBatchTask')).toBe(4);
@@ -98,10 +102,11 @@ describe('happy path', () => {
     const r = await runScenario(db, aws, { input: {} });
 
     expect(r.status).toBe('SUCCEEDED');
-    expect(r.statesEntered.slice(0, 4)).toEqual([
+    expect(r.statesEntered.slice(0, 5)).toEqual([
       'RouteInput',
       'ValidateManualInput',
       'IsManualInputValid',
+      'DoesRunStandForSlot',
       'AcquireLock',
     ]);
     expect(callsTo(r, 'AcquireLock')[0].params.Item.trigger).toEqual({ S: 'console' });
@@ -581,6 +586,7 @@ describe('input', () => {
         'RecordOwedAlert',
         'PublishFailureAlert',
         'MarkAlertDelivered',
+        'PublishFailedEvent',
       ]);
       expect(r.lockItem).toBeUndefined();
       expect(alerts()).toHaveLength(1);
@@ -681,6 +687,37 @@ describe('one run per scheduled slot', () => {
     const manual = await runScenario(db, aws, { input: {} });
     expect([next.output.outcome, manual.output.outcome]).toEqual(['succeeded', 'succeeded']);
     expect(callsTo(manual, 'ClaimScheduledSlot')).toHaveLength(0);
+  });
+
+  test('a manual run for a slot (run --for) claims it: the Scheduler`s delivery of that slot and a second run for it are skipped', async () => {
+    const manual = await runScenario(db, aws, {
+      input: { trigger: 'cli', requestedBy: 'alice', slot: '2026-12-05T06:00+09:00' },
+      name: 'ManualForSlot',
+    });
+    expect(manual.output.outcome).toBe('succeeded');
+    expect(callsTo(manual, 'ClaimScheduledSlot')[0].params.Item.batch.S).toBe(`slot#${FAMILY}#2026-12-04T21:00:00Z`);
+    expect(manual.statesEntered.slice(0, 6)).toEqual([
+      'RouteInput',
+      'ValidateManualInput',
+      'IsManualInputValid',
+      'DoesRunStandForSlot',
+      'ClaimScheduledSlot',
+      'AcquireLock',
+    ]);
+
+    // The schedule then fires for the same slot: it ran already.
+    const scheduled = await runScenario(db, aws, { input: scheduledInput('2026-12-04T21:00:00Z') });
+    expect(scheduled.output).toMatchObject({ outcome: 'skipped', duplicateSlot: '2026-12-04T21:00:00Z' });
+    expect(scheduled.statesEntered).toContain('RecordSkipDuplicateSlot');
+
+    // A second manual run for it (written in UTC this time) is skipped too, saying why.
+    const again = await runScenario(db, aws, { input: { trigger: 'cli', slot: '2026-12-04T21:00:00Z' } });
+    expect(again.output).toMatchObject({ outcome: 'skipped', duplicateSlot: '2026-12-04T21:00:00Z' });
+    expect(again.output.reason).toContain('The slot 2026-12-04T21:00:00Z this run stands for has already been claimed');
+    expect(again.statesEntered).toContain('RecordSkipSlotAlreadyClaimed');
+    expect(callsTo(again, 'AcquireLock')).toHaveLength(0);
+    expect(aws.startedTasks).toHaveLength(1);
+    expect(aws.published.at(-1)?.Subject).toBe(`[batch-runner] ${FAMILY} skipped (cli)`);
   });
 
   test('a claim whose write landed but whose answer was lost is this execution`s own: the retried claim proceeds', async () => {

@@ -102,6 +102,13 @@ export class ScriptedAws {
   beforeDescribeExecution: (call: number) => Promise<void> = async () => undefined;
   private describeExecutionCalls = 0;
   readonly published: Array<Record<string, any>> = [];
+  /** Entries put on the event bus (PutEventsRequestEntry as the optimized integration sends it). */
+  readonly busEvents: Array<Record<string, any>> = [];
+  /**
+   * How the bus answers each PutEvents: 'ok', or 'failed-entry' (HTTP 200 with FailedEntryCount 1,
+   * as EventBridge answers a throttled entry). Past the end: 'ok'.
+   */
+  putEventsAnswers: Array<'ok' | 'failed-entry'> = [];
   readonly startedTasks: string[] = [];
   readonly stopRequests: Array<{ task: string; reason: string }> = [];
   private describeCallsAfterStop = 0;
@@ -197,6 +204,22 @@ export class ScriptedAws {
         publish: async (p) => {
           this.published.push(p);
           return { MessageId: `5c9a1ee1-0e4c-5d0f-8e36-${String(this.published.length).padStart(12, '0')}` };
+        },
+      },
+      events: {
+        putEvents: async (p) => {
+          if (this.putEventsAnswers.shift() === 'failed-entry')
+            return {
+              FailedEntryCount: 1,
+              Entries: [{ ErrorCode: 'ThrottlingException', ErrorMessage: 'Request rate exceeded for the event bus.' }],
+            };
+          for (const entry of p.Entries) this.busEvents.push(entry);
+          return {
+            FailedEntryCount: 0,
+            Entries: p.Entries.map((_: unknown, i: number) => ({
+              EventId: `11710aed-b79e-4468-a20b-bb3c0c3b4${String(this.busEvents.length + i).padStart(3, '0')}`,
+            })),
+          };
         },
       },
       functions: {

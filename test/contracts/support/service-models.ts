@@ -6,6 +6,7 @@
  */
 import * as dynamodb from '@aws-sdk/client-dynamodb';
 import * as ecs from '@aws-sdk/client-ecs';
+import * as eventbridge from '@aws-sdk/client-eventbridge';
 import * as sfn from '@aws-sdk/client-sfn';
 import * as sns from '@aws-sdk/client-sns';
 
@@ -15,6 +16,7 @@ const MODEL_FILES: Record<string, string> = {
   dynamodb: 'dynamodb-2012-08-10',
   sns: 'sns-2010-03-31',
   lambda: 'lambda-2015-03-31',
+  events: 'eventbridge-2015-10-07',
 };
 
 export interface Shape {
@@ -71,6 +73,7 @@ const CLIENTS: Record<string, { module: Record<string, any>; base: string }> = {
   Ecs: { module: ecs, base: 'ECSServiceException' },
   Sfn: { module: sfn, base: 'SFNServiceException' },
   SNS: { module: sns, base: 'SNSServiceException' },
+  EventBridge: { module: eventbridge, base: 'EventBridgeServiceException' },
 };
 
 /**
