@@ -126,7 +126,7 @@ export function buildProgram(
     .option('--dry-run', 'list the slots and which of them have run already; start nothing')
     .option('--reason <text>', 'recorded with each run (default: backfill of <from> to <to> by <you>)')
     .option('--local', LOCAL_HELP)
-    .option('--json', 'print one JSON object with every slot and the summary on stdout (progress goes to stderr)')
+    .option('--json', `${JSON_RESULT_HELP}: every slot and the summary`)
     .addHelpText(
       'after',
       examples([

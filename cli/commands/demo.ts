@@ -74,8 +74,9 @@ interface Row {
 }
 
 /**
- * `demo` (`npm start`): the real state machine definition on embedded stand-ins, four runs that show
- * the lock, the skip, the hard-timeout kill and the failure alert, with a timeline and a summary table.
+ * `demo` (`npm start`): the real state machine definition on embedded stand-ins, five runs that show
+ * the scheduled time reaching the task, the lock, the skip, the hard-timeout kill, the failure alert and
+ * a retry by failure reason, with a timeline and a summary table.
  * Runs in `<state-dir>/demo` (wiped first) with an in-process, in-memory lock table; exits 0 only if
  * every run ended as expected and nothing was left locked or running. `--json`: the story goes to
  * stderr and stdout gets one JSON object with the runs and what was left over.

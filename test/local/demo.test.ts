@@ -66,7 +66,7 @@ test('demo: normal run, skipped overlap, hard-timeout kill and failure alert, wi
   }
 }, 60000);
 
-test('demo --json: the story on stderr, the four runs as one JSON value on stdout', async () => {
+test('demo --json: the story on stderr, the five runs as one JSON value on stdout', async () => {
   const dir = tempStateDir('demo-json');
   const out: string[] = [];
   const err: string[] = [];
@@ -83,7 +83,9 @@ test('demo --json: the story on stderr, the four runs as one JSON value on stdou
       '#2 skipped',
       '#3 timed_out',
       '#4 failed',
+      '#5 succeeded',
     ]);
+    expect(result.runs[4]).toMatchObject({ batch: 'flaky-import', outcome: 'succeeded' });
     expect(result.runs[3]).toMatchObject({
       batch: 'missing-images',
       expected: 'failed',
