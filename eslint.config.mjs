@@ -5,7 +5,18 @@ import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'cdk.out/', 'coverage/', '.batch-runner/', 'dist/', '**/*.asl.json'] },
+  {
+    ignores: [
+      'node_modules/',
+      'cdk.out/',
+      'coverage/',
+      '.batch-runner/',
+      'dist/',
+      '.stryker-tmp/',
+      'reports/',
+      '**/*.asl.json',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   // Best-effort cleanup (unlink, kill) deliberately ignores "already gone".
