@@ -45,6 +45,8 @@ export interface WatchRequest {
     readonly waitChunkSeconds?: number;
   };
   readonly start: StartResult;
+  /** The batch's attempt options (`$.attempts.policy`): carries `startTimeoutSeconds` when set. */
+  readonly policy?: { readonly startTimeoutSeconds?: number };
 }
 
 export type TaskWatcherEvent = WatchRequest | EcsTaskStateChangeEvent;
@@ -95,6 +97,32 @@ export function startedAtSeconds(start: StartResult, nowSeconds: number): number
     typeof raw === 'number' ? (raw < 1e12 ? raw * 1000 : raw) : typeof raw === 'string' ? Date.parse(raw) : NaN;
   const seconds = Math.floor(ms / 1000);
   return Number.isFinite(seconds) && seconds <= nowSeconds ? seconds : nowSeconds;
+}
+
+/** Error name the state machine's WaitForTaskToStop routes to RecordStartTimeout (the task never started). */
+export const START_TIMED_OUT = 'BatchRunner.StartTimedOut';
+/** ECS statuses of a task that has not started its containers yet. */
+export const NOT_STARTED_STATUSES: readonly string[] = ['PROVISIONING', 'PENDING', 'ACTIVATING'];
+
+/**
+ * Whether a task that has not started has been waiting longer than the start timeout: it is still in
+ * PROVISIONING/PENDING/ACTIVATING (no `startedAt`) and `createdAt + startTimeoutSeconds` has passed.
+ * Returns the status it is stuck in, else undefined.
+ */
+export function stuckStatus(
+  task: { lastStatus?: string; createdAt?: Date | number | string; startedAt?: unknown } | undefined,
+  createdAtFallbackSeconds: number,
+  startTimeoutSeconds: number | undefined,
+  nowSeconds: number,
+): { status: string; createdAtSeconds: number } | undefined {
+  if (startTimeoutSeconds === undefined || task?.lastStatus === undefined) return undefined;
+  if (!NOT_STARTED_STATUSES.includes(task.lastStatus) || task.startedAt !== undefined) return undefined;
+  const raw = task.createdAt;
+  const ms = raw instanceof Date ? raw.getTime() : typeof raw === 'number' ? raw * 1000 : Date.parse(String(raw));
+  const createdAtSeconds = Number.isFinite(ms) ? Math.floor(ms / 1000) : createdAtFallbackSeconds;
+  return nowSeconds >= createdAtSeconds + startTimeoutSeconds
+    ? { status: task.lastStatus, createdAtSeconds }
+    : undefined;
 }
 
 /** Error name the state machine's WaitForTaskToStop routes to RecordHardTimeout. */
@@ -225,6 +253,14 @@ async function registerWatch(req: WatchRequest, deps: TaskWatcherDeps): Promise<
       StoppedReason: `ECS no longer knows the task (${described.failures?.map((f) => f.reason).join(', ') || 'no failure reason'}); its STOPPED event was not received.`,
     };
     return answerStoppedTask(deps, req.taskToken, vanished, lock);
+  }
+  const stuck = stuckStatus(task, startedAtSeconds(req.start, nowSeconds), req.policy?.startTimeoutSeconds, nowSeconds);
+  if (stuck !== undefined) {
+    const startTimeoutSeconds = req.policy?.startTimeoutSeconds ?? 0;
+    const cause = `Task ${taskArn} stayed ${stuck.status} for ${nowSeconds - stuck.createdAtSeconds} s since it was created at ${new Date(stuck.createdAtSeconds * 1000).toISOString()}, longer than the start timeout of ${startTimeoutSeconds} s (last status ${stuck.status}${task?.pullStartedAt !== undefined ? ', image pull started' : ''}).`;
+    logEvent('start timed out', { batch: batch.name, taskArn, lastStatus: stuck.status, startTimeoutSeconds });
+    const answer: TokenAnswer = { kind: 'failure', error: START_TIMED_OUT, cause };
+    return answered(await answerTaskToken(deps.clients.sfn, req.taskToken, answer), answer);
   }
   if (deadlineReached) return answerDeadlineReached(deps, req.taskToken, taskArn, registration.deadlineAt);
   return { action: 'waiting', taskArn, lastStatus: task?.lastStatus ?? 'MISSING' };
