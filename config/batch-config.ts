@@ -781,6 +781,7 @@ const KNOWN_FIELDS: Record<string, readonly string[]> = {
     'overrides',
     'task',
     'runContextEnvironment',
+    'startTimeoutSeconds',
     'retry',
     'local',
   ],
