@@ -10,6 +10,7 @@ import {
   startFailureCause,
   tokenAnswerForStoppedTask,
 } from './lib/task-outcome';
+import { START_TIMED_OUT, stuckStatus } from './lib/start-timeout';
 import { answerTaskToken, type TokenAnswer, type TokenAnswerResult } from './lib/task-token';
 
 /**
@@ -77,6 +78,8 @@ export const TASK_GROUP_PREFIX = 'batch-runner:';
  */
 export const LOCK_TTL_MARGIN_SECONDS = 24 * 60 * 60;
 
+export { NOT_STARTED_STATUSES, START_TIMED_OUT, stuckStatus } from './lib/start-timeout';
+
 export const handler = async (event: TaskWatcherEvent): Promise<WatchOutcome> =>
   handleTaskWatcherEvent(event, { clients: defaultClients(), lockTableName: requiredEnv('LOCK_TABLE_NAME') });
 
@@ -97,32 +100,6 @@ export function startedAtSeconds(start: StartResult, nowSeconds: number): number
     typeof raw === 'number' ? (raw < 1e12 ? raw * 1000 : raw) : typeof raw === 'string' ? Date.parse(raw) : NaN;
   const seconds = Math.floor(ms / 1000);
   return Number.isFinite(seconds) && seconds <= nowSeconds ? seconds : nowSeconds;
-}
-
-/** Error name the state machine's WaitForTaskToStop routes to RecordStartTimeout (the task never started). */
-export const START_TIMED_OUT = 'BatchRunner.StartTimedOut';
-/** ECS statuses of a task that has not started its containers yet. */
-export const NOT_STARTED_STATUSES: readonly string[] = ['PROVISIONING', 'PENDING', 'ACTIVATING'];
-
-/**
- * Whether a task that has not started has been waiting longer than the start timeout: it is still in
- * PROVISIONING/PENDING/ACTIVATING (no `startedAt`) and `createdAt + startTimeoutSeconds` has passed.
- * Returns the status it is stuck in, else undefined.
- */
-export function stuckStatus(
-  task: { lastStatus?: string; createdAt?: Date | number | string; startedAt?: unknown } | undefined,
-  createdAtFallbackSeconds: number,
-  startTimeoutSeconds: number | undefined,
-  nowSeconds: number,
-): { status: string; createdAtSeconds: number } | undefined {
-  if (startTimeoutSeconds === undefined || task?.lastStatus === undefined) return undefined;
-  if (!NOT_STARTED_STATUSES.includes(task.lastStatus) || task.startedAt !== undefined) return undefined;
-  const raw = task.createdAt;
-  const ms = raw instanceof Date ? raw.getTime() : typeof raw === 'number' ? raw * 1000 : Date.parse(String(raw));
-  const createdAtSeconds = Number.isFinite(ms) ? Math.floor(ms / 1000) : createdAtFallbackSeconds;
-  return nowSeconds >= createdAtSeconds + startTimeoutSeconds
-    ? { status: task.lastStatus, createdAtSeconds }
-    : undefined;
 }
 
 /** Error name the state machine's WaitForTaskToStop routes to RecordHardTimeout. */
@@ -194,6 +171,7 @@ async function registerWatch(req: WatchRequest, deps: TaskWatcherDeps): Promise<
     expiresAt: nowSeconds + batch.hardTimeoutSeconds + LOCK_TTL_MARGIN_SECONDS,
     deadlineAt: startedAtSeconds(req.start, nowSeconds) + batch.hardTimeoutSeconds,
     registeredAt: nowSeconds,
+    ...(req.policy?.startTimeoutSeconds === undefined ? {} : { startTimeoutSeconds: req.policy.startTimeoutSeconds }),
   });
   if (!registration.registered) {
     const cause = JSON.stringify({

@@ -255,7 +255,7 @@ describe('task watcher: start timeout (startTimeoutSeconds in the attempt policy
     expect(cause).toContain(`Task ${taskArn('t1')} stayed PENDING for 301 s`);
     expect(cause).toContain('start timeout of 300 s');
     // The token is stored first, so a lost answer is repeated by the next chunk or the reconciler.
-    expect(await readLock(db.client, table, BATCH)).toMatchObject({ taskArn: taskArn('t1') });
+    expect(await readLock(db.client, table, BATCH)).toMatchObject({ taskArn: taskArn('t1'), startTimeoutSeconds: 300 });
   });
 
   test('PROVISIONING past the start timeout is named too', async () => {
