@@ -34,6 +34,8 @@ export const STATE_STORY: Readonly<Record<string, string>> = {
   BackOffBeforeRetryingTask: 'the failed task is STOPPED and the lock kept: waiting before the next attempt',
   WaitForTaskToStop: 'task running: waiting for it to stop',
   RecordHardTimeout: 'hard timeout reached',
+  RecordStartTimeout: 'the task stayed PROVISIONING/PENDING past its start timeout: stopping it',
+  WasStartTimedOut: 'the task is STOPPED: deciding whether the start timeout is retried',
   StopBatchTask: 'stopping the task (StopTask: SIGTERM, SIGKILL after the stop grace)',
   ConfirmTaskStopped: 'checking that the task has stopped',
   RecordTaskFailure: 'the batch container exited non-zero',

@@ -215,6 +215,15 @@ export interface BatchConfig {
    */
   readonly retry?: RetryPolicy;
   /**
+   * Longest time the task may stay PROVISIONING/PENDING (counted from its `createdAt`). Past it the
+   * runner stops the task, confirms it STOPPED and ends the run `could_not_start` (error
+   * `BatchRunner.StartTimedOut`, the reason names the status it was stuck in); with `TaskFailedToStart`
+   * in `retry.on.stopCodes` it is retried as an infrastructure failure instead. Checked when each wait
+   * chunk registers, so it is enforced at most one wait chunk late.
+   * @default - no start timeout: only the hard timeout bounds a task that never starts
+   */
+  readonly startTimeoutSeconds?: number;
+  /**
    * How the local mode runs this batch (a child process in place of the ECS task).
    * @default - the batch cannot run in local mode
    */
@@ -236,6 +245,8 @@ export const CONTAINER_NAME_PATTERN = /^[a-zA-Z0-9][a-zA-Z0-9_-]{0,254}$/;
 export const MAX_EXECUTION_NAME_LENGTH = 80;
 /** The longest `stopGraceSeconds` Fargate accepts (ECS `stopTimeout`). */
 export const FARGATE_MAX_STOP_GRACE_SECONDS = 120;
+/** The shortest `startTimeoutSeconds` accepted (pulling an image takes seconds at best). */
+export const MIN_START_TIMEOUT_SECONDS = 5;
 /** The shortest `hardTimeoutSeconds` accepted. */
 export const MIN_HARD_TIMEOUT_SECONDS = 5;
 /** The longest `hardTimeoutSeconds` accepted (24 h). */
@@ -494,6 +505,18 @@ export function validateBatchConfig(batch: BatchConfig): void {
     );
   }
   if (batch.retry !== undefined) validateRetry(name, batch.retry, batch.hardTimeoutSeconds);
+  const startTimeout = batch.startTimeoutSeconds;
+  if (
+    startTimeout !== undefined &&
+    (!Number.isInteger(startTimeout) || startTimeout < MIN_START_TIMEOUT_SECONDS || startTimeout >= timeout)
+  ) {
+    fail(
+      name,
+      'startTimeoutSeconds',
+      startTimeout,
+      `use a whole number of seconds from ${MIN_START_TIMEOUT_SECONDS} up to less than the hard timeout (${timeout} s), or leave it out.`,
+    );
+  }
   if (batch.task?.kind === 'imported') {
     const t = batch.task;
     if (typeof t.taskDefinitionArn !== 'string' || !TASK_DEFINITION_ARN.test(t.taskDefinitionArn)) {
@@ -758,6 +781,7 @@ const KNOWN_FIELDS: Record<string, readonly string[]> = {
     'overrides',
     'task',
     'runContextEnvironment',
+    'startTimeoutSeconds',
     'retry',
     'local',
   ],

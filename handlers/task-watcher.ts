@@ -10,6 +10,7 @@ import {
   startFailureCause,
   tokenAnswerForStoppedTask,
 } from './lib/task-outcome';
+import { START_TIMED_OUT, stuckStatus } from './lib/start-timeout';
 import { answerTaskToken, type TokenAnswer, type TokenAnswerResult } from './lib/task-token';
 
 /**
@@ -45,6 +46,8 @@ export interface WatchRequest {
     readonly waitChunkSeconds?: number;
   };
   readonly start: StartResult;
+  /** The batch's attempt options (`$.attempts.policy`): carries `startTimeoutSeconds` when set. */
+  readonly policy?: { readonly startTimeoutSeconds?: number };
 }
 
 export type TaskWatcherEvent = WatchRequest | EcsTaskStateChangeEvent;
@@ -74,6 +77,8 @@ export const TASK_GROUP_PREFIX = 'batch-runner:';
  * execution ends long before it passes; TTL only tidies items an ended execution left behind.
  */
 export const LOCK_TTL_MARGIN_SECONDS = 24 * 60 * 60;
+
+export { NOT_STARTED_STATUSES, START_TIMED_OUT, stuckStatus } from './lib/start-timeout';
 
 export const handler = async (event: TaskWatcherEvent): Promise<WatchOutcome> =>
   handleTaskWatcherEvent(event, { clients: defaultClients(), lockTableName: requiredEnv('LOCK_TABLE_NAME') });
@@ -166,6 +171,7 @@ async function registerWatch(req: WatchRequest, deps: TaskWatcherDeps): Promise<
     expiresAt: nowSeconds + batch.hardTimeoutSeconds + LOCK_TTL_MARGIN_SECONDS,
     deadlineAt: startedAtSeconds(req.start, nowSeconds) + batch.hardTimeoutSeconds,
     registeredAt: nowSeconds,
+    ...(req.policy?.startTimeoutSeconds === undefined ? {} : { startTimeoutSeconds: req.policy.startTimeoutSeconds }),
   });
   if (!registration.registered) {
     const cause = JSON.stringify({
@@ -225,6 +231,14 @@ async function registerWatch(req: WatchRequest, deps: TaskWatcherDeps): Promise<
       StoppedReason: `ECS no longer knows the task (${described.failures?.map((f) => f.reason).join(', ') || 'no failure reason'}); its STOPPED event was not received.`,
     };
     return answerStoppedTask(deps, req.taskToken, vanished, lock);
+  }
+  const stuck = stuckStatus(task, startedAtSeconds(req.start, nowSeconds), req.policy?.startTimeoutSeconds, nowSeconds);
+  if (stuck !== undefined) {
+    const startTimeoutSeconds = req.policy?.startTimeoutSeconds ?? 0;
+    const cause = `Task ${taskArn} stayed ${stuck.status} for ${nowSeconds - stuck.createdAtSeconds} s since it was created at ${new Date(stuck.createdAtSeconds * 1000).toISOString()}, longer than the start timeout of ${startTimeoutSeconds} s (last status ${stuck.status}${task?.pullStartedAt !== undefined ? ', image pull started' : ''}).`;
+    logEvent('start timed out', { batch: batch.name, taskArn, lastStatus: stuck.status, startTimeoutSeconds });
+    const answer: TokenAnswer = { kind: 'failure', error: START_TIMED_OUT, cause };
+    return answered(await answerTaskToken(deps.clients.sfn, req.taskToken, answer), answer);
   }
   if (deadlineReached) return answerDeadlineReached(deps, req.taskToken, taskArn, registration.deadlineAt);
   return { action: 'waiting', taskArn, lastStatus: task?.lastStatus ?? 'MISSING' };

@@ -122,6 +122,11 @@ function finish(exitCode, extra = {}) {
 function onStopTask() {
   if (stopRequest || finished) return;
   stopRequest = readStopRequest();
+  if (!child) {
+    // Stopped while still PENDING (simulated): nothing ran, the task stops at once.
+    finish(null, { stoppingAt: Date.now() });
+    return;
+  }
   save({ desiredStatus: 'STOPPED', stoppingAt: Date.now(), stopRequestedReason: stopRequest.reason });
   signalGroup('SIGTERM');
   setTimeout(() => {
@@ -131,22 +136,31 @@ function onStopTask() {
   }, spec.stopGraceSeconds * 1000);
 }
 
-try {
-  child = spawn(file, args, {
-    cwd: spec.cwd,
-    env: { ...process.env, ...spec.environment },
-    stdio: ['ignore', logFd, logFd],
-    detached: true,
+// Local only: BATCH_RUNNER_LOCAL_SIMULATED_PENDING_SECONDS keeps the task PENDING that long before the
+// container starts (an image pull or ENI attachment that hangs), to exercise startTimeoutSeconds.
+const pendingSeconds = Number(spec.environment.BATCH_RUNNER_LOCAL_SIMULATED_PENDING_SECONDS ?? 0);
+if (pendingSeconds > 0) setTimeout(startContainer, pendingSeconds * 1000);
+else startContainer();
+
+function startContainer() {
+  if (finished) return;
+  try {
+    child = spawn(file, args, {
+      cwd: spec.cwd,
+      env: { ...process.env, ...spec.environment },
+      stdio: ['ignore', logFd, logFd],
+      detached: true,
+    });
+  } catch (err) {
+    finish(null, { stopCode: 'TaskFailedToStart', stoppedReason: `CannotStartContainerError: ${err.message}` });
+  }
+  child.on('spawn', () => {
+    save({ lastStatus: 'RUNNING', childPid: child.pid, childStartTicks: startTicks(child.pid), startedAt: Date.now() });
   });
-} catch (err) {
-  finish(null, { stopCode: 'TaskFailedToStart', stoppedReason: `CannotStartContainerError: ${err.message}` });
+  child.on('error', (err) => {
+    finish(null, { stopCode: 'TaskFailedToStart', stoppedReason: `CannotStartContainerError: ${err.message}` });
+  });
+  child.on('exit', (code, signal) => {
+    finish(code !== null ? code : 128 + (constants.signals[signal] || 0), signal ? { signal } : {});
+  });
 }
-child.on('spawn', () => {
-  save({ lastStatus: 'RUNNING', childPid: child.pid, childStartTicks: startTicks(child.pid), startedAt: Date.now() });
-});
-child.on('error', (err) => {
-  finish(null, { stopCode: 'TaskFailedToStart', stoppedReason: `CannotStartContainerError: ${err.message}` });
-});
-child.on('exit', (code, signal) => {
-  finish(code !== null ? code : 128 + (constants.signals[signal] || 0), signal ? { signal } : {});
-});

@@ -1,6 +1,6 @@
 import { pathToFileURL } from 'node:url';
 import { evaluateStoppedTask, type StartResult, startedTaskArn, startFailureCause } from '../handlers/lib/task-outcome';
-import { DEADLINE_REACHED, deadlineToleranceSeconds } from '../handlers/task-watcher';
+import { DEADLINE_REACHED, deadlineToleranceSeconds, START_TIMED_OUT, stuckStatus } from '../handlers/task-watcher';
 import type { LocalEcs } from './local-ecs';
 import { type LocalFunction, ServiceError } from './task-resources';
 
@@ -39,10 +39,61 @@ export function localTaskWatcher(ecs: LocalEcs, now: () => number = Date.now): L
         JSON.stringify({ message: `The run's deadline has come and task ${taskArn} still runs.`, taskArn }),
       );
     }
-    const task = await ecs.whenStopped(taskArn);
+    const startTimeoutSeconds =
+      typeof payload.policy?.startTimeoutSeconds === 'number' ? payload.policy.startTimeoutSeconds : undefined;
+    const task =
+      startTimeoutSeconds === undefined
+        ? await ecs.whenStopped(taskArn)
+        : await stoppedOrStuck(ecs, taskArn, startTimeoutSeconds, now);
     const logUrl = pathToFileURL(ecs.logPathOf(taskArn)).href;
     const verdict = evaluateStoppedTask(task, String(payload.batch?.containerName), logUrl);
     if (!verdict.ok) throw new ServiceError(verdict.error, JSON.stringify(verdict.summary));
     return verdict.summary;
   };
+}
+
+/**
+ * The start timeout, locally: the same rule as handlers/lib/start-timeout.ts, checked now and again
+ * when `createdAt + startTimeoutSeconds` comes (the local watcher is one call per chunk that waits).
+ */
+async function stoppedOrStuck(
+  ecs: LocalEcs,
+  taskArn: string,
+  startTimeoutSeconds: number,
+  now: () => number,
+): Promise<Awaited<ReturnType<LocalEcs['whenStopped']>>> {
+  const check = () => {
+    const t = ecs.describe(taskArn);
+    const nowSeconds = Math.floor(now() / 1000);
+    const stuck = stuckStatus(
+      t && { lastStatus: t.LastStatus, createdAt: new Date(t.CreatedAt), startedAt: t.StartedAt },
+      nowSeconds,
+      startTimeoutSeconds,
+      nowSeconds,
+    );
+    if (stuck === undefined) return undefined;
+    return new ServiceError(
+      START_TIMED_OUT,
+      `Task ${taskArn} stayed ${stuck.status} for ${nowSeconds - stuck.createdAtSeconds} s since it was created at ${new Date(stuck.createdAtSeconds * 1000).toISOString()}, longer than the start timeout of ${startTimeoutSeconds} s (last status ${stuck.status}).`,
+    );
+  };
+  const early = check();
+  if (early) throw early;
+  const created = Number(ecs.describe(taskArn)?.CreatedAt ?? now());
+  let timer: NodeJS.Timeout | undefined;
+  const stuck = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => {
+        const err = check();
+        if (err) reject(err);
+      },
+      Math.max(0, created + startTimeoutSeconds * 1000 - now()) + 50,
+    );
+    timer.unref();
+  });
+  try {
+    return await Promise.race([ecs.whenStopped(taskArn), stuck]);
+  } finally {
+    clearTimeout(timer);
+  }
 }

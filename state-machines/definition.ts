@@ -67,7 +67,7 @@ export const PLACEHOLDER_DOCS: Readonly<Record<string, string>> = {
   AllowCommandOverride: '"true" if an operator may replace the container command.',
   OverlapPolicy: 'skip | wait | replace.',
   AttemptPolicy:
-    "JSON object (unquoted) of the attempt options: context (the run's context in the task's environment, boolean); retry (absent without retries: attempts, infrastructureAttempts, backoffSeconds, exitCodes and stopCodes as comma-separated text).",
+    "JSON object (unquoted) of the attempt options: context (the run's context in the task's environment, boolean); startTimeoutSeconds (absent without one); retry (absent without retries: attempts, infrastructureAttempts, backoffSeconds, exitCodes and stopCodes as comma-separated text).",
   SkipNotification: 'notice | alert | none: severity of the skip message.',
   HardTimeoutSeconds: 'Hard timeout of one run (number).',
   WaitChunkSeconds: 'TimeoutSeconds of one WaitForTaskToStop chunk (number).',
@@ -90,6 +90,8 @@ const UNQUOTED = new Set(['SubnetIdsJson', 'SecurityGroupIdsJson', 'AttemptPolic
  */
 export interface AttemptPolicy {
   readonly context: boolean;
+  /** The batch's `startTimeoutSeconds`; absent without one (the task watcher reads it). */
+  readonly startTimeoutSeconds?: number;
   /** Absent without retries (the states check IsPresent first). Code lists are comma-separated. */
   readonly retry?: {
     readonly attempts: number;
@@ -102,9 +104,11 @@ export interface AttemptPolicy {
 
 export function attemptPolicyOf(batch: BatchConfig): AttemptPolicy {
   const context = batch.runContextEnvironment ?? true;
-  if (batch.retry === undefined) return { context };
+  const start = batch.startTimeoutSeconds === undefined ? {} : { startTimeoutSeconds: batch.startTimeoutSeconds };
+  if (batch.retry === undefined) return { context, ...start };
   return {
     context,
+    ...start,
     retry: {
       attempts: batch.retry.attempts,
       infrastructureAttempts: batch.retry.infrastructureAttempts ?? 3,

@@ -37,6 +37,8 @@ export interface LockItem {
   readonly deadlineAt?: number;
   /** Epoch seconds the watcher first registered the task (how long ECS has had to show it). */
   readonly registeredAt?: number;
+  /** The batch's start timeout, stored by the watcher so the reconciler's scheduled pass enforces it too. */
+  readonly startTimeoutSeconds?: number;
   /** Tasks the reconciler asked to stop and has not yet seen STOPPED; the lock stays held until it has. */
   readonly pendingStopTaskArns?: readonly string[];
 }
@@ -73,6 +75,8 @@ function fromAttributes(item: Record<string, AttributeValue>): LockItem {
   if (deadline !== undefined) out.deadlineAt = Number(deadline);
   const registered = item.registeredAt?.N;
   if (registered !== undefined) out.registeredAt = Number(registered);
+  const startTimeout = item.startTimeoutSeconds?.N;
+  if (startTimeout !== undefined) out.startTimeoutSeconds = Number(startTimeout);
   const pending = item.pendingStopTaskArns?.SS;
   return (pending ? { ...out, pendingStopTaskArns: pending } : out) as unknown as LockItem;
 }
@@ -101,6 +105,8 @@ export interface TaskWatchRegistration {
   readonly deadlineAt: number;
   /** Epoch seconds of this registration (stored on the first only). */
   readonly registeredAt: number;
+  /** The batch's start timeout, when it has one (the reconciler enforces it from the lock item). */
+  readonly startTimeoutSeconds?: number;
 }
 
 export type RegistrationResult =
@@ -123,7 +129,8 @@ export async function registerTaskWatch(
         TableName: tableName,
         Key: { [LOCK_KEY]: { S: r.batch } },
         UpdateExpression:
-          'SET #taskArn = :taskArn, #taskToken = :taskToken, #clusterArn = :clusterArn, #containerName = :containerName, #logGroupName = :logGroupName, #logStreamPrefix = :logStreamPrefix, #expiresAt = :expiresAt, #deadlineAt = if_not_exists(#deadlineAt, :deadlineAt), #registeredAt = if_not_exists(#registeredAt, :registeredAt)',
+          'SET #taskArn = :taskArn, #taskToken = :taskToken, #clusterArn = :clusterArn, #containerName = :containerName, #logGroupName = :logGroupName, #logStreamPrefix = :logStreamPrefix, #expiresAt = :expiresAt, #deadlineAt = if_not_exists(#deadlineAt, :deadlineAt), #registeredAt = if_not_exists(#registeredAt, :registeredAt)' +
+          (r.startTimeoutSeconds === undefined ? '' : ', #startTimeoutSeconds = :startTimeoutSeconds'),
         ConditionExpression: '#owner = :owner',
         ExpressionAttributeNames: {
           '#owner': 'owner',
@@ -136,6 +143,7 @@ export async function registerTaskWatch(
           '#expiresAt': EXPIRES_AT,
           '#deadlineAt': 'deadlineAt',
           '#registeredAt': 'registeredAt',
+          ...(r.startTimeoutSeconds === undefined ? {} : { '#startTimeoutSeconds': 'startTimeoutSeconds' }),
         },
         ExpressionAttributeValues: {
           ':owner': { S: r.owner },
@@ -148,6 +156,9 @@ export async function registerTaskWatch(
           ':expiresAt': { N: String(r.expiresAt) },
           ':deadlineAt': { N: String(r.deadlineAt) },
           ':registeredAt': { N: String(r.registeredAt) },
+          ...(r.startTimeoutSeconds === undefined
+            ? {}
+            : { ':startTimeoutSeconds': { N: String(r.startTimeoutSeconds) } }),
         },
         ReturnValues: 'ALL_OLD',
       }),

@@ -3,6 +3,7 @@ import type { RunAlert } from './alert';
 import { clusterArnOfTask } from './ecs-task';
 import { type LockItem, readLock, releaseLockIfOwner, notePendingStop } from './lock-item';
 import { deliverOwedAlerts, type DeliveryReport, oweAndDeliver, type PublishAlert } from './owed-alerts';
+import { stuckStatus } from './start-timeout';
 import { type DescribedTask, tokenAnswerForStoppedTask } from './task-outcome';
 import type { TokenAnswer, TokenAnswerResult } from './task-token';
 
@@ -311,6 +312,29 @@ export async function reconcileBatch(
     const deadline = deadlineOf(task, lock, ownersTask);
     const pastDeadline = deadline !== undefined && nowMs > deadline + DEADLINE_GRACE_SECONDS * 1000;
     if (ownersTask && ownerLive && !pastDeadline) {
+      // The start timeout, as ground truth every scheduled pass (the watcher checks it only per chunk):
+      // the state machine stops the task on this answer; a lost answer is repeated by the next pass.
+      const stuck =
+        lock?.taskToken && lock.taskArn === task.taskArn
+          ? stuckStatus(
+              {
+                lastStatus: task.lastStatus,
+                createdAt: task.createdAt === undefined ? undefined : new Date(task.createdAt),
+              },
+              Math.floor(nowMs / 1000),
+              lock.startTimeoutSeconds,
+              Math.floor(nowMs / 1000),
+            )
+          : undefined;
+      if (stuck !== undefined && lock?.taskToken) {
+        const waited = Math.floor(nowMs / 1000) - stuck.createdAtSeconds;
+        const result = await world.answerToken(lock.taskToken, {
+          kind: 'failure',
+          error: 'BatchRunner.StartTimedOut',
+          cause: `Task ${task.taskArn} stayed ${stuck.status} for ${waited} s since it was created at ${new Date(stuck.createdAtSeconds * 1000).toISOString()}, longer than the start timeout of ${lock.startTimeoutSeconds} s (seen by the reconciler).`,
+        });
+        tokenAnswered = `${result}: start timed out (${stuck.status})`;
+      }
       actions.push({
         taskArn: task.taskArn,
         execution,

@@ -81,3 +81,24 @@ describe('retries by failure reason (retry)', () => {
     expect(refused({ hardTimeoutSeconds: 1800, retry: bad })).toThrow(message);
   });
 });
+
+describe('start timeout (startTimeoutSeconds)', () => {
+  test('absent by default; when set it travels in the attempt policy the watcher reads, no new placeholder', () => {
+    expect(attemptPolicyOf(base)).not.toHaveProperty('startTimeoutSeconds');
+    expect(attemptPolicyOf(withChange({ startTimeoutSeconds: 300 }))).toEqual({
+      context: true,
+      startTimeoutSeconds: 300,
+    });
+  });
+
+  test('a fraction, a value below 5 s or one not shorter than the hard timeout is refused, naming batch, field, value and range', () => {
+    expect(refused({ startTimeoutSeconds: 2.5 })).toThrow(
+      /^batch "sitemap-refresh": startTimeoutSeconds = 2\.5 is invalid: use a whole number of seconds from 5 up to less than the hard timeout \(\d+ s\), or leave it out\.$/,
+    );
+    expect(refused({ startTimeoutSeconds: 4 })).toThrow(/startTimeoutSeconds = 4 is invalid/);
+    expect(refused({ startTimeoutSeconds: base.hardTimeoutSeconds })).toThrow(
+      new RegExp(`startTimeoutSeconds = ${base.hardTimeoutSeconds} is invalid`),
+    );
+    expect(() => validateBatchConfigs([withChange({ startTimeoutSeconds: 300 })])).not.toThrow();
+  });
+});

@@ -517,6 +517,53 @@ describe('issue 9 scenarios: the absolute deadline and lost ECS events', () => {
     expect((await readLock(db.client, table, BATCH))?.owner).toBe(owner);
   });
 
+  test('start timeout: a watched task still PENDING past createdAt + the stored startTimeoutSeconds has its token answered StartTimedOut, not stopped here', async () => {
+    const owner = executionArn('stuck');
+    executions.set(owner, 'RUNNING');
+    await holdLock(owner, {
+      taskArn: { S: taskArn('t1') },
+      taskToken: { S: 'token-of-the-current-chunk' },
+      deadlineAt: { N: String(NOW / 1000 + 3000) },
+      startTimeoutSeconds: { N: '300' },
+    });
+    addTask({ id: 't1', execution: 'stuck', lastStatus: 'PENDING', createdAt: new Date(NOW - 400_000) });
+
+    await pass();
+
+    expect(sfnMock).toHaveReceivedCommandWith(SendTaskFailureCommand, {
+      taskToken: 'token-of-the-current-chunk',
+      error: 'BatchRunner.StartTimedOut',
+      cause: expect.stringContaining(`Task ${taskArn('t1')} stayed PENDING for 400 s`),
+    });
+    // The state machine stops it, confirms STOPPED and then releases its own lock.
+    expect(ecsMock).not.toHaveReceivedCommand(StopTaskCommand);
+    expect((await readLock(db.client, table, BATCH))?.owner).toBe(owner);
+  });
+
+  test('start timeout: a PENDING task within it, or a RUNNING one past it, is only supervised', async () => {
+    const owner = executionArn('slow-start');
+    executions.set(owner, 'RUNNING');
+    await holdLock(owner, {
+      taskArn: { S: taskArn('t1') },
+      taskToken: { S: 'token' },
+      deadlineAt: { N: String(NOW / 1000 + 3000) },
+      startTimeoutSeconds: { N: '300' },
+    });
+    const task = addTask({
+      id: 't1',
+      execution: 'slow-start',
+      lastStatus: 'PENDING',
+      createdAt: new Date(NOW - 200_000),
+    });
+    await pass();
+    task.lastStatus = 'RUNNING';
+    clock += 600_000;
+    await pass();
+
+    expect(sfnMock).not.toHaveReceivedCommand(SendTaskFailureCommand);
+    expect(ecsMock).not.toHaveReceivedCommand(StopTaskCommand);
+  });
+
   test('without a stored deadline, the task`s own tags and creation time give it', async () => {
     const owner = executionArn('no-deadline-stored');
     executions.set(owner, 'RUNNING');

@@ -235,6 +235,59 @@ describe('task watcher, called by WaitForTaskToStop', () => {
   });
 });
 
+describe('task watcher: start timeout (startTimeoutSeconds in the attempt policy)', () => {
+  /** A Fargate task that has not started: no startedAt, created `ageSeconds` before NOW. */
+  function notStartedTask(lastStatus: 'PROVISIONING' | 'PENDING', ageSeconds: number) {
+    const { startedAt: _notStarted, ...task } = sdkTask({ taskArn: taskArn('t1'), lastStatus });
+    return { ...task, createdAt: new Date(NOW - ageSeconds * 1000) };
+  }
+  const withStartTimeout = (startTimeoutSeconds?: number): WatchRequest => ({
+    ...watchRequest({ exec: executionArn('e1'), task: taskArn('t1') }),
+    policy: startTimeoutSeconds === undefined ? {} : { startTimeoutSeconds },
+  });
+
+  test('PENDING longer than the start timeout: fails the token with BatchRunner.StartTimedOut naming PENDING', async () => {
+    await acquire(executionArn('e1'));
+    ecsMock.on(DescribeTasksCommand).resolves({ tasks: [notStartedTask('PENDING', 301)], failures: [] });
+    const out = await handleTaskWatcherEvent(withStartTimeout(300), deps());
+    expect(out).toMatchObject({ action: 'answered', answer: 'failure', error: 'BatchRunner.StartTimedOut' });
+    const cause = sfnMock.commandCalls(SendTaskFailureCommand)[0].args[0].input.cause ?? '';
+    expect(cause).toContain(`Task ${taskArn('t1')} stayed PENDING for 301 s`);
+    expect(cause).toContain('start timeout of 300 s');
+    // The token is stored first, so a lost answer is repeated by the next chunk or the reconciler.
+    expect(await readLock(db.client, table, BATCH)).toMatchObject({ taskArn: taskArn('t1'), startTimeoutSeconds: 300 });
+  });
+
+  test('PROVISIONING past the start timeout is named too', async () => {
+    await acquire(executionArn('e1'));
+    ecsMock.on(DescribeTasksCommand).resolves({ tasks: [notStartedTask('PROVISIONING', 900)], failures: [] });
+    await handleTaskWatcherEvent(withStartTimeout(600), deps());
+    expect(sfnMock.commandCalls(SendTaskFailureCommand)[0].args[0].input).toMatchObject({
+      error: 'BatchRunner.StartTimedOut',
+      cause: expect.stringContaining('stayed PROVISIONING'),
+    });
+  });
+
+  test('PENDING within the start timeout, a RUNNING task past it, or no start timeout: keep waiting', async () => {
+    await acquire(executionArn('e1'));
+    ecsMock.on(DescribeTasksCommand).resolves({ tasks: [notStartedTask('PENDING', 299)], failures: [] });
+    expect(await handleTaskWatcherEvent(withStartTimeout(300), deps())).toEqual({
+      action: 'waiting',
+      taskArn: taskArn('t1'),
+      lastStatus: 'PENDING',
+    });
+    ecsMock.reset();
+    ecsMock.on(DescribeTasksCommand).resolves({
+      tasks: [{ ...sdkTask({ taskArn: taskArn('t1'), lastStatus: 'RUNNING' }), createdAt: new Date(NOW - 3600_000) }],
+    });
+    expect(await handleTaskWatcherEvent(withStartTimeout(300), deps())).toMatchObject({ action: 'waiting' });
+    ecsMock.reset();
+    ecsMock.on(DescribeTasksCommand).resolves({ tasks: [notStartedTask('PENDING', 3600)], failures: [] });
+    expect(await handleTaskWatcherEvent(withStartTimeout(undefined), deps())).toMatchObject({ action: 'waiting' });
+    expect(sfnMock).not.toHaveReceivedAnyCommand();
+  });
+});
+
 describe('task watcher, called by the ECS "Task State Change" rule', () => {
   async function watching(task: string, token = 'AQCEAAAAKgAAAAMAAAAAAAAAAR1chunk1') {
     await acquire(executionArn('e1'));

@@ -253,3 +253,55 @@ describe('retries by failure reason', () => {
     expect(r.lockItem).toBeUndefined();
   });
 });
+
+describe('start timeout (startTimeoutSeconds)', () => {
+  const startTimeout = { startTimeoutSeconds: 300 };
+
+  test('a task stuck PENDING past its start timeout is stopped, confirmed STOPPED: could_not_start naming PENDING, lock released, one alert', async () => {
+    aws.watch = 'stuck-pending';
+    const r = await runScenario(db, aws, { batch: startTimeout });
+
+    expect(r.status).toBe('FAILED');
+    expect(r.error).toBe('BatchRunner.StartTimedOut');
+    expect(aws.stopRequests).toEqual([
+      { task: aws.startedTasks[0], reason: expect.stringMatching(/^batch-runner: start timeout of 300 s reached/) },
+    ]);
+    expect(r.statesEntered).toEqual(
+      expect.arrayContaining(['RecordStartTimeout', 'ConfirmTaskStopped', 'RecordStoppedTask', 'WasStartTimedOut']),
+    );
+    // The lock is released only after ECS reported the task STOPPED.
+    expect(r.statesEntered.indexOf('RecordStoppedTask')).toBeLessThan(
+      r.statesEntered.indexOf('ReleaseLockAfterFailure'),
+    );
+    expect(r.lockItem).toBeUndefined();
+    expect(alerts()).toHaveLength(1);
+    expect(alerts()[0].Subject).toBe('[batch-runner] missing-images could_not_start');
+    expect(alerts()[0].Message).toContain('stayed PENDING');
+    expect(alerts()[0].Message).toContain('Task may still run: false');
+  });
+
+  test('with TaskFailedToStart in retry.on.stopCodes, a start timeout is an infrastructure retry: a new task, success', async () => {
+    aws.watchPerTask = ['stuck-pending', { exitCode: 0 }];
+    const r = await runScenario(db, aws, {
+      batch: { ...startTimeout, ...retryOn({ stopCodes: ['TaskFailedToStart'] }, { attempts: 1 }) },
+    });
+
+    expect(r.status).toBe('SUCCEEDED');
+    expect(aws.startedTasks).toHaveLength(2);
+    expect(aws.stopRequests.map((s) => s.task)).toEqual([aws.startedTasks[0]]);
+    expect(r.output.attempts.earlier).toContain(
+      `attempt 1: task ${aws.startedTasks[0]}, exit code null, stop code TaskFailedToStart: retried`,
+    );
+    expect(alerts()).toEqual([]);
+  });
+
+  test('a retry policy without TaskFailedToStart does not retry a start timeout: could_not_start after one attempt', async () => {
+    aws.watch = 'stuck-pending';
+    const r = await runScenario(db, aws, { batch: { ...startTimeout, ...retryOn({ exitCodes: [75] }) } });
+
+    expect(r.error).toBe('BatchRunner.StartTimedOut');
+    expect(aws.startedTasks).toHaveLength(1);
+    expect(r.statesEntered).toContain('NoteEarlierAttempts');
+    expect(alerts()).toHaveLength(1);
+  });
+});

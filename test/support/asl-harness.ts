@@ -67,13 +67,15 @@ export const TEST_BINDINGS: DeploymentBindings = {
 /** How the scripted batch task ends, as the task watcher would report it. */
 /** `silent`: the watcher never answers at all (its callback lost), even for a task that never started. */
 /** `deadline`: the task still runs when the run's deadline comes (the watcher answers DeadlineReached). */
+/** `stuck-pending`: the task stays PENDING past the batch's startTimeoutSeconds (the watcher answers StartTimedOut). */
 /** `exitCode: null`: the container never ran (e.g. TaskFailedToStart); `stopCode`: ECS's TaskStopCode. */
 export type WatchScript =
   | { exitCode: number | null; sidecarExitCode?: number; stopCode?: string; stoppedReason?: string }
   | 'hang'
   | 'lock-lost'
   | 'silent'
-  | 'deadline';
+  | 'deadline'
+  | 'stuck-pending';
 
 /**
  * Scripted AWS answers for one scenario: realistic payloads (see test/fixtures), one per call, with
@@ -273,6 +275,17 @@ export class ScriptedAws {
         'BatchRunner.DeadlineReached',
         JSON.stringify({ message: `The run's deadline has come and task ${taskArn} still runs.`, taskArn }),
       );
+    if (watch === 'stuck-pending') {
+      const startTimeoutSeconds = payload.policy?.startTimeoutSeconds;
+      if (typeof startTimeoutSeconds !== 'number')
+        throw new Error(
+          `stuck-pending: the watcher payload carries no policy.startTimeoutSeconds (${JSON.stringify(payload.policy)})`,
+        );
+      throw new ServiceError(
+        'BatchRunner.StartTimedOut',
+        `Task ${taskArn} stayed PENDING for ${startTimeoutSeconds + 4} s since it was created, longer than the start timeout of ${startTimeoutSeconds} s (last status PENDING).`,
+      );
+    }
     await this.whileTaskRuns();
     const logUrl = taskLogUrl(
       REGION,
