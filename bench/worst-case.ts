@@ -110,6 +110,8 @@ export function worstCaseApp(n: number, kind: 'imported' | 'created' = 'imported
       overlapPolicy: 'wait',
       maxLockWaitMinutes: 1440,
       skipNotification: 'alert',
+      // The longest duration bounds in the attempt policy (five-digit seconds both).
+      durationGuards: { minDurationSeconds: 10_000, nearHardTimeoutShare: 0.99 },
       containerName,
       overrides: { environment, command: true },
       task,

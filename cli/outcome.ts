@@ -23,6 +23,9 @@ export interface RunOutcome {
   readonly stoppedReason?: string;
   /** Skips: the execution holding the lock. */
   readonly lockHolder?: string;
+  /** Successes: the task's run time (startedAt to stoppedAt), and the durationGuards notice if one was sent. */
+  readonly durationSeconds?: number;
+  readonly notice?: string;
 }
 
 /** Error names of the state machine's Fail state (`RunFailed`) that are not plain failures. */
@@ -68,6 +71,8 @@ export function outcomeOf(execution: {
         logUrl: task.logUrl ?? undefined,
         stoppedReason: task.stoppedReason ?? undefined,
         lockHolder: out.lockHolder,
+        ...(typeof task.durationSeconds === 'number' ? { durationSeconds: task.durationSeconds } : {}),
+        ...(typeof task.durationNotice?.message === 'string' ? { notice: task.durationNotice.message } : {}),
       };
     }
     case 'FAILED': {

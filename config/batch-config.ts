@@ -191,6 +191,12 @@ export interface BatchConfig {
    * @default 'notice'
    */
   readonly skipNotification?: SkipNotification;
+  /**
+   * Notices for successful runs whose task ran suspiciously short or close to the hard timeout
+   * (task startedAt to stoppedAt). Each guard is optional.
+   * @default - no duration notices
+   */
+  readonly durationGuards?: DurationGuards;
   /** Name of the batch container in the task definition (the one whose exit code decides the outcome). */
   readonly containerName: string;
   /**
@@ -228,6 +234,21 @@ export interface BatchConfig {
    * @default - the batch cannot run in local mode
    */
   readonly local?: LocalRun;
+}
+
+/** See {@link BatchConfig.durationGuards}. */
+export interface DurationGuards {
+  /**
+   * A successful run whose task ran fewer seconds than this gets a notice (it usually did nothing).
+   * @default - no notice for a short run
+   */
+  readonly minDurationSeconds?: number;
+  /**
+   * A successful run whose task ran more than this share of `hardTimeoutSeconds` gets a notice;
+   * the batch's near-hard-timeout alarm uses the same share.
+   * @default - no notice for a long run (the alarm fires at 0.8)
+   */
+  readonly nearHardTimeoutShare?: number;
 }
 
 /** Thrown for a configuration that must not be deployed or run. */
@@ -455,6 +476,7 @@ export function validateBatchConfig(batch: BatchConfig): void {
   const notify = batch.skipNotification ?? 'notice';
   if (!['notice', 'alert', 'none'].includes(notify))
     fail(name, 'skipNotification', notify, 'use "notice", "alert" or "none".');
+  if (batch.durationGuards !== undefined) validateDurationGuards(name, batch.durationGuards, timeout);
   const maxWait = batch.maxLockWaitMinutes ?? 10;
   if (!Number.isInteger(maxWait) || maxWait < 1 || maxWait > 24 * 60) {
     fail(name, 'maxLockWaitMinutes', maxWait, 'use a whole number of minutes between 1 and 1440.');
@@ -777,6 +799,7 @@ const KNOWN_FIELDS: Record<string, readonly string[]> = {
     'overlapPolicy',
     'maxLockWaitMinutes',
     'skipNotification',
+    'durationGuards',
     'containerName',
     'overrides',
     'task',
@@ -786,6 +809,7 @@ const KNOWN_FIELDS: Record<string, readonly string[]> = {
     'local',
   ],
   schedule: ['cron', 'timeZone', 'expectedIntervalHours'],
+  durationGuards: ['minDurationSeconds', 'nearHardTimeoutShare'],
   overrides: ['environment', 'command'],
   'task(imported)': [
     'kind',
@@ -803,6 +827,42 @@ const KNOWN_FIELDS: Record<string, readonly string[]> = {
   'retry.on': ['exitCodes', 'stopCodes'],
 };
 
+function validateDurationGuards(name: string, guards: DurationGuards, hardTimeoutSeconds: number): void {
+  if (guards === null || typeof guards !== 'object' || Array.isArray(guards))
+    fail(
+      name,
+      'durationGuards',
+      guards,
+      'give an object such as { minDurationSeconds: 30, nearHardTimeoutShare: 0.8 }.',
+    );
+  const min = guards.minDurationSeconds;
+  if (min !== undefined && (!Number.isInteger(min) || min < 1 || min >= hardTimeoutSeconds)) {
+    fail(
+      name,
+      'durationGuards.minDurationSeconds',
+      min,
+      `use a whole number of seconds from 1 to below hardTimeoutSeconds (${hardTimeoutSeconds}), or remove it.`,
+    );
+  }
+  const share = guards.nearHardTimeoutShare;
+  if (share !== undefined && (typeof share !== 'number' || !(share >= 0.1 && share <= 0.99))) {
+    fail(
+      name,
+      'durationGuards.nearHardTimeoutShare',
+      share,
+      'use a share of the hard timeout between 0.1 and 0.99 (0.8 means 80 %), or remove it.',
+    );
+  }
+  if (min !== undefined && share !== undefined && min >= Math.floor(hardTimeoutSeconds * share)) {
+    fail(
+      name,
+      'durationGuards.minDurationSeconds',
+      min,
+      `it must be below nearHardTimeoutShare × hardTimeoutSeconds (${Math.floor(hardTimeoutSeconds * share)} s), or every successful run gets a notice; lower it.`,
+    );
+  }
+}
+
 /** Refuses fields the configuration does not have (`retries: 3` would otherwise be silently ignored). */
 function checkKnownFields(name: string, batch: BatchConfig): void {
   const parts: Array<[string, string, unknown]> = [
@@ -812,6 +872,7 @@ function checkKnownFields(name: string, batch: BatchConfig): void {
     [`task(${(batch.task as { kind?: string } | undefined)?.kind})`, 'task.', batch.task],
     ['local', 'local.', batch.local],
     ['retry', 'retry.', batch.retry],
+    ['durationGuards', 'durationGuards.', batch.durationGuards],
     ['retry.on', 'retry.on.', batch.retry?.on],
   ];
   for (const [part, prefix, value] of parts) {

@@ -297,6 +297,8 @@ export class ScheduledBatch extends Construct {
       executionTimeoutSeconds: this.timings.executionTimeoutSeconds,
       expectedIntervalHours: batch.schedule.expectedIntervalHours ?? 24,
       alarmAction: runner.alarmAction,
+      // The same share as the success notice of durationGuards (that one measures the task, this one the execution).
+      nearHardTimeoutRatio: batch.durationGuards?.nearHardTimeoutShare,
       notifyOnExecutionAlarms: props.notifyOnExecutionAlarms,
       notifyOnAlarms: props.notifyOnAlarms,
     });

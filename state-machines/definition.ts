@@ -67,7 +67,7 @@ export const PLACEHOLDER_DOCS: Readonly<Record<string, string>> = {
   AllowCommandOverride: '"true" if an operator may replace the container command.',
   OverlapPolicy: 'skip | wait | replace.',
   AttemptPolicy:
-    "JSON object (unquoted) of the attempt options: context (the run's context in the task's environment, boolean); startTimeoutSeconds (absent without one); retry (absent without retries: attempts, infrastructureAttempts, backoffSeconds, exitCodes and stopCodes as comma-separated text).",
+    "JSON object (unquoted) of the attempt options: context (the run's context in the task's environment, boolean); startTimeoutSeconds (absent without one); retry (absent without retries: attempts, infrastructureAttempts, backoffSeconds, exitCodes and stopCodes as comma-separated text); duration (absent without durationGuards: [minSeconds, nearSeconds]).",
   SkipNotification: 'notice | alert | none: severity of the skip message.',
   HardTimeoutSeconds: 'Hard timeout of one run (number).',
   WaitChunkSeconds: 'TimeoutSeconds of one WaitForTaskToStop chunk (number).',
@@ -100,15 +100,34 @@ export interface AttemptPolicy {
     readonly exitCodes: string;
     readonly stopCodes: string;
   };
+  /**
+   * `[minSeconds, nearSeconds]`, absent without `durationGuards` (the success path checks IsPresent
+   * first). A pair, not an object: each batch's policy is inlined in its stack's template, which is at
+   * its size budget (worst-case-limits.contract.test.ts). Both bounds are always set: a guard that is
+   * not configured gets a bound no run reaches (0, or twice the hard timeout).
+   */
+  readonly duration?: readonly [minSeconds: number, nearSeconds: number];
+}
+
+/** Seconds of task run time above which a successful run gets the near-hard-timeout notice. */
+export function nearHardTimeoutSecondsOf(batch: BatchConfig): number | undefined {
+  const share = batch.durationGuards?.nearHardTimeoutShare;
+  return share === undefined ? undefined : Math.floor(batch.hardTimeoutSeconds * share);
 }
 
 export function attemptPolicyOf(batch: BatchConfig): AttemptPolicy {
   const context = batch.runContextEnvironment ?? true;
   const start = batch.startTimeoutSeconds === undefined ? {} : { startTimeoutSeconds: batch.startTimeoutSeconds };
-  if (batch.retry === undefined) return { context, ...start };
+  const guards = batch.durationGuards;
+  const duration =
+    guards === undefined || (guards.minDurationSeconds === undefined && guards.nearHardTimeoutShare === undefined)
+      ? undefined
+      : ([guards.minDurationSeconds ?? 0, nearHardTimeoutSecondsOf(batch) ?? 2 * batch.hardTimeoutSeconds] as const);
+  if (batch.retry === undefined) return { context, ...start, ...(duration ? { duration } : {}) };
   return {
     context,
     ...start,
+    ...(duration ? { duration } : {}),
     retry: {
       attempts: batch.retry.attempts,
       infrastructureAttempts: batch.retry.infrastructureAttempts ?? 3,

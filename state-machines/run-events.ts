@@ -63,6 +63,17 @@ const task = {
     stopCode: { type: ['string', 'null'] },
     stoppedReason: { type: ['string', 'null'] },
     logUrl: { type: ['string', 'null'] },
+    durationSeconds: {
+      type: ['integer', 'null'],
+      description: 'Seconds from the task startedAt to stoppedAt (null when either is unknown).',
+    },
+    durationNotice: {
+      type: 'object',
+      description: 'Only on a success a durationGuards notice was sent for.',
+      required: ['kind', 'message'],
+      additionalProperties: false,
+      properties: { kind: { type: 'string', enum: ['tooShort', 'nearHardTimeout'] }, message: { type: 'string' } },
+    },
   },
 } as const;
 

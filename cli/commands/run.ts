@@ -334,6 +334,7 @@ export function report(
     );
   if (outcome.stoppedReason && outcome.outcome !== 'succeeded') lines.push(`  stopped    ${outcome.stoppedReason}`);
   if (outcome.logUrl) lines.push(`  logs       ${outcome.logUrl}`);
+  if (outcome.notice) lines.push(`  notice     ${outcome.notice}`);
   lines.push(`  duration   ${duration(elapsedMs)}`);
   ctx.output.out(lines.join('\n'));
   return code;

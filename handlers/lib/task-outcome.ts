@@ -35,6 +35,11 @@ export interface TaskSummary {
   readonly stoppedReason: string | null;
   readonly startedAt: string | null;
   readonly stoppedAt: string | null;
+  /**
+   * Seconds from startedAt to stoppedAt (rounded), null when either is unknown. The state machine
+   * compares it with the batch's `durationGuards` on the success path.
+   */
+  readonly durationSeconds: number | null;
   readonly containers: ReadonlyArray<{ name: string; exitCode: number | null; reason: string | null }>;
   readonly logUrl: string | null;
 }
@@ -59,6 +64,13 @@ export function taskLogUrl(
   return `https://${region}.console.aws.amazon.com/cloudwatch/home?region=${region}#logsV2:log-groups/log-group/${enc(logGroupName)}/log-events/${enc(`${logStreamPrefix}/${containerName}/${taskId}`)}`;
 }
 
+/** Whole seconds between two ISO timestamps, null when either is missing or unreadable. */
+export function durationSecondsOf(startedAt: string | null, stoppedAt: string | null): number | null {
+  if (startedAt === null || stoppedAt === null) return null;
+  const ms = Date.parse(stoppedAt) - Date.parse(startedAt);
+  return Number.isFinite(ms) && ms >= 0 ? Math.round(ms / 1000) : null;
+}
+
 export function evaluateStoppedTask(task: DescribedTask, containerName: string, logUrl: string | null): TaskVerdict {
   const containers = (task.Containers ?? []).map((c) => ({
     name: c.Name ?? '?',
@@ -74,6 +86,7 @@ export function evaluateStoppedTask(task: DescribedTask, containerName: string, 
     stoppedReason: task.StoppedReason ?? null,
     startedAt: iso(task.StartedAt),
     stoppedAt: iso(task.StoppedAt),
+    durationSeconds: durationSecondsOf(iso(task.StartedAt), iso(task.StoppedAt)),
     containers,
     logUrl,
   };

@@ -47,6 +47,23 @@ describe('guidance', () => {
     expect(exitCodeFor(outcomeOf({ status: 'ABORTED' }).outcome)).toBe(EXIT.FAILED);
   });
 
+  test('a success with a durationGuards notice carries the run time and the notice (shown by run --wait, in --json)', () => {
+    const task = {
+      taskArn: 't',
+      exitCode: 0,
+      durationSeconds: 2,
+      durationNotice: { kind: 'tooShort', message: 'ran 2 s' },
+    };
+    const o = outcomeOf({ status: 'SUCCEEDED', output: JSON.stringify({ outcome: 'succeeded', task }) });
+    expect(o).toMatchObject({ outcome: 'succeeded', durationSeconds: 2, notice: 'ran 2 s' });
+    expect(exitCodeFor(o.outcome)).toBe(EXIT.SUCCESS);
+    const plain = outcomeOf({
+      status: 'SUCCEEDED',
+      output: JSON.stringify({ outcome: 'succeeded', task: { exitCode: 0 } }),
+    });
+    expect(plain.notice).toBeUndefined();
+  });
+
   describe('one bad batch entry', () => {
     const bad = { ...BATCHES[1], retries: 3 } as BatchConfig;
     const batches = [BATCHES[0], bad, ...BATCHES.slice(2)];

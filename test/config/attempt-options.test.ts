@@ -102,3 +102,35 @@ describe('start timeout (startTimeoutSeconds)', () => {
     expect(() => validateBatchConfigs([withChange({ startTimeoutSeconds: 300 })])).not.toThrow();
   });
 });
+
+describe('duration guards (durationGuards)', () => {
+  test('each guard becomes a bound in the attempt policy; the one not configured is a bound no run reaches', () => {
+    expect(attemptPolicyOf(withChange({ durationGuards: { minDurationSeconds: 20 } })).duration).toEqual([
+      20,
+      2 * base.hardTimeoutSeconds,
+    ]);
+    expect(
+      attemptPolicyOf(withChange({ hardTimeoutSeconds: 1000, durationGuards: { nearHardTimeoutShare: 0.75 } }))
+        .duration,
+    ).toEqual([0, 750]);
+    expect(attemptPolicyOf(withChange({ durationGuards: {} }))).toEqual({ context: true });
+    expect(() => validateBatchConfigs([withChange({ durationGuards: { minDurationSeconds: 20 } })])).not.toThrow();
+  });
+
+  test('bad values are refused, naming the batch, the field, the value and the fix', () => {
+    expect(refused({ durationGuards: { minDurationSeconds: 0 } })).toThrow(
+      /^batch "sitemap-refresh": durationGuards.minDurationSeconds = 0 is invalid: use a whole number of seconds from 1 to below hardTimeoutSeconds/,
+    );
+    expect(refused({ durationGuards: { nearHardTimeoutShare: 80 } })).toThrow(
+      /durationGuards.nearHardTimeoutShare = 80 is invalid: use a share of the hard timeout between 0.1 and 0.99 \(0.8 means 80 %\)/,
+    );
+    expect(
+      refused({ hardTimeoutSeconds: 600, durationGuards: { minDurationSeconds: 500, nearHardTimeoutShare: 0.5 } }),
+    ).toThrow(
+      /durationGuards.minDurationSeconds = 500 is invalid: it must be below nearHardTimeoutShare × hardTimeoutSeconds \(300 s\)/,
+    );
+    expect(refused({ durationGuards: { minSeconds: 5 } })).toThrow(
+      /durationGuards.minSeconds = 5 is invalid: there is no such field/,
+    );
+  });
+});

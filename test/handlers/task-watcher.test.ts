@@ -169,6 +169,8 @@ describe('task watcher, called by WaitForTaskToStop', () => {
       stoppedReason: 'Essential container in task exited',
       startedAt: '2026-11-12T23:00:23.004Z',
       stoppedAt: '2026-11-12T23:31:45.000Z',
+      // 23:00:23.004 to 23:31:45.000, rounded: what durationGuards compares.
+      durationSeconds: 1882,
       containers: [{ name: 'app', exitCode: 0, reason: null }],
       logUrl: `https://${REGION}.console.aws.amazon.com/cloudwatch/home?region=${REGION}#logsV2:log-groups/log-group/$252Fbatch-runner$252Ftasks$252Fmissing-images/log-events/batch$252Fapp$252Ft1`,
     });
@@ -408,6 +410,7 @@ describe('summaryCause', () => {
     stoppedReason: 'x'.repeat(reasonLength),
     startedAt: null,
     stoppedAt: null,
+    durationSeconds: null,
     containers: Array.from({ length: containers }, (_, i) => ({
       name: `c${i}`,
       exitCode: 1,

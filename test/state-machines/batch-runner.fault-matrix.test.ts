@@ -39,6 +39,10 @@ const held = (status: string) => async (db: EmbeddedDynamoDb, aws: ScriptedAws) 
 const BASE_SCENARIOS: readonly BaseScenario[] = [
   { label: 'scheduled happy path', setup: async () => ({}) },
   { label: 'console start', setup: async () => ({ input: {} }) },
+  {
+    label: 'success faster than durationGuards.minDurationSeconds',
+    setup: async () => ({ batch: { durationGuards: { minDurationSeconds: 60 } } }),
+  },
   { label: 'lock held by a live run', setup: held('RUNNING') },
   { label: 'stale lock', setup: held('FAILED') },
   {
@@ -84,9 +88,10 @@ const BASE_SCENARIOS: readonly BaseScenario[] = [
 
 /**
  * States whose failure the run tolerates by design: the run goes on and ends as it would have, with
- * no alert (the slot claim fails open: the lock still prevents overlap).
+ * no alert (the slot claim fails open: the lock still prevents overlap; a duration notice is
+ * information about a run that succeeded, after its lock is released).
  */
-const FAIL_OPEN_STATES = ['ClaimScheduledSlot'];
+const FAIL_OPEN_STATES = ['ClaimScheduledSlot', 'NotifyDuration'];
 /** Lifecycle events (events:putEvents): a failed put is caught and the run ends exactly as without it. */
 const isEventState = (resource: string) => parseResource(resource).service === 'events';
 

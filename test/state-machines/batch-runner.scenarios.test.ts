@@ -43,7 +43,7 @@ const alerts = () => aws.published.filter((p) => p.MessageAttributes.severity.St
 const failureAlerts = (r: ScenarioResult) => r.statesEntered.filter((s) => s === 'PublishFailureAlert');
 
 describe('happy path', () => {
-  test('scheduled run: slot, lock, running-task checks, start, watch, release, lifecycle events, in 21 states and 5 calls before RunTask', async () => {
+  test('scheduled run: slot, lock, running-task checks, start, watch, release, lifecycle events, in 22 states and 5 calls before RunTask', async () => {
     const r = await runScenario(db, aws, { name: 'HappyPath' });
 
     expect(r.status).toBe('SUCCEEDED');
@@ -73,6 +73,7 @@ describe('happy path', () => {
       'WaitForTaskToStop',
       'RecordSucceededAttempt',
       'ReleaseLock',
+      'HasDurationGuards',
       'PublishSucceededEvent',
       'RunSucceeded',
     ]);
@@ -1065,5 +1066,81 @@ describe('one alert per execution', () => {
     expect(r.error).toBe('BatchRunner.TaskFailed');
     expect(aws.published).toEqual([]);
     expect(r.lockItem).toBeUndefined();
+  });
+});
+
+describe('duration guards (durationGuards)', () => {
+  const notices = () => aws.published.filter((p) => p.MessageAttributes.severity.StringValue === 'notice');
+
+  test('a run within both guards: no notice, the output carries the task run time', async () => {
+    const r = await runScenario(db, aws, {
+      batch: { durationGuards: { minDurationSeconds: 10, nearHardTimeoutShare: 0.5 } },
+    });
+
+    expect(r.status).toBe('SUCCEEDED');
+    expect(r.statesEntered.slice(-5)).toEqual([
+      'ReleaseLock',
+      'HasDurationGuards',
+      'CheckDuration',
+      'PublishSucceededEvent',
+      'RunSucceeded',
+    ]);
+    // The fixture's task runs from StartedAt to StoppedAt in 33.085 s.
+    expect(r.output.task.durationSeconds).toBe(33);
+    expect(r.output.task.durationNotice).toBeUndefined();
+    expect(aws.published).toEqual([]);
+  });
+
+  test('a success faster than minDurationSeconds: one notice after the lock is released, in the output and the event', async () => {
+    aws.watch = { exitCode: 0, runSeconds: 2 };
+    const r = await runScenario(db, aws, { batch: { durationGuards: { minDurationSeconds: 30 } } });
+
+    expect(r.status).toBe('SUCCEEDED');
+    expect(r.output.outcome).toBe('succeeded');
+    expect(r.statesEntered.slice(-7)).toEqual([
+      'ReleaseLock',
+      'HasDurationGuards',
+      'CheckDuration',
+      'RecordTooShort',
+      'NotifyDuration',
+      'PublishSucceededEvent',
+      'RunSucceeded',
+    ]);
+    expect(r.lockItem).toBeUndefined();
+    expect(r.output.task).toMatchObject({ durationSeconds: 2, durationNotice: { kind: 'tooShort' } });
+    expect(r.output.task.durationNotice.message).toContain(
+      'The task ran 2 s, less than durationGuards.minDurationSeconds (30 s)',
+    );
+    expect(aws.published).toHaveLength(1);
+    expect(notices()).toHaveLength(1);
+    expect(alerts()).toEqual([]);
+    expect(aws.published[0].Subject).toBe(`[batch-runner] ${FAMILY} succeeded: tooShort`);
+    expect(aws.published[0].Message).toContain('less than durationGuards.minDurationSeconds');
+    expect(aws.published[0].MessageAttributes.outcome.StringValue).toBe('succeeded');
+    const succeeded = aws.busEvents.find((e) => e.DetailType === 'Batch Run Succeeded');
+    const detail = typeof succeeded!.Detail === 'string' ? JSON.parse(succeeded!.Detail) : succeeded!.Detail;
+    expect(detail.task).toMatchObject({ durationSeconds: 2, durationNotice: { kind: 'tooShort' } });
+  });
+
+  test('a success above nearHardTimeoutShare of the hard timeout: one notice naming the threshold', async () => {
+    aws.watch = { exitCode: 0, runSeconds: 3000 };
+    const r = await runScenario(db, aws, { batch: { durationGuards: { nearHardTimeoutShare: 0.8 } } });
+
+    expect(r.status).toBe('SUCCEEDED');
+    expect(r.statesEntered).toContain('RecordNearHardTimeout');
+    expect(r.statesEntered).not.toContain('RecordTooShort');
+    expect(r.output.task).toMatchObject({ durationSeconds: 3000, durationNotice: { kind: 'nearHardTimeout' } });
+    expect(notices()).toHaveLength(1);
+    expect(aws.published[0].Message).toContain('(2880 s of 3600 s)');
+  });
+
+  test('without durationGuards the run time is reported but never compared', async () => {
+    aws.watch = { exitCode: 0, runSeconds: 1 };
+    const r = await runScenario(db, aws, {});
+
+    expect(r.output.task.durationSeconds).toBe(1);
+    expect(r.statesEntered).toContain('HasDurationGuards');
+    expect(r.statesEntered).not.toContain('CheckDuration');
+    expect(aws.published).toEqual([]);
   });
 });

@@ -93,6 +93,16 @@ describe('lifecycle events on EventBridge', () => {
     expect(Object.keys(r.output).sort()).toEqual(['attempts', 'error', 'lockRelease', 'outcome', 'reason', 'task']);
   });
 
+  test('a success with a durationGuards notice: the Succeeded event carries the run time and the notice (schema-valid)', async () => {
+    aws.watch = { exitCode: 0, runSeconds: 2 };
+    const r = await runScenario(db, aws, { batch: { durationGuards: { minDurationSeconds: 30 } } });
+
+    expect(r.output.outcome).toBe('succeeded');
+    const succeeded = eventsOf(aws).find(([type]) => type === 'Batch Run Succeeded')![1];
+    expect(succeeded.task).toMatchObject({ durationSeconds: 2, durationNotice: { kind: 'tooShort' } });
+    expect(order(r, 'PublishSucceededEvent')).toBeGreaterThan(order(r, 'NotifyDuration'));
+  });
+
   test('a skip says why and who holds the lock; with skipNotification none too', async () => {
     const holder = executionArn('LiveHolder');
     await holdLock(db, holder);

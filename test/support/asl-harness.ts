@@ -70,7 +70,14 @@ export const TEST_BINDINGS: DeploymentBindings = {
 /** `stuck-pending`: the task stays PENDING past the batch's startTimeoutSeconds (the watcher answers StartTimedOut). */
 /** `exitCode: null`: the container never ran (e.g. TaskFailedToStart); `stopCode`: ECS's TaskStopCode. */
 export type WatchScript =
-  | { exitCode: number | null; sidecarExitCode?: number; stopCode?: string; stoppedReason?: string }
+  | {
+      exitCode: number | null;
+      sidecarExitCode?: number;
+      stopCode?: string;
+      stoppedReason?: string;
+      /** Seconds from StartedAt to StoppedAt (default: the fixture's 33 s). */
+      runSeconds?: number;
+    }
   | 'hang'
   | 'lock-lost'
   | 'silent'
@@ -301,7 +308,8 @@ export class ScriptedAws {
       sidecarExitCode: watch.sidecarExitCode,
       stopCode: watch.stopCode,
       stoppedReason: watch.stoppedReason,
-    });
+    }) as { StartedAt?: number; StoppedAt?: number };
+    if (watch.runSeconds !== undefined) task.StoppedAt = (task.StartedAt ?? 0) + watch.runSeconds * 1000;
     const verdict = evaluateStoppedTask(task as any, payload.batch.containerName, logUrl);
     if (!verdict.ok) throw new ServiceError(verdict.error, JSON.stringify(verdict.summary));
     return verdict.summary;
