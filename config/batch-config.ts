@@ -53,6 +53,7 @@ export const RETRYABLE_STOP_CODES = [
   'InfrastructureHealth',
   'TerminationNotice',
 ] as const;
+/** One of {@link RETRYABLE_STOP_CODES}. */
 export type RetryableStopCode = (typeof RETRYABLE_STOP_CODES)[number];
 
 /**
@@ -79,6 +80,7 @@ export interface RetryPolicy {
    * @default 30
    */
   readonly backoffSeconds?: number;
+  /** Which failures are retried: by the container's exit code, or by the task's stop code. */
   readonly on: {
     /** Exit codes of the batch container that are retried, 1-255, at most 10 (e.g. 75 EX_TEMPFAIL). */
     readonly exitCodes?: readonly number[];

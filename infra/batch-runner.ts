@@ -148,7 +148,12 @@ export class BatchRunner extends Construct {
    * ARN for IAM (the default bus: the account and region of the stack that uses it, as one short
    * Fn::Sub of pseudo parameters: every batch repeats it, and a stack holds 40 batches).
    */
-  public eventBusRef(): { name: string; arn: string } {
+  public eventBusRef(): {
+    /** `default`, or the bus's ARN: the definition's `${EventBus}`. */
+    name: string;
+    /** The bus's ARN, for the state machine role's `events:PutEvents`. */
+    arn: string;
+  } {
     if (this.eventBus) return { name: this.eventBus.eventBusArn, arn: this.eventBus.eventBusArn };
     return {
       name: 'default',
