@@ -1,5 +1,6 @@
-import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { appendJsonLine, readJsonLines } from './json-lines';
 import type { EventsService } from './task-resources';
 
 /** One event a state machine put on the bus (PutEventsRequestEntry, Detail as an object). */
@@ -41,7 +42,7 @@ export class LocalEvents implements EventsService {
         detailType: String(entry.DetailType),
         detail: typeof entry.Detail === 'string' ? JSON.parse(entry.Detail) : entry.Detail,
       };
-      appendFileSync(this.path, `${JSON.stringify(event)}\n`);
+      appendJsonLine(this.path, event);
       this.onEvent?.(event);
       ids.push({ EventId: event.id });
     }
@@ -51,15 +52,5 @@ export class LocalEvents implements EventsService {
 
 /** Every event in an events file, oldest first. */
 export function readBusEvents(path: string): LocalBusEvent[] {
-  if (!existsSync(path)) return [];
-  return readFileSync(path, 'utf8')
-    .split('\n')
-    .filter((line) => line.trim() !== '')
-    .flatMap((line) => {
-      try {
-        return [JSON.parse(line) as LocalBusEvent];
-      } catch {
-        return [];
-      }
-    });
+  return readJsonLines<LocalBusEvent>(path);
 }

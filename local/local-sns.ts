@@ -1,5 +1,6 @@
-import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { appendJsonLine, readJsonLines } from './json-lines';
 import type { SnsService } from './task-resources';
 
 /** One message the state machine (or the local cleanup) published on the alert topic. */
@@ -43,7 +44,7 @@ export class LocalSns implements SnsService {
       message: String(params.Message ?? ''),
       attributes,
     };
-    appendFileSync(this.path, `${JSON.stringify(alert)}\n`);
+    appendJsonLine(this.path, alert);
     this.onAlert?.(alert);
     return { MessageId: alert.messageId };
   }
@@ -51,15 +52,5 @@ export class LocalSns implements SnsService {
 
 /** Every alert in an alerts file, oldest first. */
 export function readAlerts(path: string): LocalAlert[] {
-  if (!existsSync(path)) return [];
-  return readFileSync(path, 'utf8')
-    .split('\n')
-    .filter((line) => line.trim() !== '')
-    .flatMap((line) => {
-      try {
-        return [JSON.parse(line) as LocalAlert];
-      } catch {
-        return [];
-      }
-    });
+  return readJsonLines<LocalAlert>(path);
 }
