@@ -46,6 +46,11 @@ export async function pause(ctx: CliContext, ms: number, executionArn: string): 
       `watch it again with "batch-runner watch ${name}${local ? ' --local' : ''}", or stop it: batch-runner stop ${name}${local ? ' --local' : ''}`,
       EXIT.INTERRUPTED,
     );
+  await sleepUnlessInterrupted(ctx, ms, interrupted);
+}
+
+/** Resolves after `ms`, or rejects with `interrupted()` as soon as the operator presses Ctrl-C. */
+export async function sleepUnlessInterrupted(ctx: CliContext, ms: number, interrupted: () => Error): Promise<void> {
   if (ctx.signal?.aborted) throw interrupted();
   await new Promise<void>((resolve, reject) => {
     const onAbort = () => reject(interrupted());

@@ -29,6 +29,7 @@ import { failureSummaryOf, historyEvents, startedTaskArnOf } from '../execution-
 import { EXIT, type ExitCode } from '../exit-codes';
 import { duration, json } from '../format';
 import { outcomeOf, type RunOutcome } from '../outcome';
+import { sleepUnlessInterrupted } from '../watch';
 import { checkedInput } from './run';
 
 /**
@@ -121,19 +122,10 @@ function env(values: Partial<Record<keyof typeof SELFTEST_ENV, string>>): Record
 
 /** Sleeps `ms`, or throws SelftestStop when interrupted or past `deadline`. */
 async function pauseOrStop(ctx: CliContext, ms: number, deadline: number): Promise<void> {
-  if (ctx.signal?.aborted) throw new SelftestStop('interrupted (Ctrl-C)', true);
+  const interrupted = () => new SelftestStop('interrupted (Ctrl-C)', true);
+  if (ctx.signal?.aborted) throw interrupted();
   if (ctx.now().getTime() > deadline) throw new SelftestStop('over the time budget', false);
-  await new Promise<void>((resolve, reject) => {
-    const onAbort = () => reject(new SelftestStop('interrupted (Ctrl-C)', true));
-    ctx.signal?.addEventListener('abort', onAbort, { once: true });
-    ctx
-      .sleep(ms)
-      .then(() => {
-        ctx.signal?.removeEventListener('abort', onAbort);
-        resolve();
-      })
-      .catch(reject);
-  });
+  await sleepUnlessInterrupted(ctx, ms, interrupted);
 }
 
 const parseJson = (text: unknown): unknown => {
