@@ -26,7 +26,11 @@ export const STATE_STORY: Readonly<Record<string, string>> = {
   ConfirmLockAfterRedrive: 'redriven: checking the lock is still ours',
   RecordRedriveWithoutLock: 'redriven without the lock: nothing started',
   NotifySkipped: 'publishing the skip notice',
-  StartBatchTask: 'starting the task',
+  StartBatchTask: 'starting the task (on-demand Fargate)',
+  StartBatchTaskOnSpot: 'starting the task on Fargate Spot',
+  StartBatchTaskOnCapacityProviders: "starting the task with the batch's capacity provider strategy",
+  StartBatchTaskOnEc2: 'starting the task (launch type EC2)',
+  IsSpotStillAllowed: 'choosing Fargate Spot or, after capacity.spot.fallbackAfter setbacks, on-demand Fargate',
   BackOffBeforeRetryingStart: 'ECS did not start the task: backing off before retrying',
   CountBatchRetry: 'the exit code is in retry.on.exitCodes: the run tries again',
   CountInfrastructureRetry:

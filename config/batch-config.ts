@@ -4,6 +4,9 @@
  * {@link BatchConfigError} naming the batch, the field, the value and the fix.
  */
 
+import { type BatchCapacity, validateCapacity } from './capacity';
+import { BatchConfigError, failField } from './config-error';
+
 /** What a start does when another live run of the same batch holds the lock. */
 export type OverlapPolicy = 'skip' | 'wait' | 'replace';
 
@@ -232,6 +235,12 @@ export interface BatchConfig {
    */
   readonly startTimeoutSeconds?: number;
   /**
+   * Where the task runs: Fargate Spot with a fallback to on-demand Fargate, a capacity provider
+   * strategy or the EC2 launch type (imported clusters), and the Fargate platform version.
+   * @default - on-demand Fargate (launch type FARGATE), platform version LATEST
+   */
+  readonly capacity?: BatchCapacity;
+  /**
    * How the local mode runs this batch (a child process in place of the ECS task).
    * @default - the batch cannot run in local mode
    */
@@ -253,13 +262,7 @@ export interface DurationGuards {
   readonly nearHardTimeoutShare?: number;
 }
 
-/** Thrown for a configuration that must not be deployed or run. */
-export class BatchConfigError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'BatchConfigError';
-  }
-}
+export { BatchConfigError };
 
 export const BATCH_NAME_PATTERN = /^[a-z][a-z0-9-]{0,38}[a-z0-9]$/;
 export const ENV_NAME_PATTERN = /^[A-Z_][A-Z0-9_]{0,127}$/;
@@ -341,9 +344,7 @@ function roleArnProblem(arn: unknown): string | undefined {
   return undefined;
 }
 
-const fail = (batch: string, field: string, value: unknown, fix: string): never => {
-  throw new BatchConfigError(`batch "${batch}": ${field} = ${JSON.stringify(value)} is invalid: ${fix}`);
-};
+const fail = failField;
 
 const CRON_FIELD_RANGES: ReadonlyArray<[string, number, number]> = [
   ['minutes', 0, 59],
@@ -529,6 +530,8 @@ export function validateBatchConfig(batch: BatchConfig): void {
     );
   }
   if (batch.retry !== undefined) validateRetry(name, batch.retry, batch.hardTimeoutSeconds);
+  if (batch.capacity !== undefined)
+    validateCapacity(name, batch.capacity, batch.task?.kind === 'created' ? 'created' : 'imported');
   const startTimeout = batch.startTimeoutSeconds;
   if (
     startTimeout !== undefined &&
@@ -808,6 +811,7 @@ const KNOWN_FIELDS: Record<string, readonly string[]> = {
     'runContextEnvironment',
     'startTimeoutSeconds',
     'retry',
+    'capacity',
     'local',
   ],
   schedule: ['cron', 'timeZone', 'expectedIntervalHours'],

@@ -29,11 +29,13 @@ export const DEMO_BATCHES: readonly BatchConfig[] = [
   },
   {
     name: 'flaky-import',
-    description: 'Demo: interrupted once (Spot), then its feed is not ready (exit 75); retried by failure reason.',
+    description:
+      'Demo: runs on Fargate Spot; interrupted once, it falls back to on-demand Fargate, where its feed is not ready (exit 75); retried by failure reason.',
     schedule: { cron: '0 11 * * ? *', timeZone: 'Asia/Tokyo' },
     hardTimeoutSeconds: 3600,
     stopGraceSeconds: 30,
     containerName: 'app',
+    capacity: { spot: { fallbackAfter: 1 } },
     retry: { attempts: 2, backoffSeconds: 1, on: { exitCodes: [75], stopCodes: ['SpotInterruption'] } },
     task: {
       kind: 'created',

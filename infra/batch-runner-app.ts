@@ -166,6 +166,13 @@ export function validateAppProps(props: BatchRunnerAppProps): void {
         `give at most ${APP_LIMITS.securityGroups} security group IDs (sg-<hex>), the ECS awsvpc limit.`,
       );
   }
+  for (const b of props.batches) {
+    if (b.capacity?.launchType === 'EC2' && props.network?.assignPublicIp === 'ENABLED') {
+      throw new BatchConfigError(
+        `batch "${b.name}": capacity.launchType = "EC2" is invalid with network.assignPublicIp = "ENABLED": ECS gives public IPs to Fargate tasks only; set network.assignPublicIp to "DISABLED" (EC2 tasks reach the internet through a NAT gateway), or run this batch on Fargate.`,
+      );
+    }
+  }
   const clusters = new Set<string>();
   for (const b of props.batches) {
     if (b.task.kind !== 'imported') continue;
@@ -177,6 +184,9 @@ export function validateAppProps(props: BatchRunnerAppProps): void {
     }
   }
 }
+
+const usesCapacityProviders = (b: BatchConfig) =>
+  b.capacity?.spot !== undefined || b.capacity?.capacityProviderStrategy !== undefined;
 
 /**
  * The deployable app: a shared stack (network, cluster, lock table, alert topic, handlers, rules)
@@ -209,6 +219,8 @@ export function addBatchRunnerStacks(app: App, appProps: BatchRunnerAppProps): B
         vpc: network.vpc,
         clusterName: namePrefix,
         containerInsightsV2: ecs.ContainerInsights.ENABLED,
+        // FARGATE and FARGATE_SPOT, for created batches on Fargate Spot (capacity.spot) or a strategy of them.
+        enableFargateCapacityProviders: props.batches.some((b) => b.task.kind === 'created' && usesCapacityProviders(b)),
       })
     : undefined;
   const runner = new BatchRunner(shared, 'Runner', {

@@ -48,6 +48,22 @@ export type LocalEcsEvent =
     };
 
 /** What runTask writes before the agent starts (`tasks/<id>/spec.json`). */
+/**
+ * Where ECS places a task RunTask starts, as its answer and DescribeTasks say: the launch type and,
+ * with a capacity provider strategy, the provider that placed it (here the first one; a task on
+ * `FARGATE` or `FARGATE_SPOT` has launch type FARGATE, one on an Auto Scaling group provider EC2).
+ */
+export function placementOfRunTask(params: {
+  readonly LaunchType?: unknown;
+  readonly CapacityProviderStrategy?: unknown;
+}): { launchType?: string; capacityProviderName?: string } {
+  const strategy = params.CapacityProviderStrategy as ReadonlyArray<{ CapacityProvider?: string }> | undefined;
+  const provider = strategy?.[0]?.CapacityProvider;
+  if (provider === undefined) return { launchType: params.LaunchType as string | undefined };
+  const fargate = provider === 'FARGATE' || provider === 'FARGATE_SPOT';
+  return { launchType: fargate ? 'FARGATE' : 'EC2', capacityProviderName: provider };
+}
+
 interface TaskSpec {
   readonly taskArn: string;
   readonly taskId: string;
@@ -58,6 +74,7 @@ interface TaskSpec {
   readonly group?: string;
   readonly startedBy?: string;
   readonly launchType?: string;
+  readonly capacityProviderName?: string;
   readonly command: readonly string[];
   readonly environment: Record<string, string>;
   readonly overrides: unknown;
@@ -97,6 +114,7 @@ export interface DescribedLocalTask {
   readonly Group?: string;
   readonly StartedBy?: string;
   readonly LaunchType?: string;
+  readonly CapacityProviderName?: string;
   readonly LastStatus: string;
   readonly DesiredStatus: string;
   readonly CreatedAt: number;
@@ -204,7 +222,7 @@ export class LocalEcs implements EcsService {
       containerName: definition.containerName,
       group: params.Group,
       startedBy: params.StartedBy,
-      launchType: params.LaunchType,
+      ...placementOfRunTask(params),
       command: override?.Command ?? definition.command,
       environment,
       overrides: params.Overrides ?? {},
@@ -441,6 +459,7 @@ export class LocalEcs implements EcsService {
       Group: spec.group,
       StartedBy: spec.startedBy,
       LaunchType: spec.launchType,
+      CapacityProviderName: spec.capacityProviderName,
       CreatedAt: spec.createdAt,
       Overrides: spec.overrides,
       Tags: spec.tags,

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BatchConfig } from '../config/batch-config';
 import { BatchConfigError } from '../config/batch-config';
+import { capacityPolicyOf, type CapacityPolicy, platformVersionOf } from '../config/capacity';
 import { deriveTimings, RECONCILER_TIMEOUT_SECONDS } from '../config/timings';
 
 /** The ASL template every batch's state machine is made from (single source of truth). */
@@ -67,7 +68,8 @@ export const PLACEHOLDER_DOCS: Readonly<Record<string, string>> = {
   AllowCommandOverride: '"true" if an operator may replace the container command.',
   OverlapPolicy: 'skip | wait | replace.',
   AttemptPolicy:
-    "JSON object (unquoted) of the attempt options: context (the run's context in the task's environment, boolean); startTimeoutSeconds (absent without one); retry (absent without retries: attempts, infrastructureAttempts, backoffSeconds, exitCodes and stopCodes as comma-separated text); duration (absent without durationGuards: [minSeconds, nearSeconds]).",
+    "JSON object (unquoted) of the attempt options: context (the run's context in the task's environment, boolean); startTimeoutSeconds (absent without one); retry (absent without retries: attempts, infrastructureAttempts, backoffSeconds, exitCodes and stopCodes as comma-separated text); duration (absent without durationGuards: [minSeconds, nearSeconds]); capacity (absent for on-demand Fargate: spotFallbackAfter, providers or launchType, config/capacity.ts).",
+  PlatformVersion: 'Fargate platform version the Fargate RunTask states send (LATEST unless the batch pins one).',
   SkipNotification: 'notice | alert | none: severity of the skip message.',
   HardTimeoutSeconds: 'Hard timeout of one run (number).',
   WaitChunkSeconds: 'TimeoutSeconds of one WaitForTaskToStop chunk (number).',
@@ -107,6 +109,8 @@ export interface AttemptPolicy {
    * not configured gets a bound no run reaches (0, or twice the hard timeout).
    */
   readonly duration?: readonly [minSeconds: number, nearSeconds: number];
+  /** Where the task runs; absent for on-demand Fargate (WhereToStartTask checks IsPresent). */
+  readonly capacity?: CapacityPolicy;
 }
 
 /** Seconds of task run time above which a successful run gets the near-hard-timeout notice. */
@@ -123,18 +127,32 @@ export function attemptPolicyOf(batch: BatchConfig): AttemptPolicy {
     guards === undefined || (guards.minDurationSeconds === undefined && guards.nearHardTimeoutShare === undefined)
       ? undefined
       : ([guards.minDurationSeconds ?? 0, nearHardTimeoutSecondsOf(batch) ?? 2 * batch.hardTimeoutSeconds] as const);
-  if (batch.retry === undefined) return { context, ...start, ...(duration ? { duration } : {}) };
+  const capacity = capacityPolicyOf(batch.capacity);
+  const retry = retryPolicyOf(batch);
   return {
     context,
     ...start,
     ...(duration ? { duration } : {}),
-    retry: {
-      attempts: batch.retry.attempts,
-      infrastructureAttempts: batch.retry.infrastructureAttempts ?? 3,
-      backoffSeconds: batch.retry.backoffSeconds ?? 30,
-      exitCodes: (batch.retry.on.exitCodes ?? []).join(','),
-      stopCodes: (batch.retry.on.stopCodes ?? []).join(','),
-    },
+    ...(retry ? { retry } : {}),
+    ...(capacity ? { capacity } : {}),
+  };
+}
+
+/**
+ * The retry part of the attempt policy. A batch on Fargate Spot always retries `SpotInterruption` as an
+ * infrastructure disruption (with the defaults of a retry policy when it has none).
+ */
+function retryPolicyOf(batch: BatchConfig): AttemptPolicy['retry'] {
+  const onSpot = batch.capacity?.spot !== undefined;
+  if (batch.retry === undefined && !onSpot) return undefined;
+  const stopCodes: string[] = [...(batch.retry?.on.stopCodes ?? [])];
+  if (onSpot && !stopCodes.includes('SpotInterruption')) stopCodes.push('SpotInterruption');
+  return {
+    attempts: batch.retry?.attempts ?? 1,
+    infrastructureAttempts: batch.retry?.infrastructureAttempts ?? 3,
+    backoffSeconds: batch.retry?.backoffSeconds ?? 30,
+    exitCodes: (batch.retry?.on.exitCodes ?? []).join(','),
+    stopCodes: stopCodes.join(','),
   };
 }
 
@@ -186,6 +204,7 @@ export function substitutionsFor(batch: BatchConfig, bindings: DeploymentBinding
     AllowCommandOverride: String(batch.overrides?.command ?? false),
     OverlapPolicy: batch.overlapPolicy ?? 'skip',
     AttemptPolicy: JSON.stringify(attemptPolicyOf(batch)),
+    PlatformVersion: platformVersionOf(batch.capacity),
     SkipNotification: batch.skipNotification ?? 'notice',
     HardTimeoutSeconds: String(t.hardTimeoutSeconds),
     WaitChunkSeconds: String(t.waitChunkSeconds),

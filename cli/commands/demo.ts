@@ -58,7 +58,7 @@ const SCENARIOS: readonly Scenario[] = [
   {
     label: '#5',
     batch: 'flaky-import',
-    title: 'retried: Spot interruption, then exit 75',
+    title: 'retried: Spot interruption (then on-demand), exit 75',
     reason: 'demo: partner feed',
     expected: 'succeeded',
     scheduled: true,

@@ -15,6 +15,8 @@ export interface CamelCaseTask {
   readonly stoppedReason?: string;
   readonly startedAt?: string | Date;
   readonly stoppedAt?: string | Date;
+  readonly launchType?: string;
+  readonly capacityProviderName?: string;
   readonly containers?: ReadonlyArray<{
     readonly name?: string;
     readonly exitCode?: number;
@@ -50,6 +52,8 @@ export function toDescribedTask(task: CamelCaseTask & { readonly taskArn: string
     StoppedReason: task.stoppedReason,
     StartedAt: timestamp(task.startedAt),
     StoppedAt: timestamp(task.stoppedAt),
+    LaunchType: task.launchType,
+    CapacityProviderName: task.capacityProviderName,
     Containers: (task.containers ?? []).map((c) => ({
       Name: c.name,
       ExitCode: c.exitCode,

@@ -18,6 +18,8 @@ export interface DescribedTask {
   readonly StoppedReason?: string;
   readonly StartedAt?: string | number;
   readonly StoppedAt?: string | number;
+  readonly LaunchType?: string;
+  readonly CapacityProviderName?: string;
   readonly Containers?: ReadonlyArray<{
     readonly Name?: string;
     readonly ExitCode?: number;
@@ -40,6 +42,11 @@ export interface TaskSummary {
    * compares it with the batch's `durationGuards` on the success path.
    */
   readonly durationSeconds: number | null;
+  /**
+   * Where the task ran: its capacity provider (`FARGATE_SPOT`, an Auto Scaling group provider) when
+   * one placed it, else its launch type (`FARGATE`, `EC2`); null when ECS did not say.
+   */
+  readonly capacity: string | null;
   readonly containers: ReadonlyArray<{ name: string; exitCode: number | null; reason: string | null }>;
   readonly logUrl: string | null;
 }
@@ -87,6 +94,7 @@ export function evaluateStoppedTask(task: DescribedTask, containerName: string, 
     startedAt: iso(task.StartedAt),
     stoppedAt: iso(task.StoppedAt),
     durationSeconds: durationSecondsOf(iso(task.StartedAt), iso(task.StoppedAt)),
+    capacity: task.CapacityProviderName ?? task.LaunchType ?? null,
     containers,
     logUrl,
   };

@@ -171,6 +171,7 @@ describe('task watcher, called by WaitForTaskToStop', () => {
       stoppedAt: '2026-11-12T23:31:45.000Z',
       // 23:00:23.004 to 23:31:45.000, rounded: what durationGuards compares.
       durationSeconds: 1882,
+      capacity: 'FARGATE',
       containers: [{ name: 'app', exitCode: 0, reason: null }],
       logUrl: `https://${REGION}.console.aws.amazon.com/cloudwatch/home?region=${REGION}#logsV2:log-groups/log-group/$252Fbatch-runner$252Ftasks$252Fmissing-images/log-events/batch$252Fapp$252Ft1`,
     });
@@ -411,6 +412,7 @@ describe('summaryCause', () => {
     startedAt: null,
     stoppedAt: null,
     durationSeconds: null,
+    capacity: null,
     containers: Array.from({ length: containers }, (_, i) => ({
       name: `c${i}`,
       exitCode: 1,

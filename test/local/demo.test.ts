@@ -45,13 +45,19 @@ test('demo: normal run, skipped overlap, hard-timeout kill and failure alert, wi
     expect(text).toMatch(/#5 flaky-import\s+CountInfrastructureRetry: /);
     expect(text).toMatch(/#5 flaky-import\s+task stopped: exit code 75 \(EssentialContainerExited\)/);
     expect(text).toMatch(/#5 flaky-import\s+CountBatchRetry: /);
+    // Fargate Spot first; after the interruption (capacity.spot.fallbackAfter 1), on-demand Fargate.
+    expect([...text.matchAll(/#5 flaky-import\s+(StartBatchTask\w*): /g)].map((m) => m[1])).toEqual([
+      'StartBatchTaskOnSpot',
+      'StartBatchTask',
+      'StartBatchTask',
+    ]);
     const slots = [
       ...text.matchAll(/\[flaky-import\]\s+run context: scheduled time (\S+), trigger schedule, attempt (\d)/g),
     ];
     expect(slots.map((m) => m[2])).toEqual(['1', '2', '3']);
     expect(new Set(slots.map((m) => m[1])).size).toBe(1);
     expect(table).toMatch(
-      /#5\s+flaky-import\s+retried: Spot interruption, then exit 75\s+succeeded\s+succeeded\s+0\s+\S+\s+-/,
+      /#5\s+flaky-import\s+retried: Spot interruption \(then on-demand\), exit 75\s+succeeded\s+succeeded\s+0\s+\S+\s+-/,
     );
     expect(text).toContain('Subject: [batch-runner] missing-images failed');
     expect(text).toContain('After the demo: no lock held, no task running; 3 messages in');

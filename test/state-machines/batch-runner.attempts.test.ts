@@ -111,7 +111,7 @@ const retryOn = (on: Record<string, unknown>, more: Record<string, unknown> = {}
 });
 const spot = { exitCode: 143, stopCode: 'SpotInterruption', stoppedReason: 'Your Spot Task was interrupted.' };
 const earlier = (n: number, taskArn: string, exit: number | null, stop: string, why: string) =>
-  `attempt ${n}: task ${taskArn}, exit code ${exit}, stop code ${stop}: retried (${why}); `;
+  `attempt ${n}: task ${taskArn} on FARGATE, exit code ${exit}, stop code ${stop}: retried (${why}); `;
 
 describe('retries by failure reason', () => {
   test('exit code 75 is retried once the task is STOPPED: a new task with its own ClientToken, attempt 2, the same slot; success', async () => {
@@ -222,7 +222,7 @@ describe('retries by failure reason', () => {
 
     expect(r.status).toBe('SUCCEEDED');
     expect(r.output.attempts.earlier).toContain(
-      `attempt 1: task ${aws.startedTasks[0]}, exit code null, stop code TaskFailedToStart`,
+      `attempt 1: task ${aws.startedTasks[0]} on FARGATE, exit code null, stop code TaskFailedToStart`,
     );
   });
 
@@ -290,7 +290,7 @@ describe('start timeout (startTimeoutSeconds)', () => {
     expect(aws.startedTasks).toHaveLength(2);
     expect(aws.stopRequests.map((s) => s.task)).toEqual([aws.startedTasks[0]]);
     expect(r.output.attempts.earlier).toContain(
-      `attempt 1: task ${aws.startedTasks[0]}, exit code null, stop code TaskFailedToStart: retried`,
+      `attempt 1: task ${aws.startedTasks[0]} on unknown, exit code null, stop code TaskFailedToStart: retried`,
     );
     expect(alerts()).toEqual([]);
   });

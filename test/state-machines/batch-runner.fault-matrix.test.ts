@@ -84,6 +84,12 @@ const BASE_SCENARIOS: readonly BaseScenario[] = [
     },
   },
   { label: 'redriven execution', setup: async () => ({ redriveCount: 1 }) },
+  { label: 'Fargate Spot', setup: async () => ({ batch: { capacity: { spot: {} } } }) },
+  {
+    label: 'a capacity provider strategy',
+    setup: async () => ({ batch: { capacity: { capacityProviderStrategy: [{ capacityProvider: 'nightly-asg' }] } } }),
+  },
+  { label: 'launch type EC2', setup: async () => ({ batch: { capacity: { launchType: 'EC2' } } }) },
 ];
 
 /**

@@ -43,7 +43,7 @@ const alerts = () => aws.published.filter((p) => p.MessageAttributes.severity.St
 const failureAlerts = (r: ScenarioResult) => r.statesEntered.filter((s) => s === 'PublishFailureAlert');
 
 describe('happy path', () => {
-  test('scheduled run: slot, lock, running-task checks, start, watch, release, lifecycle events, in 22 states and 5 calls before RunTask', async () => {
+  test('scheduled run: slot, lock, running-task checks, start, watch, release, lifecycle events, in 23 states and 5 calls before RunTask', async () => {
     const r = await runScenario(db, aws, { name: 'HappyPath' });
 
     expect(r.status).toBe('SUCCEEDED');
@@ -67,6 +67,7 @@ describe('happy path', () => {
       'NameTheAttempt',
       'ComposeTaskOverrides',
       'ComposeOverrides',
+      'WhereToStartTask',
       'StartBatchTask',
       'IsTaskStarted',
       'PublishStartedEvent',

@@ -4,6 +4,7 @@ import { evaluateStoppedTask, startedTaskArn, startFailureCause, taskLogUrl } fr
 import { handleReconcilerEvent } from '../../handlers/cleanup';
 import type { ExecutionStatus } from '../../handlers/lib/reconcile';
 import { handler as validateManualInput } from '../../handlers/validate-manual-input';
+import { placementOfRunTask } from '../../local/local-ecs';
 import { servicesReconcileWorld, statusOnlyExecutions } from '../../local/reconcile-world';
 import { type EmbeddedDynamoDb, ensureLockTable, startEmbeddedDynamoDb } from '../../local/lock-store';
 import { type EngineEvent, type LocalExecutionResult, runLocalExecution } from '../../local/run-execution';
@@ -84,6 +85,12 @@ export type WatchScript =
   | 'deadline'
   | 'stuck-pending';
 
+/** RunTask's answer says where ECS placed the task (local/local-ecs.ts's rule), PascalCase. */
+function answerPlacement(params: Record<string, unknown>): Record<string, unknown> {
+  const { launchType, capacityProviderName } = placementOfRunTask(params);
+  return { LaunchType: launchType, CapacityProviderName: capacityProviderName };
+}
+
 /**
  * Scripted AWS answers for one scenario: realistic payloads (see test/fixtures), one per call, with
  * per-attempt answers where a test needs retries. DynamoDB is not scripted: it is real (dynalite).
@@ -119,6 +126,8 @@ export class ScriptedAws {
    */
   putEventsAnswers: Array<'ok' | 'failed-entry'> = [];
   readonly startedTasks: string[] = [];
+  /** Where ECS placed each started task (launch type, capacity provider), as RunTask answered. */
+  readonly placements = new Map<string, Record<string, unknown>>();
   readonly stopRequests: Array<{ task: string; reason: string }> = [];
   private describeCallsAfterStop = 0;
 
@@ -142,14 +151,21 @@ export class ScriptedAws {
     const services: LocalServices = {
       dynamodb: dynamodb.client,
       ecs: {
-        runTask: async () => {
+        runTask: async (p) => {
           const answer = this.runTaskAnswers.shift() ?? 'start';
           if (answer !== 'start') return answer;
           const taskArn = newTaskArn();
           this.startedTasks.push(taskArn);
+          this.placements.set(taskArn, answerPlacement(p));
           // Created now, as ECS answers: the watcher counts the run's deadline from CreatedAt.
           return {
-            Tasks: [{ ...describedTask({ taskArn, lastStatus: 'PROVISIONING' }), CreatedAt: Date.now() }],
+            Tasks: [
+              {
+                ...describedTask({ taskArn, lastStatus: 'PROVISIONING' }),
+                ...this.placements.get(taskArn),
+                CreatedAt: Date.now(),
+              },
+            ],
             Failures: [],
           };
         },
@@ -309,6 +325,7 @@ export class ScriptedAws {
       stopCode: watch.stopCode,
       stoppedReason: watch.stoppedReason,
     }) as { StartedAt?: number; StoppedAt?: number };
+    Object.assign(task, this.placements.get(taskArn));
     if (watch.runSeconds !== undefined) task.StoppedAt = (task.StartedAt ?? 0) + watch.runSeconds * 1000;
     const verdict = evaluateStoppedTask(task as any, payload.batch.containerName, logUrl);
     if (!verdict.ok) throw new ServiceError(verdict.error, JSON.stringify(verdict.summary));
