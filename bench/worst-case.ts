@@ -1,3 +1,4 @@
+import { CAPACITY_LIMITS } from '../config/capacity';
 import {
   type BatchConfig,
   CONFIG_LIMITS,
@@ -115,6 +116,18 @@ export function worstCaseApp(n: number, kind: 'imported' | 'created' = 'imported
       containerName,
       overrides: { environment, command: true },
       task,
+      // The longest capacity: a strategy of the most and longest provider names (imported clusters), or
+      // Fargate Spot with the longest platform version (the app's own cluster has only Fargate providers).
+      capacity:
+        kind === 'imported'
+          ? {
+              capacityProviderStrategy: Array.from({ length: CAPACITY_LIMITS.strategyItems }, (_, j) => ({
+                capacityProvider: fill(`p${i}-${j}-`, CAPACITY_LIMITS.providerNameLength, 'p'),
+                weight: 1000,
+                ...(j === 0 ? { base: 100_000 } : {}),
+              })),
+            }
+          : { spot: { fallbackAfter: CAPACITY_LIMITS.fallbackAfter }, platformVersion: '999.999.999' },
       // The longest attempt policy: every retryable stop code, as many three-digit exit codes as allowed.
       retry: {
         attempts: MAX_RETRY_ATTEMPTS,

@@ -71,16 +71,27 @@ export interface BatchCapacity {
 
 /** How the attempt states read the capacity (`$.attempts.policy.capacity`); absent for on-demand Fargate. */
 export type CapacityPolicy =
-  | { readonly spotFallbackAfter: number }
   | {
+      /** Fargate Spot until this many setbacks in the run, then on-demand Fargate. */
+      readonly spotFallbackAfter: number;
+    }
+  | {
+      /** RunTask's `CapacityProviderStrategy` as sent (PascalCase, weight and base filled in). */
       readonly providers: ReadonlyArray<{
+        /** The capacity provider's name. */
         readonly CapacityProvider: string;
+        /** Relative share of tasks. */
         readonly Weight: number;
+        /** Tasks placed before weights apply. */
         readonly Base: number;
       }>;
     }
-  | { readonly launchType: 'EC2' };
+  | {
+      /** Launch type EC2 (no platform version is sent). */
+      readonly launchType: 'EC2';
+    };
 
+/** The largest capacity settings validation accepts (from ECS's limits or the template budget). */
 export const CAPACITY_LIMITS = {
   /** Items of a capacity provider strategy (ECS allows more; each one is inlined in the template). */
   strategyItems: 3,

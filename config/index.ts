@@ -28,6 +28,14 @@ export {
   validateBatchConfig,
   validateBatchConfigs,
 } from './batch-config';
+export {
+  type BatchCapacity,
+  CAPACITY_LIMITS,
+  type CapacityPolicy,
+  type CapacityProviderStrategyItem,
+  FARGATE_CAPACITY_PROVIDERS,
+  type SpotCapacity,
+} from './capacity';
 export { BATCH_FILE_NAMES, BatchFileError, findBatchFile, loadBatchFile, readBatchFile } from './batch-file';
 export { DEFAULT_PREFIX } from './naming';
 export { type BatchTimings, deriveTimings } from './timings';
