@@ -1,3 +1,4 @@
+import { isStartTaskState } from '../state-machines/definition';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -171,7 +172,7 @@ export async function measureConcurrentStarts(
       secondsUntilDecided: round(secondsUntilDecided),
       batch: batch.name,
       executions: planned.map((p, i) => ({ kind: p.kind, input: p.input, result: results[i] })),
-      runTaskCalls: results.reduce((sum, r) => sum + r.calls.filter((c) => c.state === 'StartBatchTask').length, 0),
+      runTaskCalls: results.reduce((sum, r) => sum + r.calls.filter((c) => isStartTaskState(c.state)).length, 0),
       tasks: described,
       lockAtEnd: await runtime.lockItem(batch.name),
       processesLeft,

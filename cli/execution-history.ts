@@ -1,3 +1,4 @@
+import { isStartTaskState } from '../state-machines/definition';
 import { GetExecutionHistoryCommand, type HistoryEvent, type SFNClient } from '@aws-sdk/client-sfn';
 
 /** Events of an execution, newest first when `reverse`, at most `max`. */
@@ -45,7 +46,7 @@ export function failureSummaryOf(events: readonly HistoryEvent[]): any {
 /** The task the execution started (its newest `StartBatchTask` result), from any order of events. */
 export function startedTaskArnOf(events: readonly HistoryEvent[]): string | undefined {
   const exits = events
-    .filter((e) => e.type === 'TaskStateExited' && e.stateExitedEventDetails?.name === 'StartBatchTask')
+    .filter((e) => e.type === 'TaskStateExited' && isStartTaskState(e.stateExitedEventDetails?.name))
     .sort((a, b) => (b.id ?? 0) - (a.id ?? 0));
   for (const e of exits) {
     const arn = parse(e.stateExitedEventDetails?.output)?.start?.Tasks?.[0]?.TaskArn;

@@ -19,7 +19,12 @@ import { handleReconcilerEvent, type ReconcilerEvent, type ReconcilerResult } fr
 import { releaseLockIfOwner } from '../handlers/lib/lock-item';
 import type { BatchReconcileReport } from '../handlers/lib/reconcile';
 import { handler as validateManualInput } from '../handlers/validate-manual-input';
-import { type DeploymentBindings, renderDefinition, substitutionsFor } from '../state-machines/definition';
+import {
+  type DeploymentBindings,
+  isStartTaskState,
+  renderDefinition,
+  substitutionsFor,
+} from '../state-machines/definition';
 import { type ExecutionRecord, ExecutionRegistry, type LocalExecutionStatus, LocalSfn } from './execution-registry';
 import { LocalEcs, type LocalEcsEvent, type LocalTaskDefinition } from './local-ecs';
 import { LocalEvents } from './local-events';
@@ -487,7 +492,7 @@ export function triggerOf(input: unknown): string {
 
 /** The task ARN the execution's StartBatchTask state got, if any. */
 export function startedTaskOf(result: Pick<LocalExecutionResult, 'calls'>): string | undefined {
-  const starts = result.calls.filter((c) => c.state === 'StartBatchTask' && c.result !== undefined);
+  const starts = result.calls.filter((c) => isStartTaskState(c.state) && c.result !== undefined);
   return (starts.at(-1)?.result as { Tasks?: Array<{ TaskArn?: string }> } | undefined)?.Tasks?.[0]?.TaskArn;
 }
 

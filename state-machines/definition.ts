@@ -5,6 +5,21 @@ import { BatchConfigError } from '../config/batch-config';
 import { capacityPolicyOf, type CapacityPolicy, platformVersionOf } from '../config/capacity';
 import { deriveTimings, RECONCILER_TIMEOUT_SECONDS } from '../config/timings';
 
+/**
+ * The RunTask states of the definition, one per shape of request ECS accepts (launch type FARGATE,
+ * Fargate Spot, a capacity provider strategy, launch type EC2); `WhereToStartTask` picks one per
+ * attempt. Whoever looks for "the task the run started" looks at all of them (a structure test proves
+ * this list equals the definition's RunTask states).
+ */
+export const START_TASK_STATES: readonly string[] = [
+  'StartBatchTask',
+  'StartBatchTaskOnSpot',
+  'StartBatchTaskOnCapacityProviders',
+  'StartBatchTaskOnEc2',
+];
+export const isStartTaskState = (state: string | undefined): boolean =>
+  state !== undefined && START_TASK_STATES.includes(state);
+
 /** The ASL template every batch's state machine is made from (single source of truth). */
 export const BATCH_RUNNER_ASL_PATH = join(__dirname, 'batch-runner.asl.json');
 

@@ -1,3 +1,4 @@
+import { isStartTaskState } from '../../state-machines/definition';
 import { existsSync, rmSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import {
@@ -96,7 +97,7 @@ export async function demoCommand(ctx: CliContext, options: { readonly json?: bo
     switch (e.type) {
       case 'state-entered': {
         const label = labels.get(e.executionArn) ?? e.batch;
-        if (e.state === 'StartBatchTask') taskLabels.set(e.batch, label);
+        if (isStartTaskState(e.state)) taskLabels.set(e.batch, label);
         const story = storyOf(e.state);
         if (story) line(label, `${e.state}: ${story}`);
         return;

@@ -5,6 +5,7 @@ import { taskStatesOf } from '../../local/task-resources';
 import {
   PLACEHOLDER_DOCS,
   placeholdersIn,
+  START_TASK_STATES,
   readDefinitionTemplate,
   renderDefinition,
   substitutionsFor,
@@ -74,6 +75,23 @@ describe('the ASL template', () => {
       );
       expect(t.stopLatencyBoundSeconds).toBeLessThanOrEqual(60);
     }
+  });
+
+  test('START_TASK_STATES (what the CLI, the local mode and the demo read the started task from) are exactly the RunTask states', () => {
+    const runTasks = Object.entries<any>(render().States)
+      .filter(([, s]) => s.Resource === 'arn:aws:states:::aws-sdk:ecs:runTask')
+      .map(([name]) => name);
+    expect([...START_TASK_STATES].sort()).toEqual(runTasks.sort());
+    // Each differs from StartBatchTask only in where the task runs; the rest of the request is the same.
+    const placement = ['LaunchType', 'PlatformVersion', 'CapacityProviderStrategy', 'CapacityProviderStrategy.$'];
+    const rest = (name: string) => {
+      const { Parameters, Comment: _comment, ...state } = render().States[name];
+      return {
+        ...state,
+        Parameters: Object.fromEntries(Object.entries(Parameters).filter(([k]) => !placement.includes(k))),
+      };
+    };
+    for (const name of START_TASK_STATES) expect(rest(name)).toEqual(rest('StartBatchTask'));
   });
 
   test('the scheduled input route requires the exact scheduler shape', () => {

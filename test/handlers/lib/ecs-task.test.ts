@@ -12,6 +12,8 @@ describe('toDescribedTask', () => {
       StoppedReason: 'Essential container in task exited',
       StartedAt: '2026-11-12T23:00:23.004Z',
       StoppedAt: '2026-11-12T23:31:45.000Z',
+      LaunchType: 'FARGATE',
+      CapacityProviderName: undefined,
       Containers: [
         { Name: 'app', ExitCode: 2, Reason: undefined, LastStatus: 'STOPPED' },
         { Name: 'log-router', ExitCode: 137, Reason: undefined, LastStatus: 'STOPPED' },
