@@ -220,7 +220,9 @@ export function addBatchRunnerStacks(app: App, appProps: BatchRunnerAppProps): B
         clusterName: namePrefix,
         containerInsightsV2: ecs.ContainerInsights.ENABLED,
         // FARGATE and FARGATE_SPOT, for created batches on Fargate Spot (capacity.spot) or a strategy of them.
-        enableFargateCapacityProviders: props.batches.some((b) => b.task.kind === 'created' && usesCapacityProviders(b)),
+        enableFargateCapacityProviders: props.batches.some(
+          (b) => b.task.kind === 'created' && usesCapacityProviders(b),
+        ),
       })
     : undefined;
   const runner = new BatchRunner(shared, 'Runner', {
