@@ -297,8 +297,11 @@ export const CONFIG_LIMITS = {
   environmentOverrides: 20,
   /** Characters of all overridable names together, commas included (the worst-case stack stays under 900 KB). */
   environmentOverrideCharacters: 384,
-  /** ECS cluster names and task definition families: up to 255 characters. */
-  ecsNameLength: 255,
+  /**
+   * ECS cluster names and task definition families: ECS allows 255 characters; the template budget
+   * 200 (each appears about ten times in a batch's resources).
+   */
+  ecsNameLength: 200,
   /** IAM role names: up to 64 characters; role paths: IAM allows 512, the template budget 64. */
   roleNameLength: 64,
   /** Characters of a role path (the template budget; IAM allows 512). */

@@ -208,21 +208,28 @@ describe('one step past each limit, validation refuses with the batch, field, va
       /overrides\.environment = \[.*\] is invalid: the allowed names take \d+ characters with their commas, more than 384/,
     ],
     [
-      'a cluster name of 256 characters',
-      { ...worst, task: { ...imported, clusterArn: `${arnHead}:cluster/${'c'.repeat(256)}` } },
-      /task\.clusterArn = "arn:.*" is invalid: give the full cluster ARN.*at most 255 characters/,
+      `a cluster name of ${CONFIG_LIMITS.ecsNameLength + 1} characters`,
+      {
+        ...worst,
+        task: { ...imported, clusterArn: `${arnHead}:cluster/${'c'.repeat(CONFIG_LIMITS.ecsNameLength + 1)}` },
+      },
+      new RegExp(
+        `task\\.clusterArn = "arn:.*" is invalid: give the full cluster ARN.*at most ${CONFIG_LIMITS.ecsNameLength} characters`,
+      ),
     ],
     [
-      'a task definition family of 256 characters',
+      `a task definition family of ${CONFIG_LIMITS.ecsNameLength + 1} characters`,
       {
         ...worst,
         task: {
           ...imported,
-          taskDefinitionArn: `${arnHead}:task-definition/${'f'.repeat(256)}:1`,
-          family: 'f'.repeat(256),
+          taskDefinitionArn: `${arnHead}:task-definition/${'f'.repeat(CONFIG_LIMITS.ecsNameLength + 1)}:1`,
+          family: 'f'.repeat(CONFIG_LIMITS.ecsNameLength + 1),
         },
       },
-      /task\.taskDefinitionArn = "arn:.*" is invalid: .*families have at most 255 characters/,
+      new RegExp(
+        `task\\.taskDefinitionArn = "arn:.*" is invalid: .*families have at most ${CONFIG_LIMITS.ecsNameLength} characters`,
+      ),
     ],
     [
       'a role name of 65 characters',
