@@ -27,6 +27,7 @@ export {
   type SkipNotification,
   validateBatchConfig,
   validateBatchConfigs,
+  validateDependencies,
 } from './batch-config';
 export { BATCH_FILE_NAMES, BatchFileError, findBatchFile, loadBatchFile, readBatchFile } from './batch-file';
 export { DEFAULT_PREFIX } from './naming';
