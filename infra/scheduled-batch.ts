@@ -11,7 +11,12 @@ import { type BatchConfig, BatchConfigError, validateBatchConfig } from '../conf
 import { executionLogGroupName, generatedNameProblems, scheduleName, stateMachineName } from '../config/naming';
 import { type BatchTimings, deriveTimings } from '../config/timings';
 import { BATCH_RUNNER_ASL_PATH, type DeploymentBindings, substitutionsFor } from '../state-machines/definition';
-import { DEPENDENCY_INPUT_PATHS, DEPENDENCY_INPUT_TEMPLATE, RUN_EVENT_DETAIL_TYPES, RUN_EVENT_SOURCE } from '../state-machines/run-events';
+import {
+  DEPENDENCY_INPUT_PATHS,
+  DEPENDENCY_INPUT_TEMPLATE,
+  RUN_EVENT_DETAIL_TYPES,
+  RUN_EVENT_SOURCE,
+} from '../state-machines/run-events';
 import { BatchAlarms } from './batch-alarms';
 import type { BatchNetworkConfig, BatchRunner } from './batch-runner';
 import { type BatchTaskTarget, importedBatchTask } from './batch-task-target';
