@@ -3,6 +3,7 @@ import { DeleteItemCommand, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { GetScheduleCommand, UpdateScheduleCommand } from '@aws-sdk/client-scheduler';
 import { DescribeExecutionCommand, ExecutionDoesNotExist, ListExecutionsCommand } from '@aws-sdk/client-sfn';
 import { EXIT } from '../../cli/exit-codes';
+import { triggerOfInput } from '../../cli/outcome';
 import { BATCHES } from '../../config/batches';
 import { ACCOUNT, cli, execArn, mockAws, REGION } from './support';
 
@@ -247,5 +248,20 @@ describe('a batch with after (dependencies)', () => {
     expect(asked).not.toContain('batch-runner-xml-sitemap');
     const text = await cli(['list'], { clients: aws.clients, batches });
     expect(text.stdout).toMatch(/xml-sitemap\s+after xml-articles succeeds\s+-\s/);
+  });
+
+  test('show and history tell who started a dependency run and why, from its input', () => {
+    const upstream = execArn('xml-articles', 'sched-20261121T220000Z');
+    expect(
+      triggerOfInput({
+        trigger: 'dependency',
+        scheduledTime: '2026-11-21T22:00:00Z',
+        upstream: { batch: 'xml-articles', executionArn: upstream },
+      }),
+    ).toEqual({
+      trigger: 'dependency',
+      requestedBy: 'EventBridge rule',
+      reason: `after xml-articles succeeded (execution ${upstream})`,
+    });
   });
 });
