@@ -102,7 +102,8 @@ function executionLogGroupOf(stack: Stack, runner: BatchRunner): logs.LogGroup {
  * One batch: its state machine (the shared ASL, served once from an S3 asset, with this batch's
  * substitutions, logging ALL, tracing on, a hand-written least-privilege role), the EventBridge
  * Scheduler schedule in the batch's time zone with retries and the runner's shared dead-letter
- * queue, and its alarms.
+ * queue (for a batch with `after`: an EventBridge rule on its upstream's success instead, with the
+ * same retries and queue), and its alarms.
  */
 export class ScheduledBatch extends Construct {
   /** The batch configuration, validated. */
