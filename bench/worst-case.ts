@@ -56,8 +56,19 @@ export function longestBatchName(prefix: string, i: number): string {
   throw new Error(`no batch name fits prefix ${prefix}`);
 }
 
-/** `n` batches at the largest values validation accepts, all imported or all created. */
-export function worstCaseApp(n: number, kind: 'imported' | 'created' = 'imported'): WorstCaseApp {
+/**
+ * `n` batches at the largest values validation accepts, all imported or all created. With
+ * `dependents`, every batch but the first runs after the first (`after`): an EventBridge rule in
+ * place of its schedule, and one dependency role per stack. That costs less template than a
+ * schedule (measured by test/contracts/worst-case-limits.contract.test.ts), so the worst case stays
+ * the app without dependencies; a chain instead of a star would not validate at these timeouts (the
+ * missed-run window of its last batch would pass CloudWatch's 7 days).
+ */
+export function worstCaseApp(
+  n: number,
+  kind: 'imported' | 'created' = 'imported',
+  options: { dependents?: boolean } = {},
+): WorstCaseApp {
   const namePrefix = fill('w', APP_LIMITS.namePrefixLength, 'w');
   const partition = fill('aws-', 20, 'x');
   const region = fill('xx-', 20, 'x');
@@ -140,9 +151,10 @@ export function worstCaseApp(n: number, kind: 'imported' | 'created' = 'imported
       },
     };
   });
-  validateBatchConfigs(batches);
+  const all = options.dependents ? batches.map((b, i) => (i === 0 ? b : { ...b, after: [batches[0].name] })) : batches;
+  validateBatchConfigs(all);
   return {
-    batches,
+    batches: all,
     props: {
       namePrefix,
       stackNamePrefix: fill('W', APP_LIMITS.stackNamePrefixLength, 'W'),

@@ -130,14 +130,26 @@ export function exitCodeFor(outcome: Outcome): ExitCode {
   }
 }
 
-/** Who started a run, from its input: the scheduler's, the CLI's, or the console's (`{}`). */
+/** Who started a run, from its input: the scheduler's, a dependency rule's, the CLI's, or the console's (`{}`). */
 export function triggerOfInput(input: unknown): { trigger: string; requestedBy?: string; reason?: string } {
   const i = (parse(input) ?? {}) as Record<string, unknown>;
   const trigger = typeof i.trigger === 'string' ? i.trigger : 'console';
+  const upstream = (i.upstream ?? {}) as Record<string, unknown>;
   return {
     trigger,
     requestedBy:
-      typeof i.requestedBy === 'string' ? i.requestedBy : trigger === 'schedule' ? 'EventBridge Scheduler' : undefined,
-    reason: typeof i.reason === 'string' ? i.reason : undefined,
+      typeof i.requestedBy === 'string'
+        ? i.requestedBy
+        : trigger === 'schedule'
+          ? 'EventBridge Scheduler'
+          : trigger === 'dependency'
+            ? 'EventBridge rule'
+            : undefined,
+    reason:
+      typeof i.reason === 'string'
+        ? i.reason
+        : trigger === 'dependency' && typeof upstream.batch === 'string'
+          ? `after ${upstream.batch} succeeded (execution ${String(upstream.executionArn)})`
+          : undefined,
   };
 }

@@ -4,6 +4,7 @@
  * printed.
  */
 export const STATE_STORY: Readonly<Record<string, string>> = {
+  PrepareDependencyRun: "started by the upstream batch's success: standing for its slot",
   ClaimScheduledSlot: 'claiming the scheduled slot',
   RecordSkipDuplicateSlot: 'the scheduled slot already ran or runs (duplicate delivery): skipping',
   RecordSkipSlotAlreadyClaimed: 'the slot this run stands for already ran or runs: skipping',

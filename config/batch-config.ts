@@ -169,8 +169,23 @@ export interface BatchConfig {
    * @default - none
    */
   readonly description?: string;
-  /** When the batch runs. */
+  /**
+   * When the batch runs. For a batch with `after`, the slots it stands for: give the upstream batch's
+   * `cron` and `timeZone` (validation requires the same ones; they serve `list`, `run --for` and
+   * `backfill`), and `expectedIntervalHours` for the missed-run alarm. No Scheduler schedule is
+   * deployed for such a batch: only the upstream's success starts it.
+   */
   readonly schedule: BatchSchedule;
+  /**
+   * Dependencies: the batch starts when a run of this upstream batch succeeds (an EventBridge rule
+   * on the upstream's lifecycle event `Batch Run Succeeded`), standing for the same slot as the
+   * upstream run (the upstream's scheduled time; for an upstream run without a slot, the scheduled
+   * time its task was told: its execution's start time), through the same slot claim, lock and
+   * checks as a scheduled run. One upstream batch, by name, from the same deployment; no cycles. When
+   * the upstream fails or is skipped, nothing starts.
+   * @default - no dependency: the batch's own schedule starts it
+   */
+  readonly after?: readonly string[];
   /**
    * Hard timeout of one run, in seconds (5 s to 24 h). At this deadline the runner stops the task
    * itself (ECS StopTask on the task's own ARN) and waits until ECS reports it STOPPED.
@@ -438,6 +453,7 @@ export function validateBatchConfig(batch: BatchConfig): void {
       'use an IANA time zone name such as "Asia/Tokyo" or "UTC".',
     );
   }
+  if (batch.after !== undefined) validateAfter(name, batch.after);
   const interval = batch.schedule.expectedIntervalHours ?? 24;
   if (!Number.isInteger(interval) || interval < 1 || interval > 7 * 24) {
     fail(
@@ -802,6 +818,7 @@ const KNOWN_FIELDS: Record<string, readonly string[]> = {
     'name',
     'description',
     'schedule',
+    'after',
     'hardTimeoutSeconds',
     'stopGraceSeconds',
     'overlapPolicy',
@@ -900,7 +917,88 @@ function checkKnownFields(name: string, batch: BatchConfig): void {
   }
 }
 
-/** Validates a list of batches: each batch, plus unique names. */
+/** The shape of `after` on its own: one upstream batch name, not the batch itself. */
+function validateAfter(name: string, after: readonly string[]): void {
+  if (!Array.isArray(after) || after.length === 0 || after.some((a) => typeof a !== 'string')) {
+    fail(
+      name,
+      'after',
+      after,
+      'name the upstream batch in a list, e.g. after: ["xml-articles"], or leave after out for a batch its own schedule starts.',
+    );
+  }
+  if (after.length > 1) {
+    fail(
+      name,
+      'after',
+      after,
+      `name one upstream batch: a dependency run starts on the first upstream success for a slot, so with several upstreams it would not wait for all of them; chain them instead (e.g. "${after[1]}" after "${after[0]}", and this batch after "${after[1]}").`,
+    );
+  }
+  if (after[0] === name) {
+    fail(
+      name,
+      'after',
+      after,
+      'a batch cannot run after itself (its own success would start it again); name another batch, or leave after out and let the schedule start it.',
+    );
+  }
+}
+
+/**
+ * Checks the dependencies between batches (`after`): every upstream is a batch of the list, no batch
+ * depends on itself, directly or through others, and a dependent batch has the same `schedule.cron`
+ * and `schedule.timeZone` as its upstream (it stands for the upstream's slots).
+ */
+export function validateDependencies(batches: readonly BatchConfig[]): void {
+  const byName = new Map(batches.map((b) => [b.name, b] as const));
+  for (const batch of batches) {
+    for (const upstream of batch.after ?? []) {
+      const u = byName.get(upstream);
+      if (!u) {
+        return fail(
+          batch.name,
+          'after',
+          batch.after,
+          `there is no batch "${upstream}" in this deployment; name one of ${[...byName.keys()].filter((n) => n !== batch.name).join(', ') || '(no other batch)'}, or add "${upstream}" to the list.`,
+        );
+      }
+      if (u.schedule.cron !== batch.schedule.cron || u.schedule.timeZone !== batch.schedule.timeZone) {
+        fail(
+          batch.name,
+          'schedule',
+          { cron: batch.schedule.cron, timeZone: batch.schedule.timeZone },
+          `a batch that runs after "${upstream}" stands for its slots; give the upstream's cron and time zone: schedule: { cron: ${JSON.stringify(u.schedule.cron)}, timeZone: ${JSON.stringify(u.schedule.timeZone)} } (no Scheduler schedule is deployed for it).`,
+        );
+      }
+    }
+  }
+  // Cycles: a depth-first walk along `after`, naming the path it found.
+  const done = new Set<string>();
+  const visit = (name: string, path: string[]): void => {
+    if (done.has(name)) return;
+    const at = path.indexOf(name);
+    if (at >= 0) {
+      const cycle = [...path.slice(at), name];
+      fail(
+        cycle[0],
+        'after',
+        byName.get(cycle[0])?.after,
+        `the dependencies form a cycle, ${cycle.join(' -> ')}, so none of these batches would ever start; remove "after" from one of them (that one then runs on its own schedule).`,
+      );
+    }
+    for (const upstream of byName.get(name)?.after ?? []) visit(upstream, [...path, name]);
+    done.add(name);
+  };
+  for (const batch of batches) visit(batch.name, []);
+}
+
+/** The batches that run after `name` (their `after` names it). */
+export function dependentsOf(batches: readonly BatchConfig[], name: string): BatchConfig[] {
+  return batches.filter((b) => b.after?.includes(name));
+}
+
+/** Validates a list of batches: each batch, unique names, and the dependencies between them. */
 export function validateBatchConfigs(batches: readonly BatchConfig[]): void {
   if (!Array.isArray(batches) || batches.length === 0) {
     throw new BatchConfigError('no batches configured: declare at least one batch in config/batches.ts.');
@@ -912,6 +1010,7 @@ export function validateBatchConfigs(batches: readonly BatchConfig[]): void {
       fail(batch.name, 'name', batch.name, 'batch names must be unique; rename one of the two.');
     seen.add(batch.name);
   }
+  validateDependencies(batches);
 }
 
 /**

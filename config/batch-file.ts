@@ -18,7 +18,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { extname, join, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
-import { type BatchConfig, BatchConfigError, validateBatchConfig } from './batch-config';
+import { type BatchConfig, BatchConfigError, validateBatchConfig, validateDependencies } from './batch-config';
 
 /**
  * File names the CLI looks for in the current directory when neither `--config` nor
@@ -51,6 +51,7 @@ const FIELD_TYPES: Readonly<Record<string, JsonType>> = {
   'schedule.cron': 'string',
   'schedule.timeZone': 'string',
   'schedule.expectedIntervalHours': 'number',
+  after: 'string[]',
   hardTimeoutSeconds: 'number',
   stopGraceSeconds: 'number',
   overlapPolicy: 'string',
@@ -225,6 +226,12 @@ export function loadBatchFile(file: string): BatchConfig[] {
       throw err;
     }
     seen.add(batch.name);
+  }
+  try {
+    validateDependencies(batches);
+  } catch (err) {
+    if (err instanceof BatchConfigError) throw new BatchFileError(file, err.message);
+    throw err;
   }
   return batches;
 }

@@ -27,6 +27,7 @@ export {
   type SkipNotification,
   validateBatchConfig,
   validateBatchConfigs,
+  validateDependencies,
 } from './batch-config';
 export {
   type BatchCapacity,

@@ -19,6 +19,17 @@ export interface BatchAlarmsProps {
   readonly executionTimeoutSeconds: number;
   /** Hours between two expected successful runs. */
   readonly expectedIntervalHours: number;
+  /**
+   * For a batch with `after`: the upstream batch, named in the missed-run alarm's description.
+   * @default - none
+   */
+  readonly upstream?: string;
+  /**
+   * For a batch with `after`: how much later than its slot the batch may start (the execution
+   * timeouts of its upstream chain); the missed-run window grows by it.
+   * @default 0
+   */
+  readonly upstreamDelaySeconds?: number;
   /** Where alarms notify (the alert topic). */
   readonly alarmAction: cloudwatch.IAlarmAction;
   /**
@@ -99,7 +110,12 @@ export class BatchAlarms extends Construct {
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
 
-    const windowHours = missedRunWindowHours(props.expectedIntervalHours, props.executionTimeoutSeconds);
+    // A dependent batch starts only when its upstream chain has run: its window also covers the
+    // chain's execution timeouts.
+    const windowHours = missedRunWindowHours(
+      props.expectedIntervalHours,
+      props.executionTimeoutSeconds + (props.upstreamDelaySeconds ?? 0),
+    );
     if (windowHours > MAX_MISSED_RUN_WINDOW_HOURS) {
       throw new BatchConfigError(
         `batch "${props.batchName}": schedule.expectedIntervalHours = ${props.expectedIntervalHours} is invalid: the missed-run alarm needs the interval plus ${windowHours - props.expectedIntervalHours} h of grace, and CloudWatch alarms look back at most ${MAX_MISSED_RUN_WINDOW_HOURS} h; use at most ${MAX_MISSED_RUN_WINDOW_HOURS - (windowHours - props.expectedIntervalHours)} h.`,
@@ -107,7 +123,9 @@ export class BatchAlarms extends Construct {
     }
     this.missedRun = new cloudwatch.Alarm(this, 'missed-run', {
       alarmName: name('missed-run'),
-      alarmDescription: `Batch ${props.batchName} has not completed successfully in ${windowHours} h (expected every ${props.expectedIntervalHours} h): the schedule did not fire, is disabled, or every run failed.`,
+      alarmDescription: props.upstream
+        ? `Batch ${props.batchName} has not completed successfully in ${windowHours} h (expected every ${props.expectedIntervalHours} h, after ${props.upstream} succeeds): ${props.upstream} did not succeed, its success did not start this batch (rule, dead-letter queue), or every run failed.`
+        : `Batch ${props.batchName} has not completed successfully in ${windowHours} h (expected every ${props.expectedIntervalHours} h): the schedule did not fire, is disabled, or every run failed.`,
       metric: sm.metricSucceeded({ period: Duration.hours(1), statistic: 'Sum' }),
       threshold: 1,
       comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,

@@ -2,6 +2,7 @@ import { type App, type Environment, Stack, type StackProps } from 'aws-cdk-lib'
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as events from 'aws-cdk-lib/aws-events';
 import { type BatchConfig, BatchConfigError, validateBatchConfigs } from '../config/batch-config';
+import { deriveTimings } from '../config/timings';
 import { DEFAULT_PREFIX } from '../config/naming';
 import { SELFTEST_BATCH } from '../config/selftest-batch';
 import { BatchDashboard } from './batch-dashboard';
@@ -236,6 +237,13 @@ export function addBatchRunnerStacks(app: App, appProps: BatchRunnerAppProps): B
         : events.EventBus.fromEventBusArn(shared, 'LifecycleEventBus', props.eventBusArn),
   });
 
+  // How late after its slot a dependent batch may start: its upstream chain's execution timeouts.
+  const byName = new Map(props.batches.map((b) => [b.name, b] as const));
+  const upstreamDelaySeconds = (batch: BatchConfig): number => {
+    const upstream = batch.after?.[0] === undefined ? undefined : byName.get(batch.after[0]);
+    return upstream ? deriveTimings(upstream).executionTimeoutSeconds + upstreamDelaySeconds(upstream) : 0;
+  };
+
   const batchStacks: Stack[] = [];
   const batches: ScheduledBatch[] = [];
   for (let i = 0; i < props.batches.length; i += perStack) {
@@ -249,6 +257,7 @@ export function addBatchRunnerStacks(app: App, appProps: BatchRunnerAppProps): B
         new ScheduledBatch(stack, batch.name, {
           runner,
           batch,
+          ...(batch.after?.length ? { upstreamDelaySeconds: upstreamDelaySeconds(batch) } : {}),
           ...(batch === SELFTEST_BATCH ? { scheduleEnabled: false, notifyOnAlarms: false } : {}),
         }),
     );

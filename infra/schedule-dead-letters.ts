@@ -1,4 +1,5 @@
-import { Duration, Validations } from 'aws-cdk-lib';
+import { Duration, Stack, Validations } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
@@ -22,6 +23,30 @@ export class ScheduleDeadLetters extends Construct {
   public readonly queue: sqs.Queue;
   /** Fires when the queue holds a message. */
   public readonly alarm: cloudwatch.Alarm;
+
+  private dependencyRulesAllowed = false;
+
+  /**
+   * Lets the deployment's dependency rules (batches with `after`) park failed starts here too: an
+   * EventBridge rule's dead-letter queue is authorised by the queue's resource policy, not by the
+   * target's role. Once per deployment; the messages carry RULE_ARN and ERROR_CODE attributes.
+   */
+  public allowDependencyRules(ruleArnPattern: string): void {
+    if (this.dependencyRulesAllowed) return;
+    this.dependencyRulesAllowed = true;
+    this.queue.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'DependencyRuleDeadLetters',
+        principals: [new iam.ServicePrincipal('events.amazonaws.com')],
+        actions: ['sqs:SendMessage'],
+        resources: [this.queue.queueArn],
+        conditions: {
+          StringEquals: { 'aws:SourceAccount': Stack.of(this).account },
+          ArnLike: { 'aws:SourceArn': ruleArnPattern },
+        },
+      }),
+    );
+  }
 
   constructor(scope: Construct, id: string, props: ScheduleDeadLettersProps) {
     super(scope, id);

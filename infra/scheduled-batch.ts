@@ -1,4 +1,5 @@
-import { Duration, Stack, TimeZone } from 'aws-cdk-lib';
+import { ArnFormat, Duration, Stack, TimeZone } from 'aws-cdk-lib';
+import * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
@@ -10,10 +11,17 @@ import { type BatchConfig, BatchConfigError, validateBatchConfig } from '../conf
 import { executionLogGroupName, generatedNameProblems, scheduleName, stateMachineName } from '../config/naming';
 import { type BatchTimings, deriveTimings } from '../config/timings';
 import { BATCH_RUNNER_ASL_PATH, type DeploymentBindings, substitutionsFor } from '../state-machines/definition';
+import {
+  DEPENDENCY_INPUT_PATHS,
+  DEPENDENCY_INPUT_TEMPLATE,
+  RUN_EVENT_DETAIL_TYPES,
+  RUN_EVENT_SOURCE,
+} from '../state-machines/run-events';
 import { BatchAlarms } from './batch-alarms';
 import type { BatchNetworkConfig, BatchRunner } from './batch-runner';
 import { type BatchTaskTarget, importedBatchTask } from './batch-task-target';
 import { CreatedBatchTask } from './created-batch-task';
+import { DependencyRole } from './dependency-rules';
 import { acknowledgeJustifiedWildcards, arnFinding, literal, TASKS_OF_A_CLUSTER } from './iam-wildcards';
 import { stateMachinePolicyStatements } from './state-machine-policy';
 
@@ -49,6 +57,13 @@ export interface ScheduledBatchProps {
    * @default true
    */
   readonly scheduleEnabled?: boolean;
+  /**
+   * For a batch with `after`: how long after its slot the batch may legitimately start, i.e. the
+   * execution timeouts of its upstream batches along the chain, added up. The missed-run alarm waits
+   * this much longer. `addBatchRunnerStacks` computes it from the batch list.
+   * @default 0
+   */
+  readonly upstreamDelaySeconds?: number;
   /**
    * Whether the `failed` alarm also notifies the alert topic (see `BatchAlarmsProps.notifyOnExecutionAlarms`).
    * @default false (see BatchAlarmsProps.notifyOnExecutionAlarms)
@@ -87,7 +102,8 @@ function executionLogGroupOf(stack: Stack, runner: BatchRunner): logs.LogGroup {
  * One batch: its state machine (the shared ASL, served once from an S3 asset, with this batch's
  * substitutions, logging ALL, tracing on, a hand-written least-privilege role), the EventBridge
  * Scheduler schedule in the batch's time zone with retries and the runner's shared dead-letter
- * queue, and its alarms.
+ * queue (for a batch with `after`: an EventBridge rule on its upstream's success instead, with the
+ * same retries and queue), and its alarms.
  */
 export class ScheduledBatch extends Construct {
   /** The batch configuration, validated. */
@@ -104,8 +120,16 @@ export class ScheduledBatch extends Construct {
   public readonly stateMachineRole: iam.Role;
   /** Shared by the state machines of this stack. */
   public readonly executionLogGroup: logs.LogGroup;
-  /** The EventBridge Scheduler schedule, `<prefix>-<batch>`, in the batch's time zone. */
-  public readonly schedule: scheduler.Schedule;
+  /**
+   * The EventBridge Scheduler schedule, `<prefix>-<batch>`, in the batch's time zone; none for a
+   * batch with `after` (its upstream's success starts it).
+   */
+  public readonly schedule?: scheduler.Schedule;
+  /**
+   * For a batch with `after`: the EventBridge rule `<prefix>-<batch>` on the lifecycle events' bus
+   * that starts the state machine when the upstream batch's run succeeds.
+   */
+  public readonly dependencyRule?: events.CfnRule;
   /** The runner's dead-letter queue, shared by every batch's schedule. */
   public readonly scheduleDeadLetterQueue: sqs.IQueue;
   /** The batch's alarms: failed, missed run, near hard timeout. */
@@ -236,6 +260,78 @@ export class ScheduledBatch extends Construct {
     this.scheduleDeadLetterQueue = runner.scheduleDeadLetters.queue;
 
     const name = scheduleName(batch.name, prefix);
+    if (batch.after?.length) {
+      this.dependencyRule = this.addDependencyRule(props, name);
+    } else {
+      this.schedule = this.addSchedule(props, name, smName);
+    }
+
+    this.alarms = new BatchAlarms(this, 'Alarms', {
+      batchName: batch.name,
+      namePrefix: prefix,
+      stateMachine: this.stateMachine,
+      hardTimeoutSeconds: this.timings.hardTimeoutSeconds,
+      executionTimeoutSeconds: this.timings.executionTimeoutSeconds,
+      expectedIntervalHours: batch.schedule.expectedIntervalHours ?? 24,
+      upstream: batch.after?.[0],
+      upstreamDelaySeconds: props.upstreamDelaySeconds,
+      alarmAction: runner.alarmAction,
+      // The same share as the success notice of durationGuards (that one measures the task, this one the execution).
+      nearHardTimeoutRatio: batch.durationGuards?.nearHardTimeoutShare,
+      notifyOnExecutionAlarms: props.notifyOnExecutionAlarms,
+      notifyOnAlarms: props.notifyOnAlarms,
+    });
+  }
+
+  /**
+   * The rule of a batch with `after`: the upstream's `Batch Run Succeeded` events of this deployment
+   * (the state machine ARN in `resources`, so a same-named batch of another deployment on the bus does
+   * not count), sent to this state machine as the dependency input, with the schedules' retries and
+   * dead-letter queue. One role per stack serves every rule in it.
+   */
+  private addDependencyRule(props: ScheduledBatchProps, name: string): events.CfnRule {
+    const { runner, batch } = props;
+    const upstream = batch.after?.[0] as string;
+    const role = DependencyRole.of(Stack.of(this), runner);
+    role.allowStart(this.stateMachine.stateMachineArn);
+    return new events.CfnRule(this, 'DependencyRule', {
+      name,
+      description: `${batch.name}: after ${upstream} succeeds`,
+      eventBusName: runner.eventBus?.eventBusArn,
+      state: 'ENABLED',
+      eventPattern: {
+        source: [RUN_EVENT_SOURCE],
+        'detail-type': [RUN_EVENT_DETAIL_TYPES.succeeded],
+        resources: [
+          Stack.of(this).formatArn({
+            service: 'states',
+            resource: 'stateMachine',
+            resourceName: stateMachineName(upstream, runner.namePrefix),
+            arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+          }),
+        ],
+        detail: { batch: [upstream] },
+      },
+      targets: [
+        {
+          id: 'StateMachine',
+          arn: this.stateMachine.stateMachineArn,
+          roleArn: role.role.roleArn,
+          inputTransformer: { inputPathsMap: { ...DEPENDENCY_INPUT_PATHS }, inputTemplate: DEPENDENCY_INPUT_TEMPLATE },
+          retryPolicy: {
+            maximumRetryAttempts: props.scheduleRetryAttempts ?? 10,
+            maximumEventAgeInSeconds: (props.scheduleMaxEventAge ?? Duration.hours(1)).toSeconds(),
+          },
+          deadLetterConfig: { arn: this.scheduleDeadLetterQueue.queueArn },
+        },
+      ],
+    });
+  }
+
+  /** The batch's Scheduler schedule, its role, retries and the shared dead-letter queue. */
+  private addSchedule(props: ScheduledBatchProps, name: string, smName: string): scheduler.Schedule {
+    const { runner, batch } = props;
+    const stack = Stack.of(this);
     const schedulerRole = new iam.Role(this, 'SchedulerRole', {
       // Scheduler presents its *schedule group* ARN as aws:SourceArn, never the schedule's own ARN
       // (Scheduler user guide, "Confused deputy prevention"; since 2023-09-07). A schedule ARN here
@@ -270,7 +366,7 @@ export class ScheduledBatch extends Construct {
         }),
       },
     });
-    this.schedule = new scheduler.Schedule(this, 'Schedule', {
+    return new scheduler.Schedule(this, 'Schedule', {
       scheduleName: name,
       scheduleGroup: runner.scheduleGroup,
       description: `${batch.name}: cron(${batch.schedule.cron}) ${batch.schedule.timeZone}`,
@@ -287,20 +383,6 @@ export class ScheduledBatch extends Construct {
         maxEventAge: props.scheduleMaxEventAge ?? Duration.hours(1),
         deadLetterQueue: this.scheduleDeadLetterQueue,
       }),
-    });
-
-    this.alarms = new BatchAlarms(this, 'Alarms', {
-      batchName: batch.name,
-      namePrefix: prefix,
-      stateMachine: this.stateMachine,
-      hardTimeoutSeconds: this.timings.hardTimeoutSeconds,
-      executionTimeoutSeconds: this.timings.executionTimeoutSeconds,
-      expectedIntervalHours: batch.schedule.expectedIntervalHours ?? 24,
-      alarmAction: runner.alarmAction,
-      // The same share as the success notice of durationGuards (that one measures the task, this one the execution).
-      nearHardTimeoutRatio: batch.durationGuards?.nearHardTimeoutShare,
-      notifyOnExecutionAlarms: props.notifyOnExecutionAlarms,
-      notifyOnAlarms: props.notifyOnAlarms,
     });
   }
 }

@@ -25,9 +25,10 @@ import {
   renderDefinition,
   substitutionsFor,
 } from '../state-machines/definition';
+import { dependencyInputFrom, RUN_EVENT_DETAIL_TYPES, RUN_EVENT_SOURCE } from '../state-machines/run-events';
 import { type ExecutionRecord, ExecutionRegistry, type LocalExecutionStatus, LocalSfn } from './execution-registry';
 import { LocalEcs, type LocalEcsEvent, type LocalTaskDefinition } from './local-ecs';
-import { LocalEvents } from './local-events';
+import { LocalEvents, readBusEvents } from './local-events';
 import { type LocalAlert, LocalSns } from './local-sns';
 import { ensureLockTable } from './lock-store';
 import { type LocalExecutionResult, runLocalExecution } from './run-execution';
@@ -352,6 +353,43 @@ export class LocalRuntime {
   }
 
   /** StopExecution for every execution this process runs (Ctrl-C). */
+  /**
+   * What the dependency rules do on AWS, for one finished run: when it succeeded, the batches that
+   * run after it (`after`) are started one after another with the input the rule would send, built
+   * from the run's own `Batch Run Succeeded` event in events.jsonl; and so on down the chain. A
+   * dependent without a local command is not started (`notStarted`). Nothing starts when the run did
+   * not succeed, or put no succeeded event.
+   */
+  async startDependents(
+    upstream: LocalRunResult,
+    options: { readonly onStart?: (batch: string, input: unknown) => void } = {},
+  ): Promise<{ runs: LocalRunResult[]; notStarted: Array<{ batch: string; after: string }> }> {
+    const runs: LocalRunResult[] = [];
+    const notStarted: Array<{ batch: string; after: string }> = [];
+    if (upstream.status !== 'SUCCEEDED') return { runs, notStarted };
+    const succeeded = readBusEvents(this.events.path).find(
+      (e) =>
+        e.source === RUN_EVENT_SOURCE &&
+        e.detailType === RUN_EVENT_DETAIL_TYPES.succeeded &&
+        e.detail?.executionArn === upstream.executionArn,
+    );
+    if (!succeeded) return { runs, notStarted };
+    for (const dependent of this.batches.filter((b) => b.after?.includes(upstream.batch))) {
+      if (!dependent.local) {
+        notStarted.push({ batch: dependent.name, after: upstream.batch });
+        continue;
+      }
+      const input = dependencyInputFrom(succeeded.detail);
+      options.onStart?.(dependent.name, input);
+      const run = await this.start(dependent.name, input);
+      runs.push(run);
+      const further = await this.startDependents(run, options);
+      runs.push(...further.runs);
+      notStarted.push(...further.notStarted);
+    }
+    return { runs, notStarted };
+  }
+
   stopAll(error: string, cause: string): void {
     for (const arn of [...this.running.keys()]) this.stopInProcess(arn, error, cause);
   }
@@ -487,7 +525,7 @@ export class LocalRuntime {
 /** The trigger an input claims (for the execution name); the validator decides what is accepted. */
 export function triggerOf(input: unknown): string {
   const t = (input as { trigger?: unknown } | null)?.trigger;
-  return typeof t === 'string' && /^(schedule|console|cli|manual)$/.test(t) ? t : 'console';
+  return typeof t === 'string' && /^(schedule|dependency|console|cli|manual)$/.test(t) ? t : 'console';
 }
 
 /** The task ARN the execution's StartBatchTask state got, if any. */

@@ -37,11 +37,17 @@ const run = {
   properties: {
     trigger: {
       type: 'string',
-      description: 'schedule | console | cli | manual | unknown (input validation could not run)',
+      description:
+        'schedule | dependency (an upstream batch succeeded; reason names it and its execution) | console | cli | manual | unknown (input validation could not run)',
     },
     reason: { type: 'string' },
     requestedBy: { type: 'string' },
-    scheduledTime: { type: 'string', pattern: '^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}Z$' },
+    scheduledTime: {
+      type: 'string',
+      description:
+        'The slot, in UTC; with milliseconds only for a dependency run whose upstream run had no slot (the upstream execution start time).',
+      pattern: '^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,9})?Z$',
+    },
     overrides: { type: 'object', description: 'The ECS TaskOverride of a manual start (PascalCase); {} if none.' },
   },
 } as const;
@@ -106,10 +112,16 @@ export const RUN_EVENT_DETAIL_SCHEMAS: Readonly<Record<RunEventDetailType, Recor
     title: 'Batch Run Succeeded: the batch container exited 0; the task is STOPPED and the lock released.',
     type: 'object',
     additionalProperties: false,
-    required: [...commonRequired, 'reason', 'task'],
+    required: [...commonRequired, 'scheduledTime', 'reason', 'task'],
     properties: {
       ...common,
       outcome: { const: 'succeeded' },
+      scheduledTime: {
+        type: 'string',
+        description:
+          "The scheduled time the run's task was told (BATCH_RUNNER_SCHEDULED_TIME): the slot, or for a run without a slot its execution's start time. A dependent batch's run stands for this slot.",
+        pattern: '^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,9})?Z$',
+      },
       reason: { type: 'string' },
       task: { ...task, properties: { ...task.properties, exitCode: { const: 0 } }, required: ['taskArn', 'exitCode'] },
     },
@@ -156,3 +168,42 @@ export const RUN_EVENT_DETAIL_SCHEMAS: Readonly<Record<RunEventDetailType, Recor
     },
   },
 };
+
+/**
+ * What the EventBridge rule of a dependent batch (`after`) sends its state machine for an upstream
+ * success: an input transformer over the `Batch Run Succeeded` event. Every path exists in every such
+ * event (the schema requires them), so no value is ever missing. RouteInput lets exactly this shape
+ * through without validation, like the Scheduler's.
+ */
+export const DEPENDENCY_INPUT_PATHS = {
+  batch: '$.detail.batch',
+  executionArn: '$.detail.executionArn',
+  scheduledTime: '$.detail.scheduledTime',
+} as const;
+
+/** The input template of the dependency rule's target (see {@link DEPENDENCY_INPUT_PATHS}). */
+export const DEPENDENCY_INPUT_TEMPLATE =
+  '{"trigger":"dependency","scheduledTime":"<scheduledTime>","upstream":{"batch":"<batch>","executionArn":"<executionArn>"}}';
+
+/** The state machine input of a dependency run. */
+export interface DependencyInput {
+  readonly trigger: 'dependency';
+  readonly scheduledTime: string;
+  readonly upstream: { readonly batch: string; readonly executionArn: string };
+}
+
+/**
+ * The rule's input transformer applied to a `Batch Run Succeeded` detail, for the local mode and the
+ * tests (the values have no characters that need escaping: batch names, ARNs and timestamps).
+ */
+export function dependencyInputFrom(detail: Record<string, any>): DependencyInput {
+  const values: Record<string, string> = {};
+  for (const [key, path] of Object.entries(DEPENDENCY_INPUT_PATHS))
+    values[key] = String(
+      path
+        .split('.')
+        .slice(2)
+        .reduce((v: any, k) => v?.[k], detail),
+    );
+  return JSON.parse(DEPENDENCY_INPUT_TEMPLATE.replace(/<(\w+)>/g, (_, k: string) => values[k]));
+}

@@ -19,11 +19,14 @@ export async function listCommand(ctx: CliContext, options: ListOptions): Promis
   const rows: BackendRow[] = [];
   try {
     for (const batch of batches) {
-      const next = nextRunTime(batch.schedule.cron, batch.schedule.timeZone, ctx.now());
+      const after = batch.after?.[0];
+      // A dependent batch has no schedule: its upstream's success starts it, for the upstream's slot.
+      const next = after ? undefined : nextRunTime(batch.schedule.cron, batch.schedule.timeZone, ctx.now());
       const row: BackendRow = {
         batch: batch.name,
         description: batch.description,
         schedule: { cron: batch.schedule.cron, timeZone: batch.schedule.timeZone },
+        ...(after ? { after } : {}),
         nextRun: next?.toISOString(),
         nextRunLocal: next ? zonedTime(next, batch.schedule.timeZone) : undefined,
         hardTimeoutSeconds: batch.hardTimeoutSeconds,
@@ -31,7 +34,7 @@ export async function listCommand(ctx: CliContext, options: ListOptions): Promis
       };
       try {
         const [state, last, lock] = [
-          await backend.scheduleState(batch),
+          after ? 'AFTER' : await backend.scheduleState(batch),
           (await backend.executions(batch, { limit: 1 }))[0],
           await backend.lock(batch),
         ];
@@ -55,7 +58,7 @@ export async function listCommand(ctx: CliContext, options: ListOptions): Promis
       ['BATCH', 'SCHEDULE', 'NEXT RUN', 'STATE', 'LAST RUN', 'LOCK'],
       rows.map((r) => [
         r.batch,
-        `${r.schedule.cron} (${r.schedule.timeZone})`,
+        r.after ? `after ${r.after} succeeds` : `${r.schedule.cron} (${r.schedule.timeZone})`,
         r.nextRun && ctx.ui.relativeTimes ? ctx.ui.time(r.nextRun) : (r.nextRunLocal ?? '-'),
         r.error ?? stateText(r.scheduleState),
         r.lastRun
@@ -86,6 +89,8 @@ function stateText(state: string | undefined): string {
       return 'no schedule';
     case 'LOCAL':
       return 'local';
+    case 'AFTER':
+      return 'dependency';
     default:
       return '-';
   }

@@ -31,7 +31,11 @@ export function rerunInput(
     typeof old.input === 'object' && old.input !== null && !Array.isArray(old.input) ? old.input : {}
   ) as Record<string, unknown>;
   const { trigger, reason: oldReason, requestedBy: _by, ...rest } = input;
-  if (trigger === 'schedule') delete rest.scheduledTime;
+  if (trigger === 'schedule' || trigger === 'dependency') {
+    // A dependency run's slot and upstream belong to the rule's delivery, not to a manual start.
+    delete rest.scheduledTime;
+    delete rest.upstream;
+  }
   // A run for a slot (run --for, backfill) claimed it: a rerun is a manual start of its own.
   delete rest.slot;
   const because = `rerun of ${old.name}${typeof oldReason === 'string' ? `: ${oldReason}` : ''}`;

@@ -3,7 +3,7 @@ import { StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { type BatchConfig, isReservedEnvName, RESERVED_ENV_PREFIXES } from '../../config/batch-config';
 import { manualExecutionName } from '../../config/naming';
 import { MAX_REASON_LENGTH, parseSlot, validateManualInput } from '../../handlers/lib/manual-input';
-import type { LocalRuntimeEvent } from '../../local/local-runtime';
+import type { LocalRunResult, LocalRuntime, LocalRuntimeEvent } from '../../local/local-runtime';
 import type { CliContext } from '../context';
 import { type Deployment, executionConsoleUrl } from '../deployment';
 import { UserError } from '../errors';
@@ -261,23 +261,52 @@ async function runLocal(
       `running ${batch.name} locally (hard timeout ${local.hardTimeoutSeconds} s, stop grace ${local.stopGraceSeconds ?? 30} s; state in ${ctx.stateDir})`,
     );
     const result = await runtime.start(batch.name, input);
-    let outcome = outcomeOf({ status: result.status, output: result.output, error: result.error, cause: result.cause });
-    if (result.taskArn) {
-      const task = runtime.ecs.describe(result.taskArn);
-      outcome = {
-        ...outcome,
-        taskArn: result.taskArn,
-        exitCode: task?.Containers[0]?.ExitCode ?? outcome.exitCode,
-        logUrl: pathToFileURL(runtime.ecs.logPathOf(result.taskArn)).href,
-      };
+    const outcome = localOutcome(runtime, result);
+    let code = report(ctx, batch.name, result.executionArn, outcome, result.stoppedAt - result.startedAt, options);
+    // What the dependency rules do on AWS: a success starts the batches that run after it.
+    if (!ctx.signal?.aborted) {
+      const dependents = await runtime.startDependents(result, {
+        onStart: (name, dependencyInput) =>
+          ctx.output.err(
+            `then ${name}, after ${result.batch} succeeded (slot ${(dependencyInput as { scheduledTime: string }).scheduledTime}):`,
+          ),
+      });
+      for (const run of dependents.runs) {
+        const depOutcome = localOutcome(runtime, run);
+        // --json: stdout stays one object (the run asked for); the dependents' results go to stderr.
+        let depCode: ExitCode;
+        if (options.json) {
+          ctx.output.err(`  ${run.batch}: ${depOutcome.outcome} (${run.executionArn})`);
+          depCode = exitCodeFor(depOutcome.outcome);
+        } else {
+          depCode = report(ctx, run.batch, run.executionArn, depOutcome, run.stoppedAt - run.startedAt, options);
+        }
+        if (code === EXIT.SUCCESS) code = depCode;
+      }
+      for (const skipped of dependents.notStarted)
+        ctx.output.err(
+          `${skipped.batch} runs after ${skipped.after} but has no local command: not started locally (add local: { command: [...] } to its config).`,
+        );
     }
-    const code = report(ctx, batch.name, result.executionArn, outcome, result.stoppedAt - result.startedAt, options);
     return ctx.signal?.aborted ? EXIT.INTERRUPTED : code;
   } finally {
     clearInterval(progress);
     ctx.signal?.removeEventListener('abort', interrupt);
     await runtime.close();
   }
+}
+
+/** The outcome of a local run, with its task's exit code and log file. */
+function localOutcome(runtime: LocalRuntime, result: LocalRunResult): RunOutcome {
+  const outcome = outcomeOf({ status: result.status, output: result.output, error: result.error, cause: result.cause });
+  if (!result.taskArn) return outcome;
+  const task = runtime.ecs.describe(result.taskArn);
+  return {
+    ...outcome,
+    taskArn: result.taskArn,
+    exitCode: task?.Containers[0]?.ExitCode ?? outcome.exitCode,
+    logUrl: pathToFileURL(runtime.ecs.logPathOf(result.taskArn)).href,
+  };
 }
 
 /** One progress line for a local-mode event (undefined: not shown). */

@@ -17,6 +17,14 @@ export async function scheduleCommand(
   options: { json?: boolean },
 ): Promise<ExitCode> {
   const batch = ctx.batch(batchName, false);
+  if (batch.after?.length) {
+    // No schedule to pause: the dependency rule of the same name starts the batch.
+    throw new UserError(
+      `${batch.name} has no schedule: it runs after ${batch.after[0]} succeeds (EventBridge rule ${scheduleName(batch.name, ctx.prefix)})`,
+      `pause the upstream with "batch-runner pause ${batch.after[0]}", or turn the rule off: aws events ${desired === 'DISABLED' ? 'disable' : 'enable'}-rule --name ${scheduleName(batch.name, ctx.prefix)} (add --event-bus-name when the lifecycle events go to another bus).`,
+      EXIT.USAGE,
+    );
+  }
   const Name = scheduleName(batch.name, ctx.prefix);
   const GroupName = scheduleGroupName(ctx.prefix);
   const scheduler = ctx.aws().scheduler;

@@ -7,6 +7,8 @@ export interface BackendRow {
   readonly batch: string;
   readonly description?: string;
   readonly schedule: { readonly cron: string; readonly timeZone: string };
+  /** The upstream batch whose success starts this one (`after`); it has no schedule of its own. */
+  readonly after?: string;
   readonly nextRun?: string;
   readonly nextRunLocal?: string;
   readonly hardTimeoutSeconds: number;

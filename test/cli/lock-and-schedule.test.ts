@@ -1,8 +1,10 @@
 import 'aws-sdk-client-mock-jest';
 import { DeleteItemCommand, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { GetScheduleCommand, UpdateScheduleCommand } from '@aws-sdk/client-scheduler';
-import { DescribeExecutionCommand, ExecutionDoesNotExist } from '@aws-sdk/client-sfn';
+import { DescribeExecutionCommand, ExecutionDoesNotExist, ListExecutionsCommand } from '@aws-sdk/client-sfn';
 import { EXIT } from '../../cli/exit-codes';
+import { triggerOfInput } from '../../cli/outcome';
+import { BATCHES } from '../../config/batches';
 import { ACCOUNT, cli, execArn, mockAws, REGION } from './support';
 
 const OWNER = execArn('xml-articles', 'sched-20261121T220000Z');
@@ -206,5 +208,60 @@ describe('pause / resume <batch>', () => {
     const r = await cli(['pause', 'stubborn-export'], { clients: aws.clients });
     expect(r.code).toBe(EXIT.USAGE);
     expect(r.stderr).toContain('unknown batch "stubborn-export"');
+  });
+});
+
+describe('a batch with after (dependencies)', () => {
+  const dependent = {
+    ...BATCHES[2],
+    name: 'xml-sitemap',
+    schedule: BATCHES[1].schedule,
+    after: ['xml-articles'],
+  };
+  const batches = [...BATCHES, dependent];
+
+  test.each(['pause', 'resume'] as const)(
+    '%s: it has no schedule; exit 2 naming the upstream and the rule',
+    async (verb) => {
+      const r = await cli([verb, 'xml-sitemap'], { clients: aws.clients, batches });
+      expect(r.code).toBe(EXIT.USAGE);
+      expect(r.stderr).toContain('xml-sitemap has no schedule: it runs after xml-articles succeeds');
+      expect(r.stderr).toContain(`batch-runner pause xml-articles`);
+      expect(r.stderr).toContain(
+        `aws events ${verb === 'pause' ? 'disable' : 'enable'}-rule --name batch-runner-xml-sitemap`,
+      );
+      expect(aws.mocks.scheduler).not.toHaveReceivedCommand(GetScheduleCommand);
+    },
+  );
+
+  test('list shows what starts it instead of a schedule and a next run', async () => {
+    aws.mocks.scheduler.on(GetScheduleCommand).resolves({ State: 'ENABLED' });
+    aws.mocks.sfn.on(ListExecutionsCommand).resolves({ executions: [] });
+    aws.mocks.dynamodb.on(GetItemCommand).resolves({});
+    const r = await cli(['list', '--json'], { clients: aws.clients, batches });
+    expect(r.code).toBe(EXIT.SUCCESS);
+    const row = JSON.parse(r.stdout).find((x: { batch: string }) => x.batch === 'xml-sitemap');
+    // (Not in this mocked deployment, so its row says so; what matters is what starts it.)
+    expect(row).toMatchObject({ after: 'xml-articles' });
+    expect(row.nextRun).toBeUndefined();
+    const asked = aws.mocks.scheduler.commandCalls(GetScheduleCommand).map((c) => c.args[0].input.Name);
+    expect(asked).not.toContain('batch-runner-xml-sitemap');
+    const text = await cli(['list'], { clients: aws.clients, batches });
+    expect(text.stdout).toMatch(/xml-sitemap\s+after xml-articles succeeds\s+-\s/);
+  });
+
+  test('show and history tell who started a dependency run and why, from its input', () => {
+    const upstream = execArn('xml-articles', 'sched-20261121T220000Z');
+    expect(
+      triggerOfInput({
+        trigger: 'dependency',
+        scheduledTime: '2026-11-21T22:00:00Z',
+        upstream: { batch: 'xml-articles', executionArn: upstream },
+      }),
+    ).toEqual({
+      trigger: 'dependency',
+      requestedBy: 'EventBridge rule',
+      reason: `after xml-articles succeeded (execution ${upstream})`,
+    });
   });
 });

@@ -234,3 +234,52 @@ test('manual execution names stay within the 80-character limit for the longest 
   expect(name).toBe(`cli-${'a'.repeat(40)}-20261121T230000Z-x7k2p9`);
   expect(name.length).toBeLessThanOrEqual(80);
 });
+
+describe('dependencies (after)', () => {
+  const [, articles] = BATCHES;
+  const dependent = (change: Partial<BatchConfig> = {}): BatchConfig => ({
+    ...base,
+    name: 'xml-sitemap',
+    schedule: articles.schedule,
+    after: [articles.name],
+    ...change,
+  });
+  const problem = (batches: BatchConfig[]) => {
+    try {
+      validateBatchConfigs(batches);
+    } catch (err) {
+      expect(err).toBeInstanceOf(BatchConfigError);
+      return (err as Error).message;
+    }
+    throw new Error('accepted');
+  };
+
+  test('a batch after another with the upstream`s cron and time zone is accepted', () => {
+    expect(() => validateBatchConfigs([...BATCHES, dependent()])).not.toThrow();
+  });
+
+  test.each([
+    [{ after: [] }, 'name the upstream batch in a list, e.g. after: ["xml-articles"]'],
+    [{ after: 'xml-articles' as unknown as string[] }, 'name the upstream batch in a list'],
+    [{ after: ['xml-articles', 'sitemap-refresh'] }, 'name one upstream batch'],
+    [{ after: ['xml-sitemap'] }, 'a batch cannot run after itself'],
+    [{ after: ['nope'] }, 'there is no batch "nope" in this deployment; name one of sitemap-refresh, xml-articles'],
+    [
+      { schedule: { cron: '0 9 * * ? *', timeZone: 'Asia/Tokyo' } },
+      'give the upstream\'s cron and time zone: schedule: { cron: "0 7 * * ? *", timeZone: "Asia/Tokyo" }',
+    ],
+  ])('refused: %j', (change, fix) => {
+    const message = problem([...BATCHES, dependent(change as Partial<BatchConfig>)]);
+    expect(message).toMatch(/^batch "xml-sitemap": (after|schedule) = .* is invalid: /);
+    expect(message).toContain(fix);
+  });
+
+  test('a cycle through several batches is refused naming its path', () => {
+    const a = dependent({ name: 'a-batch', after: ['c-batch'] });
+    const b = dependent({ name: 'b-batch', after: ['a-batch'] });
+    const c = dependent({ name: 'c-batch', after: ['b-batch'] });
+    expect(problem([...BATCHES, a, b, c])).toContain(
+      'the dependencies form a cycle, a-batch -> c-batch -> b-batch -> a-batch, so none of these batches would ever start',
+    );
+  });
+});

@@ -135,4 +135,21 @@ describe('batch files (JSON and YAML)', () => {
     expect(findBatchFile(undefined, { BATCH_RUNNER_CONFIG: 'ops/b.yml' }, project)).toBe(join(project, 'ops', 'b.yml'));
     expect(findBatchFile('/etc/b.json', { BATCH_RUNNER_CONFIG: 'ops/b.yml' }, project)).toBe('/etc/b.json');
   });
+  test('after: a YAML list of one upstream name; an unknown upstream names the file', () => {
+    const text = `${YAML}  - name: invoice-mail
+    schedule: { cron: '30 1 * * ? *', timeZone: UTC }
+    after: [invoice-run]
+    hardTimeoutSeconds: 600
+    containerName: app
+    task: { kind: created, image: node:22, command: [node, mail.js] }
+`;
+    expect(loadBatchFile(write('after.yaml', text)).at(-1)?.after).toEqual(['invoice-run']);
+    const unknown = problemOf(
+      write('after-unknown.yaml', text.replace('after: [invoice-run]', 'after: [invoice-runs]')),
+    );
+    expect(unknown).toContain('batch "invoice-mail": after = ["invoice-runs"] is invalid');
+    expect(problemOf(write('after-string.yaml', text.replace('after: [invoice-run]', 'after: invoice-run')))).toContain(
+      'after = "invoice-run" is invalid',
+    );
+  });
 });

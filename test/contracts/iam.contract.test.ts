@@ -333,6 +333,35 @@ describe('trust policies: each service may assume its role with what it really p
   });
 });
 
+describe('dependency rules (after): the stack role starts the dependent state machines only', () => {
+  const dependent = { ...BATCHES[2], name: 'xml-sitemap', after: [BATCHES[1].name], schedule: BATCHES[1].schedule };
+  let deps: DeployedApp;
+  beforeAll(() => {
+    deps = deployApp([...BATCHES, dependent]);
+  });
+  const ruleArn = (name: string) => `arn:aws:events:${REGION}:${ACCOUNT}:rule/${name}`;
+
+  test('EventBridge may assume the role for the rules of this deployment and account only', async () => {
+    const roles = deps.roles.filter((r) => JSON.stringify(r.trustPolicy).includes('events.amazonaws.com'));
+    expect(roles).toHaveLength(1);
+    const [role] = roles;
+    // EventBridge presents the rule's ARN and account (user guide, "Confused deputy prevention").
+    const presented = { 'aws:SourceArn': ruleArn('batch-runner-xml-sitemap'), 'aws:SourceAccount': ACCOUNT };
+    expect(await decideAssumeRole(role.arn, role.trustPolicy, 'events.amazonaws.com', presented)).toBe('Allowed');
+    for (const other of [
+      { ...presented, 'aws:SourceArn': ruleArn('payments-nightly') },
+      { ...presented, 'aws:SourceAccount': '210987654321' },
+    ])
+      expect(await decideAssumeRole(role.arn, role.trustPolicy, 'events.amazonaws.com', other)).not.toBe('Allowed');
+
+    const smArn = (name: string) => deps.batches.find((b) => b.name === name)?.stateMachineArn as string;
+    const start = (name: string) =>
+      decide(role.arn, role.policies, { why: name, action: 'states:StartExecution', resource: smArn(name) });
+    expect(await start('xml-sitemap')).toBe('Allowed');
+    for (const name of BATCHES.map((b) => b.name)) expect(await start(name)).toBe('ImplicitlyDenied');
+  });
+});
+
 /**
  * The Lambda handlers' roles, from the SDK calls each handler makes at run time. Source of the calls:
  * `handler-calls.json`, which the handler tests keep honest (test/handlers/task-watcher.test.ts and

@@ -56,9 +56,9 @@ interface Measured {
   readonly bytes: Record<string, number>;
 }
 
-function measure(kind: 'imported' | 'created'): Measured {
+function measure(kind: 'imported' | 'created', dependents = false): Measured {
   // One batch more than a stack takes, so that one stack is full and the next one exists.
-  const { batches, props } = worstCaseApp(MAX_BATCHES_PER_STACK + 1, kind);
+  const { batches, props } = worstCaseApp(MAX_BATCHES_PER_STACK + 1, kind, { dependents });
   const app = synthApp(batches, props);
   const bytes: Record<string, number> = {};
   for (const name of Object.keys(app.json)) {
@@ -68,10 +68,14 @@ function measure(kind: 'imported' | 'created'): Measured {
   return { app, bytes };
 }
 
-describe.each(['imported', 'created'] as const)('the largest app validation accepts, %s task definitions', (kind) => {
+describe.each([
+  ['imported', ''],
+  ['created', ''],
+  ['imported', ', every batch but the first after the first (dependency rules)'],
+] as const)('the largest app validation accepts, %s task definitions%s', (kind, dependents) => {
   let m: Measured;
   beforeAll(() => {
-    m = measure(kind);
+    m = measure(kind, dependents !== '');
   });
 
   test(`a full stack holds ${MAX_BATCHES_PER_STACK} batches; every stack is under 90 % of 1,000,000 bytes, 500 resources and 200 outputs`, () => {
@@ -120,6 +124,7 @@ describe.each(['imported', 'created'] as const)('the largest app validation acce
       'AWS::StepFunctions::StateMachine.StateMachineName',
       'AWS::Scheduler::Schedule.Name',
       'AWS::CloudWatch::Alarm.AlarmName',
+      ...(dependents ? ['AWS::Events::Rule.Name', 'AWS::Events::Rule.Description'] : []),
       'AWS::Logs::LogGroup.LogGroupName',
     ])
       expect(checked).toContain(seen);

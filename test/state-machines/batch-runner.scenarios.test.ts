@@ -1,5 +1,6 @@
 import { DeleteItemCommand, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import type { EmbeddedDynamoDb } from '../../local/lock-store';
+import { dependencyInputFrom } from '../../state-machines/run-events';
 import { capacityFailure, FAMILY, newTaskArn } from '../fixtures/ecs-payloads';
 import {
   executionArn,
@@ -748,6 +749,87 @@ describe('one run per scheduled slot', () => {
     });
     expect(r.output.outcome).toBe('succeeded');
     expect(r.statesEntered).toContain('AcquireLock');
+  });
+});
+
+describe('dependencies (after): a run started by the upstream batch`s success', () => {
+  /** The upstream batch's success, run by the same definition under the upstream's name. */
+  const upstreamSuccess = async (input: Record<string, unknown>, name: string) => {
+    const upstream = await runScenario(db, aws, { input, name, batch: { name: 'xml-articles' } });
+    expect(upstream.output.outcome).toBe('succeeded');
+    const event = aws.busEvents.filter((e) => e.DetailType === 'Batch Run Succeeded').at(-1);
+    expect(event?.Detail.batch).toBe('xml-articles');
+    return { upstream, detail: event?.Detail as Record<string, any> };
+  };
+
+  test('claims the upstream run`s slot and runs through the lock and checks; a second delivery of the same success is a skipped duplicate', async () => {
+    const slot = scheduledInput();
+    const { upstream, detail } = await upstreamSuccess(slot, 'UpstreamScheduled');
+    expect(detail.scheduledTime).toBe(slot.scheduledTime);
+    const input = dependencyInputFrom(detail);
+    expect(input).toEqual({
+      trigger: 'dependency',
+      scheduledTime: slot.scheduledTime,
+      upstream: { batch: 'xml-articles', executionArn: upstream.executionArn },
+    });
+
+    const r = await runScenario(db, aws, { input, name: 'DependencyRun' });
+    expect(r.status).toBe('SUCCEEDED');
+    expect(r.output.outcome).toBe('succeeded');
+    expect(r.statesEntered.slice(0, 4)).toEqual([
+      'RouteInput',
+      'PrepareDependencyRun',
+      'ClaimScheduledSlot',
+      'AcquireLock',
+    ]);
+    expect(callsTo(r, 'ClaimScheduledSlot')[0].params.Item.batch.S).toBe(`slot#${FAMILY}#${slot.scheduledTime}`);
+    expect(callsTo(r, 'CheckRunningTasks')).toHaveLength(1);
+    const environment = contextEnvironmentOf(r);
+    expect(environment).toEqual(
+      expect.arrayContaining([
+        { Name: 'BATCH_RUNNER_TRIGGER', Value: 'dependency' },
+        { Name: 'BATCH_RUNNER_SCHEDULED_TIME', Value: slot.scheduledTime },
+      ]),
+    );
+    const succeeded = aws.busEvents.filter((e) => e.DetailType === 'Batch Run Succeeded').at(-1);
+    expect(succeeded?.Detail.run).toMatchObject({
+      trigger: 'dependency',
+      scheduledTime: slot.scheduledTime,
+      requestedBy: 'EventBridge rule',
+      reason: `after xml-articles succeeded (execution ${upstream.executionArn})`,
+    });
+
+    // EventBridge delivers at least once: the same success again.
+    const again = await runScenario(db, aws, { input: dependencyInputFrom(detail), name: 'DependencyDuplicate' });
+    expect(again.output).toMatchObject({ outcome: 'skipped', duplicateSlot: slot.scheduledTime });
+    expect(again.statesEntered).toContain('RecordSkipDuplicateSlot');
+    expect(callsTo(again, 'AcquireLock')).toHaveLength(0);
+    expect(aws.startedTasks).toHaveLength(2); // the upstream's task and the dependent's, no third
+    expect(aws.published.at(-1)?.Subject).toBe(`[batch-runner] ${FAMILY} skipped (dependency)`);
+  });
+
+  test('an upstream run without a slot: the dependent stands for the scheduled time the upstream task was told (its execution start)', async () => {
+    const { detail } = await upstreamSuccess({ trigger: 'cli', requestedBy: 'alice' }, 'UpstreamManual');
+    expect(detail.run.scheduledTime).toBeUndefined();
+    expect(detail.scheduledTime).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/);
+    const r = await runScenario(db, aws, { input: dependencyInputFrom(detail), name: 'DependencyOfManual' });
+    expect(r.output.outcome).toBe('succeeded');
+    expect(r.statesEntered[1]).toBe('PrepareDependencyRun');
+    expect(callsTo(r, 'ClaimScheduledSlot')[0].params.Item.batch.S).toBe(`slot#${FAMILY}#${detail.scheduledTime}`);
+  });
+
+  test('a dependency input with anything more (a forged reason or overrides) is validated, and refused: dependency is no manual trigger', async () => {
+    const r = await runScenario(db, aws, {
+      input: {
+        trigger: 'dependency',
+        scheduledTime: '2026-12-01T21:00:00Z',
+        upstream: { batch: 'xml-articles', executionArn: executionArn('Forged') },
+        overrides: { command: ['sh'] },
+      },
+    });
+    expect(r.status).toBe('FAILED');
+    expect(r.statesEntered.slice(0, 2)).toEqual(['RouteInput', 'ValidateManualInput']);
+    expect(aws.startedTasks).toHaveLength(0);
   });
 });
 

@@ -99,6 +99,18 @@ describe('the ASL template', () => {
     expect(route.Choices[0].Next).toBe('PrepareScheduledRun');
     expect(route.Default).toBe('ValidateManualInput');
   });
+
+  test('the dependency route requires the exact rule shape: no reason, requestedBy or overrides can ride along', () => {
+    const route = render().States.RouteInput;
+    expect(route.Choices[1].Next).toBe('PrepareDependencyRun');
+    const rules = JSON.stringify(route.Choices[1].And);
+    for (const key of ['$.overrides', '$.reason', '$.requestedBy'])
+      expect(route.Choices[1].And).toContainEqual({ Not: { Variable: key, IsPresent: true } });
+    expect(rules).toContain('"StringEquals":"dependency"');
+    expect(rules).toContain('"Variable":"$.scheduledTime","IsTimestamp":true');
+    // The dependency run claims its slot like a scheduled run.
+    expect(render().States.PrepareDependencyRun.Next).toBe('ClaimScheduledSlot');
+  });
 });
 
 describe('the CLI story of the console graph (cli/state-story.ts)', () => {
