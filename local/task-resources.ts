@@ -70,8 +70,11 @@ export interface RecordedCall {
   error?: { name: string; cause: string };
 }
 
-/** Lets a test fail a call before it reaches the service (returns the error to throw, or undefined). */
-export type FaultInjector = (call: RecordedCall, attempt: number) => Error | undefined;
+/**
+ * Lets a test fail a call before it reaches the service: returns the error to throw, `'hang'` for a
+ * call that never answers (the state's TimeoutSeconds then ends it with States.Timeout), or undefined.
+ */
+export type FaultInjector = (call: RecordedCall, attempt: number) => Error | 'hang' | undefined;
 
 const stripMetadata = (o: Params): Params => {
   const { $metadata: _ignored, ...rest } = o;
@@ -192,6 +195,10 @@ export function localTaskHandlers(
       attempts.set(name, attempt + 1);
       try {
         const injected = inject?.(call, attempt);
+        if (injected === 'hang') {
+          call.error = { name: 'States.Timeout', cause: 'the call did not answer (injected)' };
+          return await new Promise<never>(() => undefined);
+        }
         if (injected) throw injected;
         const result = await callService(services, resource, params);
         call.result = result;

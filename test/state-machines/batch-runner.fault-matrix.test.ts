@@ -15,6 +15,7 @@ import {
   TEST_BATCH,
   TEST_BINDINGS,
 } from '../support/asl-harness';
+import { dilateTimers } from '../support/time-dilation';
 
 /**
  * Fault matrix: for every Task state of the ASL file (enumerated from the file, so a new state is
@@ -285,6 +286,51 @@ describe('a transient error in any retried Task state', () => {
     const calls = r.calls.filter((c) => c.state === stateName);
     expect(calls[0].error?.name).toBe(errorName);
     expect(calls[1]?.error).toBeUndefined();
+    expect(await observed(aws, r)).toEqual(expected);
+  });
+});
+
+/**
+ * A call that never answers: for every Task state that retries States.Timeout (and the watcher, whose
+ * timeout ends one wait chunk), a call that hangs once is abandoned after the state's TimeoutSeconds and
+ * the run goes on as if it had answered: the same outcome, lock, messages and tasks. Timers run 1000
+ * times faster here (test/support/time-dilation.ts), so a state whose TimeoutSeconds became days would
+ * hang the run, and the test fails by its timeout.
+ */
+describe('a call that hangs once in any Task state that retries or chunks on States.Timeout', () => {
+  let reaching: Map<string, BaseScenario>;
+  let restore: () => void;
+  beforeAll(async () => {
+    reaching = await reachingScenarios();
+    restore = dilateTimers(1000);
+  });
+  afterAll(() => restore());
+
+  const retriesTimeout = (s: { name: string; state: any }) =>
+    s.name === 'WaitForTaskToStop' ||
+    ((s.state.Retry ?? []) as Array<{ ErrorEquals: string[] }>).some((r) => r.ErrorEquals.includes('States.Timeout'));
+  const HANGERS = TASK_STATES.filter(retriesTimeout).map((s) => s.name);
+
+  test('most Task states retry a call that did not answer', () => {
+    expect(HANGERS.length).toBeGreaterThanOrEqual(TASK_STATES.length - 5);
+  });
+
+  test.each(HANGERS)('%s', async (stateName) => {
+    const base = reaching.get(stateName);
+    if (!base) throw new Error(`No base scenario reaches Task state ${stateName}: add one to BASE_SCENARIOS.`);
+    await clearLock();
+    const calmAws = new ScriptedAws();
+    const expected = await observed(calmAws, await runScenario(db, calmAws, await base.setup(db, calmAws)));
+
+    await clearLock();
+    const aws = new ScriptedAws();
+    const scenario = await base.setup(db, aws);
+    const r = await runScenario(db, aws, {
+      ...scenario,
+      inject: (call, attempt) => (call.state === stateName && attempt === 0 ? 'hang' : undefined),
+    });
+
+    expect(r.calls.filter((c) => c.state === stateName)[0].error?.name).toBe('States.Timeout');
     expect(await observed(aws, r)).toEqual(expected);
   });
 });
