@@ -1,8 +1,10 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SchedulerClient } from '@aws-sdk/client-scheduler';
 import { defaultClients, requiredEnv } from './lib/aws-clients';
 import { awsWorld } from './lib/aws-world';
 import { EXPIRES_AT, LOCK_KEY } from './lib/lock-item';
 import { deliverOwedAlerts, type DeliveryReport } from './lib/owed-alerts';
+import { type PauseCheck, pauseOnRepeatedFailure } from './lib/pause-on-failure';
 import {
   type BatchReconcileReport,
   type BatchTarget,
@@ -90,6 +92,11 @@ export interface ReconcilerConfig {
   readonly pollIntervalMs: number;
   /** @default IN_FLIGHT_GRACE_MS (handlers/lib/reconcile.ts) */
   readonly inFlightGraceMs?: number;
+  /**
+   * `pauseAfterConsecutiveFailures` of the batches that set it, by batch name (env
+   * `PAUSE_AFTER_FAILURES`, `nightly=3,export=5`). @default - no batch is ever paused
+   */
+  readonly pauseAfter?: Readonly<Record<string, number>>;
 }
 
 export interface ReconcilerDeps {
@@ -118,6 +125,7 @@ export interface SettleAnswer {
 
 export type ReconcilerResult =
   | BatchReconcileReport
+  | (BatchReconcileReport & { readonly pause: PauseCheck | { readonly result: 'error'; readonly error: string } })
   | SettleAnswer
   | { readonly ignored: string }
   | {
@@ -142,20 +150,64 @@ export class ReconcilerUnavailableError extends Error {
 /** Statuses the event entry acts on (the rule filters on the same list). */
 export const CLEANUP_STATUSES: readonly ExecutionStatus[] = ['FAILED', 'TIMED_OUT', 'ABORTED'];
 
+let scheduler: SchedulerClient | undefined;
+
 export const handler = async (event: ReconcilerEvent): Promise<ReconcilerResult> => {
   const clients = defaultClients();
+  const namePrefix = requiredEnv('NAME_PREFIX');
+  const pauseAfter = parsePauseThresholds(process.env.PAUSE_AFTER_FAILURES);
+  // Only a deployment with a batch that may be paused talks to Scheduler (and has its permissions).
+  if (Object.keys(pauseAfter).length > 0) scheduler ??= new SchedulerClient({});
   return handleReconcilerEvent(event, {
-    world: awsWorld(clients, requiredEnv('ALERT_TOPIC_ARN')),
+    world: awsWorld({ ...clients, scheduler }, requiredEnv('ALERT_TOPIC_ARN'), namePrefix),
     dynamodb: clients.dynamodb,
     config: {
       lockTableName: requiredEnv('LOCK_TABLE_NAME'),
-      namePrefix: requiredEnv('NAME_PREFIX'),
+      namePrefix,
       clusterArns: requiredEnv('CLUSTER_ARNS').split(','),
       stopConfirmSeconds: positiveNumber(process.env.STOP_CONFIRM_SECONDS, 180),
       pollIntervalMs: 5000,
+      pauseAfter,
     },
   });
 };
+
+/**
+ * `nightly=3,export=5` (the env var infra/batch-runner.ts writes) -> `{ nightly: 3, export: 5 }`;
+ * empty or absent -> `{}`. Malformed entries are dropped: validation at synth wrote the value.
+ */
+export function parsePauseThresholds(text: string | undefined): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const entry of (text ?? '').split(',')) {
+    const [name, value] = entry.split('=');
+    const n = Number(value);
+    if (name && Number.isInteger(n) && n > 0) out[name] = n;
+  }
+  return out;
+}
+
+/** Checks one batch for `pauseAfterConsecutiveFailures`, if it sets it; a failure is logged and reported, never thrown. */
+async function checkPause(
+  ctx: ReconcileContext,
+  deps: ReconcilerDeps,
+  target: { readonly name: string; readonly stateMachineArn: string },
+): Promise<PauseCheck | { readonly result: 'error'; readonly error: string } | undefined> {
+  const threshold = deps.config.pauseAfter?.[target.name];
+  if (threshold === undefined) return undefined;
+  try {
+    const check = await pauseOnRepeatedFailure(ctx, target, threshold);
+    if (check.result === 'no scheduler')
+      loggerOf(deps)('pauseAfterConsecutiveFailures: no schedule to pause here (local mode); nothing done', {
+        batch: target.name,
+      });
+    else if (check.result === 'paused')
+      loggerOf(deps)('schedule paused after repeated failures', { batch: target.name, ...check });
+    return check;
+  } catch (err) {
+    const e = err as Error;
+    return { result: 'error', error: `${e.name}: ${e.message}` };
+  }
+}
 
 function positiveNumber(text: string | undefined, fallback: number): number {
   const n = Number(text);
@@ -246,8 +298,12 @@ export async function handleReconcilerEvent(event: ReconcilerEvent, deps: Reconc
         relist: () => listAll(deps),
       },
     );
-    logEvent('reconciler: execution ended', { ...report });
-    return report;
+    const pause =
+      detail.status === 'ABORTED'
+        ? undefined
+        : await checkPause(ctx, deps, { name: batch, stateMachineArn: detail.stateMachineArn });
+    logEvent('reconciler: execution ended', { ...report, pause });
+    return pause ? { ...report, pause } : report;
   }
 
   if (event.source === 'aws.events') return reconcilePass(ctx, deps);
@@ -304,8 +360,17 @@ async function reconcilePass(ctx: ReconcileContext, deps: ReconcilerDeps) {
   const passIndex = Math.floor((deps.now ?? Date.now)() / (RECONCILER_INTERVAL_SECONDS * 1000));
   const sweep = await sweepEndedExecutions(ctx, deps.config.namePrefix, passIndex).catch((err: Error) => {
     errors.push({ batch: '(sweep)', error: `${err.name}: ${err.message}` });
-    return { swept: [], owed: [] };
+    return { swept: [], owed: [], failedBatches: [] as string[] };
   });
+  const pauses: Record<string, unknown> = {};
+  for (const name of sweep.failedBatches) {
+    const check = await checkPause(ctx, deps, {
+      name,
+      stateMachineArn: stateMachineArnFor(deps.config.clusterArns[0], deps.config.namePrefix, name),
+    });
+    if (check?.result === 'error') errors.push({ batch: name, error: `(pause check) ${check.error}` });
+    if (check) pauses[name] = check;
+  }
   const nowSeconds = Math.floor((deps.now ?? Date.now)() / 1000);
   const alerts = await deliverOwedAlerts(deps.dynamodb, deps.config.lockTableName, deps.world.publish, nowSeconds);
   await expireSlotClaims(deps.dynamodb, deps.config.lockTableName, nowSeconds).catch((err: Error) =>
@@ -331,8 +396,8 @@ async function reconcilePass(ctx: ReconcileContext, deps: ReconcilerDeps) {
       ReconcileErrors: errors.length,
     }),
   );
-  logEvent('reconciler pass', { batches: targets.length, errors, alerts, sweep });
-  return { reports, errors, alerts, sweep };
+  logEvent('reconciler pass', { batches: targets.length, errors, alerts, sweep, pauses });
+  return { reports, errors, alerts, sweep, pauses };
 }
 
 /**
