@@ -132,6 +132,8 @@ export type ReconcilerResult =
       readonly reports: BatchReconcileReport[];
       readonly errors: { batch: string; error: string }[];
       readonly alerts: DeliveryReport;
+      /** `pauseAfterConsecutiveFailures` checks of the swept batches with a failed run, by batch. */
+      readonly pauses?: Readonly<Record<string, unknown>>;
     };
 
 /**
