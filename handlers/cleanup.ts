@@ -4,7 +4,7 @@ import { defaultClients, requiredEnv } from './lib/aws-clients';
 import { awsWorld } from './lib/aws-world';
 import { EXPIRES_AT, LOCK_KEY } from './lib/lock-item';
 import { deliverOwedAlerts, type DeliveryReport } from './lib/owed-alerts';
-import { type PauseCheck, pauseOnRepeatedFailure } from './lib/pause-on-failure';
+import { type PauseCheck, pauseOnRepeatedFailure, thresholdOf } from './lib/pause-on-failure';
 import {
   type BatchReconcileReport,
   type BatchTarget,
@@ -92,11 +92,6 @@ export interface ReconcilerConfig {
   readonly pollIntervalMs: number;
   /** @default IN_FLIGHT_GRACE_MS (handlers/lib/reconcile.ts) */
   readonly inFlightGraceMs?: number;
-  /**
-   * `pauseAfterConsecutiveFailures` of the batches that set it, by batch name (env
-   * `PAUSE_AFTER_FAILURES`, `nightly=3,export=5`). @default - no batch is ever paused
-   */
-  readonly pauseAfter?: Readonly<Record<string, number>>;
 }
 
 export interface ReconcilerDeps {
@@ -157,9 +152,8 @@ let scheduler: SchedulerClient | undefined;
 export const handler = async (event: ReconcilerEvent): Promise<ReconcilerResult> => {
   const clients = defaultClients();
   const namePrefix = requiredEnv('NAME_PREFIX');
-  const pauseAfter = parsePauseThresholds(process.env.PAUSE_AFTER_FAILURES);
-  // Only a deployment with a batch that may be paused talks to Scheduler (and has its permissions).
-  if (Object.keys(pauseAfter).length > 0) scheduler ??= new SchedulerClient({});
+  // Used only for a batch whose scheduled runs carry pauseAfter (the deployment then grants it Scheduler).
+  scheduler ??= new SchedulerClient({});
   return handleReconcilerEvent(event, {
     world: awsWorld({ ...clients, scheduler }, requiredEnv('ALERT_TOPIC_ARN'), namePrefix),
     dynamodb: clients.dynamodb,
@@ -169,35 +163,33 @@ export const handler = async (event: ReconcilerEvent): Promise<ReconcilerResult>
       clusterArns: requiredEnv('CLUSTER_ARNS').split(','),
       stopConfirmSeconds: positiveNumber(process.env.STOP_CONFIRM_SECONDS, 180),
       pollIntervalMs: 5000,
-      pauseAfter,
     },
   });
 };
 
 /**
- * `nightly=3,export=5` (the env var infra/batch-runner.ts writes) -> `{ nightly: 3, export: 5 }`;
- * empty or absent -> `{}`. Malformed entries are dropped: validation at synth wrote the value.
+ * Whether an ended run may complete a streak of `pauseAfterConsecutiveFailures`: a scheduled run whose
+ * input carries N (the batch sets it), or a run started by a dependency (whose input carries none; the
+ * check reads N from the newest scheduled run).
  */
-export function parsePauseThresholds(text: string | undefined): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const entry of (text ?? '').split(',')) {
-    const [name, value] = entry.split('=');
-    const n = Number(value);
-    if (name && Number.isInteger(n) && n > 0) out[name] = n;
+export function mayCompleteStreak(input: string | null | undefined): boolean {
+  let parsed: any;
+  try {
+    parsed = JSON.parse(input ?? 'null');
+  } catch {
+    return false;
   }
-  return out;
+  return (parsed?.trigger === 'schedule' && thresholdOf(input) !== undefined) || parsed?.trigger === 'dependency';
 }
 
-/** Checks one batch for `pauseAfterConsecutiveFailures`, if it sets it; a failure is logged and reported, never thrown. */
+/** Checks one batch for `pauseAfterConsecutiveFailures`; a failure is logged and reported, never thrown. */
 async function checkPause(
   ctx: ReconcileContext,
   deps: ReconcilerDeps,
   target: { readonly name: string; readonly stateMachineArn: string },
-): Promise<PauseCheck | { readonly result: 'error'; readonly error: string } | undefined> {
-  const threshold = deps.config.pauseAfter?.[target.name];
-  if (threshold === undefined) return undefined;
+): Promise<PauseCheck | { readonly result: 'error'; readonly error: string }> {
   try {
-    const check = await pauseOnRepeatedFailure(ctx, target, threshold);
+    const check = await pauseOnRepeatedFailure(ctx, target);
     if (check.result === 'no scheduler')
       loggerOf(deps)('pauseAfterConsecutiveFailures: no schedule to pause here (local mode); nothing done', {
         batch: target.name,
@@ -301,9 +293,9 @@ export async function handleReconcilerEvent(event: ReconcilerEvent, deps: Reconc
       },
     );
     const pause =
-      detail.status === 'ABORTED'
-        ? undefined
-        : await checkPause(ctx, deps, { name: batch, stateMachineArn: detail.stateMachineArn });
+      detail.status !== 'ABORTED' && mayCompleteStreak(detail.input)
+        ? await checkPause(ctx, deps, { name: batch, stateMachineArn: detail.stateMachineArn })
+        : undefined;
     logEvent('reconciler: execution ended', { ...report, pause });
     return pause ? { ...report, pause } : report;
   }
@@ -370,8 +362,8 @@ async function reconcilePass(ctx: ReconcileContext, deps: ReconcilerDeps) {
       name,
       stateMachineArn: stateMachineArnFor(deps.config.clusterArns[0], deps.config.namePrefix, name),
     });
-    if (check?.result === 'error') errors.push({ batch: name, error: `(pause check) ${check.error}` });
-    if (check) pauses[name] = check;
+    if (check.result === 'error') errors.push({ batch: name, error: `(pause check) ${check.error}` });
+    if (check.result !== 'not configured') pauses[name] = check;
   }
   const nowSeconds = Math.floor((deps.now ?? Date.now)() / 1000);
   const alerts = await deliverOwedAlerts(deps.dynamodb, deps.config.lockTableName, deps.world.publish, nowSeconds);

@@ -8,6 +8,11 @@ import type { ExecutionStatus, ReconcileContext } from './reconcile';
  * `pauseAfterConsecutiveFailures: N`: the reconciler disables a batch's schedule once its last N
  * counted runs failed, and alerts once, saying how to resume (Temporal's `pauseOnFailure`).
  *
+ * N travels in the schedule's own input (`{"trigger":"schedule","scheduledTime":…,"pauseAfter":N}`,
+ * infra/scheduled-batch.ts), so the newest scheduled run says what was deployed when it started: no
+ * per-batch list in the reconciler's environment (Lambda allows 4 KB of it; 200 batches do not fit),
+ * no new state machine placeholder. A scheduled run without the key means the batch does not set it.
+ *
  * Ground truth, not a counter: the streak is read from Step Functions' own execution history each
  * time (newest first, at most PAUSE_HISTORY_LIMIT executions), so a lost status event, a retried
  * Lambda or two reconcilers at once cannot miscount it. Checked when a run of the batch ends FAILED or
@@ -30,12 +35,6 @@ export const PAUSE_HISTORY_LIMIT = 100;
  */
 export const COUNTED_TRIGGERS: readonly string[] = ['schedule', 'dependency'];
 
-/** The error of a run refused for its input (RejectInvalidInput): the input's fault, not the batch's. */
-export const INVALID_INPUT_ERROR = 'BatchRunner.InvalidInput';
-
-/** How one ended run weighs on a streak. */
-export type RunWeight = 'failure' | 'success' | 'neutral';
-
 const parse = (text: string | null | undefined): any => {
   try {
     return JSON.parse(text ?? 'null');
@@ -43,6 +42,21 @@ const parse = (text: string | null | undefined): any => {
     return undefined;
   }
 };
+
+/** Key of N in the schedule's input (short: it is repeated in every batch's template). */
+export const PAUSE_INPUT_KEY = 'pauseAfter';
+
+/** N from a run's input, if it carries a valid one. */
+export function thresholdOf(input: string | null | undefined): number | undefined {
+  const n = parse(input)?.[PAUSE_INPUT_KEY];
+  return Number.isInteger(n) && n > 0 ? n : undefined;
+}
+
+/** The error of a run refused for its input (RejectInvalidInput): the input's fault, not the batch's. */
+export const INVALID_INPUT_ERROR = 'BatchRunner.InvalidInput';
+
+/** How one ended run weighs on a streak. */
+export type RunWeight = 'failure' | 'success' | 'neutral';
 
 /**
  * A counted run that FAILED or TIMED_OUT (or waits for a redrive) is a failure, except one refused for
@@ -71,38 +85,59 @@ export interface StreakRun {
   readonly startDate: number;
 }
 
+/** The current streak and the N it is measured against. */
+export interface FailureStreak {
+  /**
+   * N, from the newest scheduled run's input; undefined: the batch does not set it (as of that run),
+   * or no scheduled run started since `sinceMs` (see `decided`).
+   */
+  readonly threshold: number | undefined;
+  /** Whether a scheduled run since `sinceMs` said what N is. */
+  readonly decided: boolean;
+  /** Failed runs of the streak, newest first, at most N. */
+  readonly failures: readonly StreakRun[];
+}
+
 /**
- * The failed runs of the current streak, newest first, at most `limit`: read back from the newest
- * execution until a counted success, an execution started before `sinceMs`, or `limit` failures.
+ * Reads the history back from the newest execution until a counted success, an execution started
+ * at or before `sinceMs`, or N failures. N is taken from the newest scheduled run (a dependency run
+ * carries none and does not decide it).
  */
 export async function currentFailureStreak(
   ctx: ReconcileContext,
   stateMachineArn: string,
   sinceMs: number,
-  limit: number,
-): Promise<StreakRun[]> {
+): Promise<FailureStreak> {
   const list = ctx.world.listRecentExecutions;
-  if (!list) return [];
+  if (!list) return { threshold: undefined, decided: false, failures: [] };
+  let threshold: number | undefined;
+  let decided = false;
   const failures: StreakRun[] = [];
   for (const e of await list.call(ctx.world, stateMachineArn, PAUSE_HISTORY_LIMIT)) {
     if (e.startDate <= sinceMs) break;
     // Without DescribeExecution: a running run has no verdict yet, an aborted one never weighs.
     if (e.status === 'RUNNING' || e.status === 'ABORTED') continue;
     const view = await ctx.world.describeExecution(e.executionArn);
+    if (!decided && parse(view.input)?.trigger === 'schedule') {
+      decided = true;
+      threshold = thresholdOf(view.input);
+      if (threshold === undefined) return { threshold, decided, failures: [] };
+    }
     const weight = weighRun(view);
     if (weight === 'success') break;
     if (weight === 'failure') {
       failures.push({ executionArn: e.executionArn, status: view.status, startDate: e.startDate });
-      if (failures.length >= limit) break;
+      if (threshold !== undefined && failures.length >= threshold) break;
     }
   }
-  return failures;
+  return { threshold, decided, failures: threshold === undefined ? [] : failures };
 }
 
 /** What one check did. */
 export type PauseCheck =
   | { readonly result: 'no scheduler' }
-  | { readonly result: 'below threshold'; readonly failures: number; readonly threshold: number }
+  | { readonly result: 'not configured' }
+  | { readonly result: 'below threshold'; readonly failures: number; readonly threshold?: number }
   | { readonly result: 'schedule not enabled'; readonly schedule: 'DISABLED' | 'NOT_FOUND'; readonly failures: number }
   | {
       readonly result: 'paused';
@@ -161,12 +196,18 @@ const attributesOf = (n: OwedNotice): Record<string, MessageAttributeValue> => {
 export async function pauseOnRepeatedFailure(
   ctx: ReconcileContext,
   target: { readonly name: string; readonly stateMachineArn: string },
-  threshold: number,
 ): Promise<PauseCheck> {
   const { world } = ctx;
   if (!world.schedules || !world.listRecentExecutions) return { result: 'no scheduler' };
   const record = await readPauseRecord(ctx.dynamodb, ctx.lockTableName, target.name);
-  const runs = await currentFailureStreak(ctx, target.stateMachineArn, countsFrom(record), threshold);
+  const {
+    threshold,
+    decided,
+    failures: runs,
+  } = await currentFailureStreak(ctx, target.stateMachineArn, countsFrom(record));
+  // No scheduled run since the last pause or resume: nothing counts yet.
+  if (!decided) return { result: 'below threshold', failures: 0 };
+  if (threshold === undefined) return { result: 'not configured' };
   if (runs.length < threshold) return { result: 'below threshold', failures: runs.length, threshold };
   const state = await world.schedules.state(target.name);
   if (state !== 'ENABLED') return { result: 'schedule not enabled', schedule: state, failures: runs.length };

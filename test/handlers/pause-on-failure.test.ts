@@ -16,7 +16,7 @@ import {
 } from '@aws-sdk/client-sfn';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { mockClient } from 'aws-sdk-client-mock';
-import { handleReconcilerEvent, parsePauseThresholds, type ReconcilerDeps } from '../../handlers/cleanup';
+import { handleReconcilerEvent, mayCompleteStreak, type ReconcilerDeps } from '../../handlers/cleanup';
 import { awsWorld } from '../../handlers/lib/aws-world';
 import { listOwedAlerts } from '../../handlers/lib/owed-alerts';
 import { weighRun } from '../../handlers/lib/pause-on-failure';
@@ -91,6 +91,8 @@ interface Run {
   readonly error?: string;
   /** Hours before NOW. */
   readonly hoursAgo: number;
+  /** N in the schedule's input (what the batch's deployed schedule sends); absent: not set. */
+  readonly pauseAfter?: number;
 }
 
 let db: EmbeddedDynamoDb;
@@ -110,10 +112,11 @@ const scheduled = (name: string, hoursAgo: number, status: ExecutionStatus = 'FA
   error: status === 'FAILED' ? 'BatchRunner.TaskFailed' : undefined,
   outcome: status === 'SUCCEEDED' ? 'succeeded' : undefined,
   hoursAgo,
+  pauseAfter: 3,
   ...extra,
 });
 
-function deps(pauseAfter: Record<string, number> = { [BATCH]: 3 }, withScheduler = true): ReconcilerDeps {
+function deps(withScheduler = true): ReconcilerDeps {
   return {
     world: awsWorld({ ecs, sfn, sns, scheduler: withScheduler ? scheduler : undefined }, TOPIC_ARN, 'batch-runner'),
     dynamodb: handlerDb,
@@ -124,7 +127,6 @@ function deps(pauseAfter: Record<string, number> = { [BATCH]: 3 }, withScheduler
       stopConfirmSeconds: 0,
       pollIntervalMs: 5000,
       inFlightGraceMs: 0,
-      pauseAfter,
     },
     now: () => clock,
     sleep: async (ms) => {
@@ -133,9 +135,20 @@ function deps(pauseAfter: Record<string, number> = { [BATCH]: 3 }, withScheduler
   };
 }
 
+/** The input a run was started with (the schedule's: trigger, slot and, when the batch sets it, N). */
+const inputOf = (r: Run) =>
+  r.trigger === undefined
+    ? {}
+    : r.trigger === 'schedule'
+      ? {
+          trigger: 'schedule',
+          scheduledTime: '2026-12-01T21:00:00Z',
+          ...(r.pauseAfter ? { pauseAfter: r.pauseAfter } : {}),
+        }
+      : { trigger: r.trigger };
 /** The status event of the newest run (FAILED), as the reconciler receives it. */
-const failedEvent = (name = runs[0].name) =>
-  executionStatusChange({ name, status: 'FAILED', input: { trigger: 'schedule' }, error: 'BatchRunner.TaskFailed' });
+const failedEvent = (run = runs[0]) =>
+  executionStatusChange({ name: run.name, status: 'FAILED', input: inputOf(run), error: 'BatchRunner.TaskFailed' });
 const onFailure = (d = deps()) => handleReconcilerEvent(failedEvent(), d) as Promise<{ pause?: any }>;
 const published = () => snsMock.commandCalls(PublishCommand).map((c) => c.args[0].input);
 const pauseAlerts = () => published().filter((p) => p.Subject === `[batch-runner] ${BATCH} paused`);
@@ -201,7 +214,7 @@ beforeEach(async () => {
       name: r.name,
       status: r.status,
       startDate: new Date(NOW - r.hoursAgo * HOUR),
-      input: JSON.stringify(r.trigger ? { trigger: r.trigger, scheduledTime: '2026-12-01T21:00:00Z' } : {}),
+      input: JSON.stringify(inputOf(r)),
       ...(r.status === 'SUCCEEDED' ? { output: JSON.stringify({ outcome: r.outcome, batch: BATCH }) } : {}),
       ...(r.error ? { error: r.error, cause: 'Essential container in task exited (exit code 1)' } : {}),
       ...(r.status !== 'RUNNING' ? { stopDate: new Date(NOW - r.hoursAgo * HOUR + 600_000) } : {}),
@@ -419,25 +432,51 @@ describe('pauseAfterConsecutiveFailures: the schedule is disabled after N failed
   });
 
   test('a batch without the setting is never checked; the local mode (no scheduler) does nothing and says so', async () => {
+    runs = [scheduled('f3', 1), scheduled('f2', 25), scheduled('f1', 49)].map((r) => ({ ...r, pauseAfter: undefined }));
+    expect((await onFailure()).pause).toBeUndefined();
+    const pass = (await handleReconcilerEvent({ source: 'aws.events', 'detail-type': 'Scheduled Event' }, deps())) as {
+      pauses: Record<string, any>;
+    };
+    expect(pass.pauses).toEqual({});
+    expect(schedulerMock).not.toHaveReceivedCommand(GetScheduleCommand);
+
     runs = [scheduled('f3', 1), scheduled('f2', 25), scheduled('f1', 49)];
-    expect((await onFailure(deps({}))).pause).toBeUndefined();
     const lines: string[] = [];
-    const local = { ...deps(undefined, false), writeLine: (l: string) => lines.push(l) };
+    const local = { ...deps(false), writeLine: (l: string) => lines.push(l) };
     expect((await onFailure(local)).pause).toEqual({ result: 'no scheduler' });
     expect(lines.join('\n')).toContain('no schedule to pause here (local mode)');
     expect(schedulerMock).not.toHaveReceivedCommand(GetScheduleCommand);
-    expect(sfnMock).not.toHaveReceivedCommand(ListExecutionsCommand);
+  });
+
+  test('N is what the newest scheduled run carries: the option removed (or changed) takes effect with the next scheduled run', async () => {
+    // Deployed without the option since f3: the older runs' N no longer applies.
+    runs = [scheduled('f3', 1, 'FAILED', { pauseAfter: undefined }), scheduled('f2', 25), scheduled('f1', 49)];
+    const pass = (await handleReconcilerEvent({ source: 'aws.events', 'detail-type': 'Scheduled Event' }, deps())) as {
+      pauses: Record<string, any>;
+    };
+    expect(pass.pauses).toEqual({});
+    // Raised to 5: three failures no longer pause.
+    runs = [scheduled('f3', 1, 'FAILED', { pauseAfter: 5 }), scheduled('f2', 25), scheduled('f1', 49)];
+    expect((await onFailure()).pause).toMatchObject({ result: 'below threshold', failures: 3, threshold: 5 });
+    // Lowered to 1: one failure pauses.
+    runs = [scheduled('f3', 1, 'FAILED', { pauseAfter: 1 }), scheduled('ok', 25, 'SUCCEEDED')];
+    expect((await onFailure()).pause).toMatchObject({ result: 'paused', failures: [executionArn('f3')] });
+  });
+
+  test('which ended runs start a check: scheduled runs carrying N, and dependency runs', () => {
+    expect(mayCompleteStreak('{"trigger":"schedule","scheduledTime":"2026-12-01T21:00:00Z","pauseAfter":3}')).toBe(
+      true,
+    );
+    expect(mayCompleteStreak('{"trigger":"schedule","scheduledTime":"2026-12-01T21:00:00Z"}')).toBe(false);
+    expect(mayCompleteStreak('{"trigger":"dependency"}')).toBe(true);
+    expect(mayCompleteStreak('{"trigger":"cli","pauseAfter":3}')).toBe(false);
+    expect(mayCompleteStreak('{}')).toBe(false);
+    expect(mayCompleteStreak('not json')).toBe(false);
   });
 
   test('an aborted run (stopped by hand) triggers no check', async () => {
     runs = [scheduled('f3', 1), scheduled('f2', 25), scheduled('f1', 49)];
-    const event = executionStatusChange({ name: 'f3', status: 'ABORTED', input: { trigger: 'schedule' } });
+    const event = executionStatusChange({ name: 'f3', status: 'ABORTED', input: inputOf(runs[0]) });
     expect(((await handleReconcilerEvent(event, deps())) as { pause?: unknown }).pause).toBeUndefined();
-  });
-
-  test('PAUSE_AFTER_FAILURES is read as name=N pairs', () => {
-    expect(parsePauseThresholds('nightly=3,export-x=100')).toEqual({ nightly: 3, 'export-x': 100 });
-    expect(parsePauseThresholds('')).toEqual({});
-    expect(parsePauseThresholds(undefined)).toEqual({});
   });
 });
