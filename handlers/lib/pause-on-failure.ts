@@ -1,4 +1,5 @@
 import type { MessageAttributeValue } from '@aws-sdk/client-sns';
+import { PAUSE_INPUT_KEY } from '../../config/naming';
 import { alertSubject } from './alert';
 import { deliverRecorded, type OwedNotice, recordNotice } from './owed-alerts';
 import { countsFrom, readPauseRecord, recordPause } from './pause-record';
@@ -43,8 +44,7 @@ const parse = (text: string | null | undefined): any => {
   }
 };
 
-/** Key of N in the schedule's input (short: it is repeated in every batch's template). */
-export const PAUSE_INPUT_KEY = 'pauseAfter';
+export { PAUSE_INPUT_KEY };
 
 /** N from a run's input, if it carries a valid one. */
 export function thresholdOf(input: string | null | undefined): number | undefined {
