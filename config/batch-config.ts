@@ -239,7 +239,8 @@ export interface BatchConfig {
    * schedule or by a dependency count; a run that FAILED or TIMED_OUT is a failure (except one refused
    * for invalid input), a succeeded run ends the streak, skipped, aborted and manual runs neither count
    * nor reset it. Runs started before the last pause or `resume` never count. A schedule already
-   * DISABLED (paused by an operator) is left alone. Whole number, 1 to
+   * DISABLED (paused by an operator) is left alone. N travels in the schedule's input, so a change
+   * takes effect with the first scheduled run after the deploy. Whole number, 1 to
    * {@link MAX_PAUSE_AFTER_CONSECUTIVE_FAILURES}.
    * @default - never paused: the schedule keeps starting runs however often they fail
    */

@@ -553,7 +553,8 @@ export class BatchRunner extends Construct {
   /**
    * Records a batch name; names must be unique in one runner (they are lock keys and resource names).
    * Called by `ScheduledBatch`. A batch that sets `pauseAfterConsecutiveFailures` gives the reconciler
-   * what pausing a schedule needs (see {@link allowSchedulePauses}).
+   * what pausing a schedule needs: scheduler:GetSchedule and scheduler:UpdateSchedule on this runner's
+   * schedules, and iam:PassRole, to Scheduler only, of the scheduler roles under `/<prefix>/`.
    */
   public registerBatch(name: string, options: { readonly pauseAfterConsecutiveFailures?: number } = {}): void {
     if (this.batchNames.has(name)) {
