@@ -608,7 +608,9 @@ export class BatchRunner extends Construct {
           "Pausing a batch's schedule after repeated failures: any of this runner's schedules (batches are added over time and in other stacks). The prefix is this deployment's.",
       },
       {
-        finding: new RegExp(`^Resource::arn:(?:<[^>]*>|[^:<>*]+):iam::(?:<[^>]*>|[^:<>*]+):role${literal(rolePath)}\\*$`),
+        finding: new RegExp(
+          `^Resource::arn:(?:<[^>]*>|[^:<>*]+):iam::(?:<[^>]*>|[^:<>*]+):role${literal(rolePath)}\\*$`,
+        ),
         reason:
           "UpdateSchedule passes the schedule's own role back to Scheduler (iam:PassedToService condition): the scheduler roles of batches that may be paused, which live under this path; their names are generated.",
       },
