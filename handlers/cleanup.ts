@@ -363,7 +363,8 @@ async function reconcilePass(ctx: ReconcileContext, deps: ReconcilerDeps) {
       stateMachineArn: stateMachineArnFor(deps.config.clusterArns[0], deps.config.namePrefix, name),
     });
     if (check.result === 'error') errors.push({ batch: name, error: `(pause check) ${check.error}` });
-    if (check.result !== 'not configured') pauses[name] = check;
+    // A batch without the option, or a world without schedules (local mode): nothing to report.
+    if (check.result !== 'not configured' && check.result !== 'no scheduler') pauses[name] = check;
   }
   const nowSeconds = Math.floor((deps.now ?? Date.now)() / 1000);
   const alerts = await deliverOwedAlerts(deps.dynamodb, deps.config.lockTableName, deps.world.publish, nowSeconds);
