@@ -2,6 +2,7 @@ import { CAPACITY_LIMITS } from '../config/capacity';
 import {
   type BatchConfig,
   CONFIG_LIMITS,
+  MAX_PAUSE_AFTER_CONSECUTIVE_FAILURES,
   MAX_RETRY_ATTEMPTS,
   MAX_RETRY_BACKOFF_SECONDS,
   MAX_RETRY_EXIT_CODES,
@@ -122,6 +123,8 @@ export function worstCaseApp(
       overlapPolicy: 'wait',
       maxLockWaitMinutes: 1440,
       skipNotification: 'alert',
+      // The longest schedule input (a three-digit N) and a scheduler role path on every batch.
+      pauseAfterConsecutiveFailures: MAX_PAUSE_AFTER_CONSECUTIVE_FAILURES,
       // The longest duration bounds in the attempt policy (five-digit seconds both).
       durationGuards: { minDurationSeconds: 10_000, nearHardTimeoutShare: 0.99 },
       containerName,

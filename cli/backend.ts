@@ -1,3 +1,4 @@
+import { type PauseRecord, readPauseRecord } from '../handlers/lib/pause-record';
 import { pathToFileURL } from 'node:url';
 import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { DescribeTasksCommand, ListTasksCommand } from '@aws-sdk/client-ecs';
@@ -103,6 +104,10 @@ export interface BatchBackend {
   runningTasks(batch: BatchConfig): Promise<TaskInfo[]>;
   executions(batch: BatchConfig, options: { limit: number; runningOnly?: boolean }): Promise<ExecutionInfo[]>;
   scheduleState(batch: BatchConfig): Promise<ScheduleState>;
+  /**
+   * The batch's pause item (`pauseAfterConsecutiveFailures`); absent where schedules do not exist (local).
+   */
+  pauseRecord?(batch: BatchConfig): Promise<PauseRecord | undefined>;
   /** An execution by name or ARN among the executions of `batches`; undefined if there is none. */
   findExecution(ref: string, batches: readonly BatchConfig[]): Promise<FoundExecution | undefined>;
   /** One execution with its states, task and links; undefined if it does not exist. */
@@ -335,6 +340,11 @@ export class AwsBackend implements BatchBackend {
 
   async stopExecution(_batch: BatchConfig, executionArn: string, error: string, cause: string): Promise<void> {
     await this.clients.sfn.send(new StopExecutionCommand({ executionArn, error, cause }));
+  }
+
+  async pauseRecord(batch: BatchConfig): Promise<PauseRecord | undefined> {
+    const d = await this.resolver.resolve(batch);
+    return readPauseRecord(this.clients.dynamodb, d.lockTableName, batch.name);
   }
 
   async scheduleState(batch: BatchConfig): Promise<ScheduleState> {

@@ -256,6 +256,20 @@ export interface BatchConfig {
    */
   readonly capacity?: BatchCapacity;
   /**
+   * Disables the batch's schedule after this many failed runs in a row, and alerts once, saying how
+   * to resume (`npx batch-runner resume <batch>`). A repeatedly failing nightly batch otherwise keeps
+   * failing, and alerting, every night until someone looks (Temporal's `pauseOnFailure`). Counted by
+   * the reconciler from Step Functions' own execution history, newest first: only runs started by the
+   * schedule or by a dependency count; a run that FAILED or TIMED_OUT is a failure (except one refused
+   * for invalid input), a succeeded run ends the streak, skipped, aborted and manual runs neither count
+   * nor reset it. Runs started before the last pause or `resume` never count. A schedule already
+   * DISABLED (paused by an operator) is left alone. N travels in the schedule's input, so a change
+   * takes effect with the first scheduled run after the deploy. Whole number, 1 to
+   * {@link MAX_PAUSE_AFTER_CONSECUTIVE_FAILURES}.
+   * @default - never paused: the schedule keeps starting runs however often they fail
+   */
+  readonly pauseAfterConsecutiveFailures?: number;
+  /**
    * How the local mode runs this batch (a child process in place of the ECS task).
    * @default - the batch cannot run in local mode
    */
@@ -288,6 +302,11 @@ export const MAX_EXECUTION_NAME_LENGTH = 80;
 export const FARGATE_MAX_STOP_GRACE_SECONDS = 120;
 /** The shortest `startTimeoutSeconds` accepted (pulling an image takes seconds at best). */
 export const MIN_START_TIMEOUT_SECONDS = 5;
+/**
+ * The largest `pauseAfterConsecutiveFailures` accepted: the reconciler reads at most
+ * PAUSE_HISTORY_LIMIT (100) executions of the batch to count a streak.
+ */
+export const MAX_PAUSE_AFTER_CONSECUTIVE_FAILURES = 100;
 /** The shortest `hardTimeoutSeconds` accepted. */
 export const MIN_HARD_TIMEOUT_SECONDS = 5;
 /** The longest `hardTimeoutSeconds` accepted (24 h). */
@@ -563,6 +582,26 @@ export function validateBatchConfig(batch: BatchConfig): void {
       `use a whole number of seconds from ${MIN_START_TIMEOUT_SECONDS} up to less than the hard timeout (${timeout} s), or leave it out.`,
     );
   }
+  const pauseAfter = batch.pauseAfterConsecutiveFailures;
+  if (
+    pauseAfter !== undefined &&
+    (!Number.isInteger(pauseAfter) || pauseAfter < 1 || pauseAfter > MAX_PAUSE_AFTER_CONSECUTIVE_FAILURES)
+  ) {
+    fail(
+      name,
+      'pauseAfterConsecutiveFailures',
+      pauseAfter,
+      `use a whole number of failed runs from 1 to ${MAX_PAUSE_AFTER_CONSECUTIVE_FAILURES} (the reconciler reads at most ${MAX_PAUSE_AFTER_CONSECUTIVE_FAILURES} executions back), or leave it out to never pause the schedule.`,
+    );
+  }
+  if (pauseAfter !== undefined && Array.isArray(batch.after) && batch.after.length > 0) {
+    fail(
+      name,
+      'pauseAfterConsecutiveFailures',
+      pauseAfter,
+      `a batch with after (${JSON.stringify(batch.after)}) has no schedule to pause: it starts when its upstream succeeds. Remove it here, and set it on the upstream batch instead (a paused upstream starts no dependents).`,
+    );
+  }
   if (batch.task?.kind === 'imported') {
     const t = batch.task;
     if (typeof t.taskDefinitionArn !== 'string' || !TASK_DEFINITION_ARN.test(t.taskDefinitionArn)) {
@@ -832,6 +871,7 @@ const KNOWN_FIELDS: Record<string, readonly string[]> = {
     'startTimeoutSeconds',
     'retry',
     'capacity',
+    'pauseAfterConsecutiveFailures',
     'local',
   ],
   schedule: ['cron', 'timeZone', 'expectedIntervalHours'],

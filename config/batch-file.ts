@@ -74,6 +74,7 @@ const FIELD_TYPES: Readonly<Record<string, JsonType>> = {
   'task.command': 'string[]',
   'task.cpu': 'number',
   'task.memoryMiB': 'number',
+  pauseAfterConsecutiveFailures: 'number',
   local: 'object',
   'local.command': 'string[]',
   'local.hardTimeoutSeconds': 'number',

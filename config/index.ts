@@ -18,6 +18,7 @@ export {
   type ImportedTask,
   type LocalRun,
   MAX_HARD_TIMEOUT_SECONDS,
+  MAX_PAUSE_AFTER_CONSECUTIVE_FAILURES,
   MIN_HARD_TIMEOUT_SECONDS,
   type OverlapPolicy,
   type OverrideAllowList,

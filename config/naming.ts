@@ -10,6 +10,16 @@ export const lockTableName = (prefix = DEFAULT_PREFIX) => `${prefix}-locks`;
 export const alertTopicName = (prefix = DEFAULT_PREFIX) => `${prefix}-alerts`;
 export const scheduleName = (batch: string, prefix = DEFAULT_PREFIX) => `${prefix}-${batch}`;
 export const scheduleGroupName = (prefix = DEFAULT_PREFIX) => prefix;
+/**
+ * IAM path of the scheduler role of a batch that sets `pauseAfterConsecutiveFailures`: the reconciler
+ * may pass (iam:PassRole, to Scheduler only) the roles under it when it disables such a schedule.
+ */
+export const pausableSchedulerRolePath = (prefix = DEFAULT_PREFIX) => `/${prefix}/`;
+/**
+ * Key of `pauseAfterConsecutiveFailures` in a schedule's input (`{"trigger":"schedule",…,"pauseAfter":3}`):
+ * the reconciler reads N from the newest scheduled run. Short: it is repeated in every batch's template.
+ */
+export const PAUSE_INPUT_KEY = 'pauseAfter';
 /** CloudWatch alarm of one batch, e.g. `batch-runner-sitemap-refresh-missed-run`. */
 export const batchAlarmName = (batch: string, suffix: string, prefix = DEFAULT_PREFIX) =>
   `${prefix}-${batch}-${suffix}`;

@@ -1,8 +1,10 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SchedulerClient } from '@aws-sdk/client-scheduler';
 import { defaultClients, requiredEnv } from './lib/aws-clients';
 import { awsWorld } from './lib/aws-world';
 import { EXPIRES_AT, LOCK_KEY } from './lib/lock-item';
 import { deliverOwedAlerts, type DeliveryReport } from './lib/owed-alerts';
+import { type PauseCheck, pauseOnRepeatedFailure, thresholdOf } from './lib/pause-on-failure';
 import {
   type BatchReconcileReport,
   type BatchTarget,
@@ -118,12 +120,15 @@ export interface SettleAnswer {
 
 export type ReconcilerResult =
   | BatchReconcileReport
+  | (BatchReconcileReport & { readonly pause: PauseCheck | { readonly result: 'error'; readonly error: string } })
   | SettleAnswer
   | { readonly ignored: string }
   | {
       readonly reports: BatchReconcileReport[];
       readonly errors: { batch: string; error: string }[];
       readonly alerts: DeliveryReport;
+      /** `pauseAfterConsecutiveFailures` checks of the swept batches with a failed run, by batch. */
+      readonly pauses?: Readonly<Record<string, unknown>>;
     };
 
 /**
@@ -142,20 +147,61 @@ export class ReconcilerUnavailableError extends Error {
 /** Statuses the event entry acts on (the rule filters on the same list). */
 export const CLEANUP_STATUSES: readonly ExecutionStatus[] = ['FAILED', 'TIMED_OUT', 'ABORTED'];
 
+let scheduler: SchedulerClient | undefined;
+
 export const handler = async (event: ReconcilerEvent): Promise<ReconcilerResult> => {
   const clients = defaultClients();
+  const namePrefix = requiredEnv('NAME_PREFIX');
+  // Used only for a batch whose scheduled runs carry pauseAfter (the deployment then grants it Scheduler).
+  scheduler ??= new SchedulerClient({});
   return handleReconcilerEvent(event, {
-    world: awsWorld(clients, requiredEnv('ALERT_TOPIC_ARN')),
+    world: awsWorld({ ...clients, scheduler }, requiredEnv('ALERT_TOPIC_ARN'), namePrefix),
     dynamodb: clients.dynamodb,
     config: {
       lockTableName: requiredEnv('LOCK_TABLE_NAME'),
-      namePrefix: requiredEnv('NAME_PREFIX'),
+      namePrefix,
       clusterArns: requiredEnv('CLUSTER_ARNS').split(','),
       stopConfirmSeconds: positiveNumber(process.env.STOP_CONFIRM_SECONDS, 180),
       pollIntervalMs: 5000,
     },
   });
 };
+
+/**
+ * Whether an ended run may complete a streak of `pauseAfterConsecutiveFailures`: a scheduled run whose
+ * input carries N (the batch sets it), or a run started by a dependency (whose input carries none; the
+ * check reads N from the newest scheduled run).
+ */
+export function mayCompleteStreak(input: string | null | undefined): boolean {
+  let parsed: any;
+  try {
+    parsed = JSON.parse(input ?? 'null');
+  } catch {
+    return false;
+  }
+  return (parsed?.trigger === 'schedule' && thresholdOf(input) !== undefined) || parsed?.trigger === 'dependency';
+}
+
+/** Checks one batch for `pauseAfterConsecutiveFailures`; a failure is logged and reported, never thrown. */
+async function checkPause(
+  ctx: ReconcileContext,
+  deps: ReconcilerDeps,
+  target: { readonly name: string; readonly stateMachineArn: string },
+): Promise<PauseCheck | { readonly result: 'error'; readonly error: string }> {
+  try {
+    const check = await pauseOnRepeatedFailure(ctx, target);
+    if (check.result === 'no scheduler')
+      loggerOf(deps)('pauseAfterConsecutiveFailures: no schedule to pause here (local mode); nothing done', {
+        batch: target.name,
+      });
+    else if (check.result === 'paused')
+      loggerOf(deps)('schedule paused after repeated failures', { batch: target.name, ...check });
+    return check;
+  } catch (err) {
+    const e = err as Error;
+    return { result: 'error', error: `${e.name}: ${e.message}` };
+  }
+}
 
 function positiveNumber(text: string | undefined, fallback: number): number {
   const n = Number(text);
@@ -246,8 +292,12 @@ export async function handleReconcilerEvent(event: ReconcilerEvent, deps: Reconc
         relist: () => listAll(deps),
       },
     );
-    logEvent('reconciler: execution ended', { ...report });
-    return report;
+    const pause =
+      detail.status !== 'ABORTED' && mayCompleteStreak(detail.input)
+        ? await checkPause(ctx, deps, { name: batch, stateMachineArn: detail.stateMachineArn })
+        : undefined;
+    logEvent('reconciler: execution ended', { ...report, pause });
+    return pause ? { ...report, pause } : report;
   }
 
   if (event.source === 'aws.events') return reconcilePass(ctx, deps);
@@ -304,8 +354,18 @@ async function reconcilePass(ctx: ReconcileContext, deps: ReconcilerDeps) {
   const passIndex = Math.floor((deps.now ?? Date.now)() / (RECONCILER_INTERVAL_SECONDS * 1000));
   const sweep = await sweepEndedExecutions(ctx, deps.config.namePrefix, passIndex).catch((err: Error) => {
     errors.push({ batch: '(sweep)', error: `${err.name}: ${err.message}` });
-    return { swept: [], owed: [] };
+    return { swept: [], owed: [], failedBatches: [] as string[] };
   });
+  const pauses: Record<string, unknown> = {};
+  for (const name of sweep.failedBatches) {
+    const check = await checkPause(ctx, deps, {
+      name,
+      stateMachineArn: stateMachineArnFor(deps.config.clusterArns[0], deps.config.namePrefix, name),
+    });
+    if (check.result === 'error') errors.push({ batch: name, error: `(pause check) ${check.error}` });
+    // A batch without the option, or a world without schedules (local mode): nothing to report.
+    if (check.result !== 'not configured' && check.result !== 'no scheduler') pauses[name] = check;
+  }
   const nowSeconds = Math.floor((deps.now ?? Date.now)() / 1000);
   const alerts = await deliverOwedAlerts(deps.dynamodb, deps.config.lockTableName, deps.world.publish, nowSeconds);
   await expireSlotClaims(deps.dynamodb, deps.config.lockTableName, nowSeconds).catch((err: Error) =>
@@ -331,8 +391,8 @@ async function reconcilePass(ctx: ReconcileContext, deps: ReconcilerDeps) {
       ReconcileErrors: errors.length,
     }),
   );
-  logEvent('reconciler pass', { batches: targets.length, errors, alerts, sweep });
-  return { reports, errors, alerts, sweep };
+  logEvent('reconciler pass', { batches: targets.length, errors, alerts, sweep, pauses });
+  return { reports, errors, alerts, sweep, pauses };
 }
 
 /**

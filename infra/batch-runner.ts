@@ -21,6 +21,7 @@ import {
   cleanupFunctionName,
   DEFAULT_PREFIX,
   lockTableName,
+  pausableSchedulerRolePath,
   scheduleGroupName,
   validatorFunctionName,
   watcherFunctionName,
@@ -31,7 +32,7 @@ import {
   RECONCILER_TIMEOUT_SECONDS,
 } from '../config/timings';
 import { taskArnPatternOf } from './batch-task-target';
-import { arnFinding, literal, TASKS_OF_A_CLUSTER } from './iam-wildcards';
+import { acknowledgeJustifiedWildcards, arnFinding, literal, TASKS_OF_A_CLUSTER } from './iam-wildcards';
 import { RunnerFunction } from './runner-function';
 import { ScheduleDeadLetters } from './schedule-dead-letters';
 
@@ -549,13 +550,70 @@ export class BatchRunner extends Construct {
     }
   }
 
-  /** Records a batch name; names must be unique in one runner (they are lock keys and resource names). */
-  public registerBatch(name: string): void {
+  /**
+   * Records a batch name; names must be unique in one runner (they are lock keys and resource names).
+   * Called by `ScheduledBatch`. A batch that sets `pauseAfterConsecutiveFailures` gives the reconciler
+   * what pausing a schedule needs: scheduler:GetSchedule and scheduler:UpdateSchedule on this runner's
+   * schedules, and iam:PassRole, to Scheduler only, of the scheduler roles under `/<prefix>/`.
+   */
+  public registerBatch(name: string, options: { readonly pauseAfterConsecutiveFailures?: number } = {}): void {
     if (this.batchNames.has(name)) {
       throw new BatchConfigError(
         `batch "${name}": name = "${name}" is invalid: batch names must be unique in one runner; rename one of the two.`,
       );
     }
     this.batchNames.add(name);
+    if (options.pauseAfterConsecutiveFailures !== undefined) this.allowSchedulePauses();
+  }
+
+  private schedulePausesAllowed = false;
+
+  /**
+   * Lets the reconciler disable the runner's schedules (`pauseAfterConsecutiveFailures`): GetSchedule
+   * and UpdateSchedule on this deployment's schedules only, and iam:PassRole, to Scheduler only, of the
+   * scheduler roles of such batches (they live under `/<prefix>/`): Scheduler checks PassRole on the
+   * target's role at every UpdateSchedule. Added once, and only when some batch sets the option.
+   */
+  private allowSchedulePauses(): void {
+    if (this.schedulePausesAllowed) return;
+    this.schedulePausesAllowed = true;
+    const stack = Stack.of(this);
+    const group = scheduleGroupName(this.namePrefix);
+    const rolePath = pausableSchedulerRolePath(this.namePrefix);
+    this.cleanup.policy.addStatements(
+      new iam.PolicyStatement({
+        sid: 'PauseSchedulesAfterRepeatedFailures',
+        actions: ['scheduler:GetSchedule', 'scheduler:UpdateSchedule'],
+        resources: [
+          stack.formatArn({
+            service: 'scheduler',
+            resource: 'schedule',
+            resourceName: `${group}/${this.namePrefix}-*`,
+          }),
+        ],
+      }),
+      new iam.PolicyStatement({
+        sid: 'PassTheSchedulesRoleBack',
+        actions: ['iam:PassRole'],
+        resources: [
+          stack.formatArn({ service: 'iam', region: '', resource: 'role', resourceName: `${rolePath.slice(1)}*` }),
+        ],
+        conditions: { StringEquals: { 'iam:PassedToService': 'scheduler.amazonaws.com' } },
+      }),
+    );
+    acknowledgeJustifiedWildcards(this.cleanup.role, [
+      {
+        finding: arnFinding('scheduler', literal(`schedule/${group}/${this.namePrefix}-*`)),
+        reason:
+          "Pausing a batch's schedule after repeated failures: any of this runner's schedules (batches are added over time and in other stacks). The prefix is this deployment's.",
+      },
+      {
+        finding: new RegExp(
+          `^Resource::arn:(?:<[^>]*>|[^:<>*]+):iam::(?:<[^>]*>|[^:<>*]+):role${literal(rolePath)}\\*$`,
+        ),
+        reason:
+          "UpdateSchedule passes the schedule's own role back to Scheduler (iam:PassedToService condition): the scheduler roles of batches that may be paused, which live under this path; their names are generated.",
+      },
+    ]);
   }
 }

@@ -70,6 +70,11 @@ export class RunnerFunction extends Construct {
   public readonly function: lambda.Function;
   /** The function's role: its own log group plus `statements`, nothing else. */
   public readonly role: iam.Role;
+  /**
+   * The role's one inline policy (rendered at synth): its owner may add statements that depend on
+   * what is declared later (BatchRunner: Scheduler access once a batch sets pauseAfterConsecutiveFailures).
+   */
+  public readonly policy: iam.PolicyDocument;
   /** The function's log group, `/aws/lambda/<functionName>`. */
   public readonly logGroup: logs.LogGroup;
 
@@ -80,21 +85,20 @@ export class RunnerFunction extends Construct {
       retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
       removalPolicy: props.logRemovalPolicy ?? RemovalPolicy.DESTROY,
     });
+    this.policy = new iam.PolicyDocument({
+      statements: [
+        new iam.PolicyStatement({
+          sid: 'OwnLogGroup',
+          actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+          resources: [`${this.logGroup.logGroupArn}`],
+        }),
+        ...props.statements,
+      ],
+    });
     this.role = new iam.Role(this, 'Role', {
       assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
       description: `${props.functionName}: ${props.description}`.slice(0, 1000),
-      inlinePolicies: {
-        Function: new iam.PolicyDocument({
-          statements: [
-            new iam.PolicyStatement({
-              sid: 'OwnLogGroup',
-              actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
-              resources: [`${this.logGroup.logGroupArn}`],
-            }),
-            ...props.statements,
-          ],
-        }),
-      },
+      inlinePolicies: { Function: this.policy },
     });
     acknowledgeJustifiedWildcards(this.role, props.justifiedWildcards ?? []);
     const common = {

@@ -8,7 +8,14 @@ import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { type BatchConfig, BatchConfigError, validateBatchConfig } from '../config/batch-config';
-import { executionLogGroupName, generatedNameProblems, scheduleName, stateMachineName } from '../config/naming';
+import {
+  executionLogGroupName,
+  generatedNameProblems,
+  PAUSE_INPUT_KEY,
+  pausableSchedulerRolePath,
+  scheduleName,
+  stateMachineName,
+} from '../config/naming';
 import { type BatchTimings, deriveTimings } from '../config/timings';
 import { BATCH_RUNNER_ASL_PATH, type DeploymentBindings, substitutionsFor } from '../state-machines/definition';
 import {
@@ -81,6 +88,16 @@ export interface ScheduledBatchProps {
 export const SCHEDULE_INPUT = { trigger: 'schedule', scheduledTime: scheduler.ContextAttribute.scheduledTime } as const;
 
 /**
+ * The schedule's input for a batch: SCHEDULE_INPUT, plus `pauseAfter: N` when the batch sets
+ * `pauseAfterConsecutiveFailures` (the reconciler reads N from the newest scheduled run; the state
+ * machine's RouteInput ignores the key).
+ */
+export function scheduleInputOf(batch: BatchConfig): Record<string, unknown> {
+  const n = batch.pauseAfterConsecutiveFailures;
+  return n === undefined ? SCHEDULE_INPUT : { ...SCHEDULE_INPUT, [PAUSE_INPUT_KEY]: n };
+}
+
+/**
  * The log group every state machine of one stack logs its executions to (one per stack and name
  * prefix: a log group per batch would cost a CloudFormation resource per batch). Under
  * /aws/vendedlogs/ Step Functions needs no CloudWatch Logs resource policy entry per state machine
@@ -143,7 +160,7 @@ export class ScheduledBatch extends Construct {
     validateBatchConfig(batch);
     this.batch = batch;
     this.timings = deriveTimings(batch);
-    runner.registerBatch(batch.name);
+    runner.registerBatch(batch.name, { pauseAfterConsecutiveFailures: batch.pauseAfterConsecutiveFailures });
     const stack = Stack.of(this);
     const prefix = runner.namePrefix;
     const nameProblems = generatedNameProblems(batch.name, prefix);
@@ -332,7 +349,12 @@ export class ScheduledBatch extends Construct {
   private addSchedule(props: ScheduledBatchProps, name: string, smName: string): scheduler.Schedule {
     const { runner, batch } = props;
     const stack = Stack.of(this);
+    const pauseAfter = batch.pauseAfterConsecutiveFailures;
+    const prefix = runner.namePrefix;
     const schedulerRole = new iam.Role(this, 'SchedulerRole', {
+      // The reconciler passes this role back to Scheduler when it pauses the schedule; it may pass only
+      // the roles under this path (infra/batch-runner.ts, PassTheSchedulesRoleBack).
+      path: pauseAfter === undefined ? undefined : pausableSchedulerRolePath(prefix),
       // Scheduler presents its *schedule group* ARN as aws:SourceArn, never the schedule's own ARN
       // (Scheduler user guide, "Confused deputy prevention"; since 2023-09-07). A schedule ARN here
       // makes every AssumeRole fail and every start land in the DLQ.
@@ -378,7 +400,7 @@ export class ScheduledBatch extends Construct {
       enabled: props.scheduleEnabled ?? true,
       target: new schedulerTargets.StepFunctionsStartExecution(this.stateMachine, {
         role: schedulerRole.withoutPolicyUpdates(),
-        input: scheduler.ScheduleTargetInput.fromObject(SCHEDULE_INPUT),
+        input: scheduler.ScheduleTargetInput.fromObject(scheduleInputOf(batch)),
         retryAttempts: props.scheduleRetryAttempts ?? 10,
         maxEventAge: props.scheduleMaxEventAge ?? Duration.hours(1),
         deadLetterQueue: this.scheduleDeadLetterQueue,

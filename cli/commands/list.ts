@@ -3,6 +3,7 @@ import { UserError } from '../errors';
 import { EXIT, type ExitCode } from '../exit-codes';
 import { json, shortArn, table, zonedTime } from '../format';
 import { nextRunTime } from '../schedule-time';
+import { pausedByFailures } from '../../handlers/lib/pause-record';
 import type { BackendRow } from './shared';
 import { lockSummary } from './shared';
 
@@ -38,7 +39,17 @@ export async function listCommand(ctx: CliContext, options: ListOptions): Promis
           (await backend.executions(batch, { limit: 1 }))[0],
           await backend.lock(batch),
         ];
-        rows.push({ ...row, scheduleState: state, lastRun: last, lock: lock ?? null });
+        const pause =
+          state === 'DISABLED' && batch.pauseAfterConsecutiveFailures !== undefined
+            ? await backend.pauseRecord?.(batch)
+            : undefined;
+        rows.push({
+          ...row,
+          scheduleState: state,
+          ...(pausedByFailures(pause) ? { pausedAfterFailures: pause?.failures } : {}),
+          lastRun: last,
+          lock: lock ?? null,
+        });
       } catch (err) {
         // A batch that is not deployed (yet) is a row, not a failure of the whole list.
         if (err instanceof UserError && err.exitCode === EXIT.ENVIRONMENT && /was not found/.test(err.message)) {
@@ -60,7 +71,10 @@ export async function listCommand(ctx: CliContext, options: ListOptions): Promis
         r.batch,
         r.after ? `after ${r.after} succeeds` : `${r.schedule.cron} (${r.schedule.timeZone})`,
         r.nextRun && ctx.ui.relativeTimes ? ctx.ui.time(r.nextRun) : (r.nextRunLocal ?? '-'),
-        r.error ?? stateText(r.scheduleState),
+        r.error ??
+          (r.pausedAfterFailures !== undefined
+            ? `paused after ${r.pausedAfterFailures} failures`
+            : stateText(r.scheduleState)),
         r.lastRun
           ? `${r.lastRun.outcome.outcome} ${ctx.ui.time(r.lastRun.startDate)} (${shortArn(r.lastRun.executionArn)})`
           : r.error

@@ -1,5 +1,6 @@
-import { GetScheduleCommand, type GetScheduleCommandOutput, UpdateScheduleCommand } from '@aws-sdk/client-scheduler';
 import { scheduleGroupName, scheduleName } from '../../config/naming';
+import { recordResume } from '../../handlers/lib/pause-record';
+import { setScheduleState, type ScheduleStateChange } from '../../handlers/lib/schedule-state';
 import type { CliContext } from '../context';
 import { UserError } from '../errors';
 import { EXIT, type ExitCode } from '../exit-codes';
@@ -7,8 +8,10 @@ import { json } from '../format';
 
 /**
  * `pause <batch>` / `resume <batch>`: sets the batch's EventBridge Scheduler schedule DISABLED or
- * ENABLED. UpdateSchedule replaces the whole schedule, so every field read by GetSchedule is sent
- * back unchanged. Manual runs are not affected.
+ * ENABLED (handlers/lib/schedule-state.ts, the same code the reconciler pauses with: every field read
+ * by GetSchedule is sent back unchanged). Manual runs are not affected. `resume` first records the
+ * resume time on the batch's pause item (`pause#<batch>`), so that the failures before it no longer
+ * count towards `pauseAfterConsecutiveFailures`.
  */
 export async function scheduleCommand(
   ctx: CliContext,
@@ -28,9 +31,13 @@ export async function scheduleCommand(
   const Name = scheduleName(batch.name, ctx.prefix);
   const GroupName = scheduleGroupName(ctx.prefix);
   const scheduler = ctx.aws().scheduler;
-  let current: GetScheduleCommandOutput;
+  let change: ScheduleStateChange;
   try {
-    current = await scheduler.send(new GetScheduleCommand({ Name, GroupName }));
+    if (desired === 'ENABLED') {
+      const { lockTableName } = await ctx.resolver().resolve(batch);
+      await recordResume(ctx.aws().dynamodb, lockTableName, batch.name, ctx.now().getTime());
+    }
+    change = await setScheduleState(scheduler, { Name, GroupName }, desired);
   } catch (err) {
     if ((err as Error).name === 'ResourceNotFoundException') {
       throw new UserError(
@@ -42,25 +49,7 @@ export async function scheduleCommand(
     throw err;
   }
   const verb = desired === 'DISABLED' ? 'paused' : 'resumed';
-  const before = current.State ?? 'ENABLED';
-  if (before !== desired) {
-    await scheduler.send(
-      new UpdateScheduleCommand({
-        Name,
-        GroupName,
-        ScheduleExpression: current.ScheduleExpression,
-        ScheduleExpressionTimezone: current.ScheduleExpressionTimezone,
-        StartDate: current.StartDate,
-        EndDate: current.EndDate,
-        Description: current.Description,
-        FlexibleTimeWindow: current.FlexibleTimeWindow,
-        Target: current.Target,
-        KmsKeyArn: current.KmsKeyArn,
-        ActionAfterCompletion: current.ActionAfterCompletion,
-        State: desired,
-      }),
-    );
-  }
+  const { before, schedule: current } = change;
   if (options.json) {
     ctx.output.out(
       json({

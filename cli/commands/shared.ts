@@ -14,6 +14,8 @@ export interface BackendRow {
   readonly hardTimeoutSeconds: number;
   readonly overlapPolicy: string;
   readonly scheduleState?: string;
+  /** The reconciler paused the schedule after this many failed runs in a row (pauseAfterConsecutiveFailures). */
+  readonly pausedAfterFailures?: number;
   readonly lastRun?: ExecutionInfo;
   readonly lock?: LockInfo | null;
   readonly error?: string;

@@ -1,6 +1,7 @@
 import type { CliContext } from '../context';
 import { EXIT, type ExitCode } from '../exit-codes';
 import { json } from '../format';
+import { pausedByFailures } from '../../handlers/lib/pause-record';
 import { executionLine, lockLines } from './shared';
 
 export interface StatusOptions {
@@ -13,12 +14,21 @@ export async function statusCommand(ctx: CliContext, batchName: string, options:
   const local = options.local ?? false;
   const batch = ctx.batch(batchName, local);
   const backend = await ctx.backend(local);
-  let result: { batch: string; mode: string; lock: unknown; runningTasks: any[]; runningExecutions: any[] };
+  let result: {
+    batch: string;
+    mode: string;
+    lock: unknown;
+    runningTasks: any[];
+    runningExecutions: any[];
+    pausedAfterFailures?: unknown;
+  };
   try {
     const lock = await backend.lock(batch);
     const runningTasks = await backend.runningTasks(batch);
     const runningExecutions = await backend.executions(batch, { limit: 10, runningOnly: true });
+    const pause = batch.pauseAfterConsecutiveFailures === undefined ? undefined : await backend.pauseRecord?.(batch);
     result = { batch: batch.name, mode: backend.mode, lock: lock ?? null, runningTasks, runningExecutions };
+    if (pausedByFailures(pause)) result.pausedAfterFailures = pause;
     if (options.json) {
       ctx.output.out(json(result));
       return EXIT.SUCCESS;
@@ -27,6 +37,10 @@ export async function statusCommand(ctx: CliContext, batchName: string, options:
       `${batch.name} (${backend.mode === 'local' ? `local, ${ctx.stateDir}` : 'aws'})`,
       ...lockLines(lock, batch.name, backend.mode === 'local', ctx.ui.time),
     ];
+    if (pause && pausedByFailures(pause))
+      lines.push(
+        `Schedule:    paused after ${pause.failures} failures in a row (${ctx.ui.time(new Date(pause.pausedAtMs ?? 0).toISOString())}); resume: batch-runner resume ${batch.name}`,
+      );
     if (runningTasks.length === 0) lines.push('Tasks:       none running');
     else {
       lines.push(`Tasks:       ${runningTasks.length} with desired status RUNNING`);

@@ -11,10 +11,18 @@ import {
   ListStateMachinesCommand,
   type SFNClient,
 } from '@aws-sdk/client-sfn';
+import type { SchedulerClient } from '@aws-sdk/client-scheduler';
 import { PublishCommand, type SNSClient } from '@aws-sdk/client-sns';
-import { BATCH_TAG_KEY, executionNameFromTags, HARD_TIMEOUT_TAG_KEY } from '../../config/naming';
+import {
+  BATCH_TAG_KEY,
+  executionNameFromTags,
+  HARD_TIMEOUT_TAG_KEY,
+  scheduleGroupName,
+  scheduleName,
+} from '../../config/naming';
 import { toDescribedTask } from './ecs-task';
-import type { EndedExecution, ObservedTask, ReconcileWorld } from './reconcile';
+import type { EndedExecution, ExecutionStatus, ObservedTask, ReconcileWorld, ScheduleSwitch } from './reconcile';
+import { readSchedule, setScheduleState, stateOf } from './schedule-state';
 import { answerTaskToken } from './task-token';
 
 /** The runner's `startedBy` on RunTask (state-machines/batch-runner.asl.json, StartBatchTask). */
@@ -58,10 +66,34 @@ async function listArns(
   return arns;
 }
 
-/** The reconciler's view of AWS through the SDK clients (the Lambda's own region and credentials). */
+/** The batches' schedules of one deployment (`<prefix>-<batch>` in group `<prefix>`), through the shared schedule-state module. */
+export function awsSchedules(scheduler: SchedulerClient, namePrefix: string): ScheduleSwitch {
+  const ref = (batch: string) => ({ Name: scheduleName(batch, namePrefix), GroupName: scheduleGroupName(namePrefix) });
+  return {
+    async state(batch) {
+      try {
+        return stateOf(await readSchedule(scheduler, ref(batch)));
+      } catch (err) {
+        if ((err as Error).name === 'ResourceNotFoundException') return 'NOT_FOUND';
+        throw err;
+      }
+    },
+    async disable(batch) {
+      await setScheduleState(scheduler, ref(batch), 'DISABLED');
+    },
+    nameOf: (batch) => `${ref(batch).Name} (group ${ref(batch).GroupName})`,
+  };
+}
+
+/**
+ * The reconciler's view of AWS through the SDK clients (the Lambda's own region and credentials).
+ * With a Scheduler client and the deployment prefix it can also pause schedules
+ * (`pauseAfterConsecutiveFailures`).
+ */
 export function awsWorld(
-  clients: { ecs: ECSClient; sfn: SFNClient; sns: SNSClient },
+  clients: { ecs: ECSClient; sfn: SFNClient; sns: SNSClient; scheduler?: SchedulerClient },
   alertTopicArn: string,
+  namePrefix?: string,
 ): ReconcileWorld {
   const describe = async (clusterArn: string, taskArns: readonly string[]): Promise<ObservedTask[]> => {
     const out: ObservedTask[] = [];
@@ -97,7 +129,13 @@ export function awsWorld(
     async describeExecution(executionArn) {
       try {
         const res = await clients.sfn.send(new DescribeExecutionCommand({ executionArn }));
-        return { status: res.status ?? 'MISSING', stoppedAt: res.stopDate?.getTime() };
+        return {
+          status: res.status ?? 'MISSING',
+          stoppedAt: res.stopDate?.getTime(),
+          input: res.input,
+          output: res.output,
+          error: res.error,
+        };
       } catch (err) {
         // A lock item naming no execution of ours (gone from the history, or written by hand with a
         // malformed ARN) has no live owner: the batch must not be blocked by it forever.
@@ -146,6 +184,18 @@ export function awsWorld(
       }
       return out;
     },
+    async listRecentExecutions(stateMachineArn, limit) {
+      // One page, newest first (ListExecutions sorts by start time, most recent first).
+      const page = await clients.sfn.send(
+        new ListExecutionsCommand({ stateMachineArn, maxResults: Math.min(limit, 1000) }),
+      );
+      return (page.executions ?? []).map((e) => ({
+        executionArn: e.executionArn ?? '',
+        status: (e.status ?? 'RUNNING') as ExecutionStatus,
+        startDate: e.startDate?.getTime() ?? 0,
+      }));
+    },
+    schedules: clients.scheduler && namePrefix ? awsSchedules(clients.scheduler, namePrefix) : undefined,
     async publish(alert) {
       await clients.sns.send(
         new PublishCommand({

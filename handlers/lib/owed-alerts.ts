@@ -68,6 +68,32 @@ const s = (v: string): AttributeValue => ({ S: v });
 const n = (v: number): AttributeValue => ({ N: String(v) });
 
 /**
+ * An alert already rendered, with the id its record is kept under (`alert#<id>`): a run's alert uses
+ * its execution ARN; other alerts (the pause on repeated failure) an id of their own, so that they
+ * are owed, retried and deduplicated exactly like a run's.
+ */
+export interface OwedNotice {
+  readonly id: string;
+  readonly batch: string;
+  readonly outcome: string;
+  readonly trigger: string;
+  readonly source: string;
+  readonly subject: string;
+  readonly message: string;
+}
+
+/** A run's alert as a notice kept under its execution ARN. */
+export const noticeOf = (alert: RunAlert): OwedNotice => ({
+  id: alert.executionArn,
+  batch: alert.batch,
+  outcome: alert.outcome,
+  trigger: alert.trigger,
+  source: alert.source,
+  subject: alertSubject(alert),
+  message: alertMessage(alert),
+});
+
+/**
  * Records an alert for an execution unless one is recorded already. Returns true when this call
  * recorded it (and so must publish it), false when the execution's alert exists (sent or owed).
  */
@@ -77,19 +103,29 @@ export async function recordAlert(
   alert: RunAlert,
   nowSeconds: number,
 ): Promise<boolean> {
+  return recordNotice(ddb, tableName, noticeOf(alert), nowSeconds);
+}
+
+/** Records a notice unless its id is recorded already; true when this call recorded it. */
+export async function recordNotice(
+  ddb: DynamoDBClient,
+  tableName: string,
+  notice: OwedNotice,
+  nowSeconds: number,
+): Promise<boolean> {
   try {
     await ddb.send(
       new PutItemCommand({
         TableName: tableName,
         Item: {
-          [LOCK_KEY]: s(alertKey(alert.executionArn)),
+          [LOCK_KEY]: s(alertKey(notice.id)),
           state: s('owed'),
-          batchName: s(alert.batch),
-          outcome: s(alert.outcome),
-          trigger: s(alert.trigger),
-          source: s(alert.source),
-          subject: s(alertSubject(alert)),
-          message: s(alertMessage(alert)),
+          batchName: s(notice.batch),
+          outcome: s(notice.outcome),
+          trigger: s(notice.trigger),
+          source: s(notice.source),
+          subject: s(notice.subject),
+          message: s(notice.message),
           owedAt: n(nowSeconds),
           attempts: n(0),
           nextAttemptAt: n(nowSeconds),
@@ -257,20 +293,35 @@ export async function oweAndDeliver(
   nowSeconds: number,
 ): Promise<'sent' | 'already recorded' | 'owed: publish failed'> {
   if (!(await recordAlert(ddb, tableName, alert, nowSeconds))) return 'already recorded';
+  return deliverRecorded(ddb, tableName, publish, noticeOf(alert), alertAttributes(alert), nowSeconds);
+}
+
+/**
+ * Publishes a notice this caller has just recorded, and marks it delivered; a failed publish leaves
+ * it owed (with its backoff) for the reconciler's next delivery.
+ */
+export async function deliverRecorded(
+  ddb: DynamoDBClient,
+  tableName: string,
+  publish: PublishAlert,
+  notice: OwedNotice,
+  attributes: Record<string, MessageAttributeValue>,
+  nowSeconds: number,
+): Promise<'sent' | 'owed: publish failed'> {
   try {
-    await publish({ subject: alertSubject(alert), message: alertMessage(alert), attributes: alertAttributes(alert) });
+    await publish({ subject: notice.subject, message: notice.message, attributes });
   } catch (err) {
     const e = err as Error;
     await markAttemptFailed(
       ddb,
       tableName,
-      { executionArn: alert.executionArn, attempts: 0 },
+      { executionArn: notice.id, attempts: 0 },
       nowSeconds,
       `${e.name}: ${e.message}`,
     );
     return 'owed: publish failed';
   }
-  await markDelivered(ddb, tableName, alert.executionArn);
+  await markDelivered(ddb, tableName, notice.id);
   return 'sent';
 }
 

@@ -66,6 +66,31 @@ export interface ReconcileWorld {
   listStateMachines(namePrefix: string): Promise<Array<{ readonly name: string; readonly arn: string }>>;
   /** Executions of a state machine that ended FAILED, TIMED_OUT or ABORTED since `sinceMs`. */
   listEndedExecutions(stateMachineArn: string, sinceMs: number): Promise<EndedExecution[]>;
+  /**
+   * The most recent executions of a state machine, newest first, whatever their status (at most
+   * `limit`), for `pauseAfterConsecutiveFailures`. Absent where no schedule exists (the local mode).
+   */
+  listRecentExecutions?(stateMachineArn: string, limit: number): Promise<RecentExecution[]>;
+  /** The batches' EventBridge Scheduler schedules. Absent where no schedule exists (the local mode). */
+  readonly schedules?: ScheduleSwitch;
+}
+
+/** One execution in a newest-first listing (ListExecutions). */
+export interface RecentExecution {
+  readonly executionArn: string;
+  readonly status: ExecutionStatus;
+  /** Epoch ms. */
+  readonly startDate: number;
+}
+
+/** A batch's schedule as the reconciler may change it (handlers/lib/schedule-state.ts on AWS). */
+export interface ScheduleSwitch {
+  /** The schedule's state, or NOT_FOUND when the batch has no schedule. */
+  state(batch: string): Promise<'ENABLED' | 'DISABLED' | 'NOT_FOUND'>;
+  /** Disables the schedule, every other field unchanged. */
+  disable(batch: string): Promise<void>;
+  /** How messages name the schedule, e.g. `batch-runner-nightly (group batch-runner)`. */
+  nameOf(batch: string): string;
 }
 
 /** What the reconciler reads of an execution (DescribeExecution). */
@@ -73,6 +98,10 @@ export interface ExecutionView {
   readonly status: ExecutionStatus | 'MISSING';
   /** Epoch milliseconds the execution ended (absent while it runs, or when unknown). */
   readonly stoppedAt?: number;
+  /** The execution's input, output and error as DescribeExecution gives them (where the world knows them). */
+  readonly input?: string | null;
+  readonly output?: string | null;
+  readonly error?: string | null;
 }
 
 /** One batch as the reconciler needs to know it. */
@@ -571,23 +600,27 @@ export const SWEEP_STATE_MACHINES_PER_PASS = 20;
  * while it waited or skipped, say) leaves no trace in the lock table, so if its status event is lost
  * only Step Functions' own list knows it. Each pass reads the ended executions of a slice of the
  * runner's state machines, in turn, and owes an alert for every one that has none recorded (the alert
- * record is the deduplication: an execution already alerted for records nothing new).
+ * record is the deduplication: an execution already alerted for records nothing new). It also names
+ * the swept batches with a FAILED or TIMED_OUT run, for the check of `pauseAfterConsecutiveFailures`.
  */
 export async function sweepEndedExecutions(
   ctx: ReconcileContext,
   namePrefix: string,
   passIndex: number,
-): Promise<{ readonly swept: string[]; readonly owed: string[] }> {
+): Promise<{ readonly swept: string[]; readonly owed: string[]; readonly failedBatches: string[] }> {
   const machines = (await ctx.world.listStateMachines(namePrefix)).sort((a, b) => a.name.localeCompare(b.name));
-  if (machines.length === 0) return { swept: [], owed: [] };
+  if (machines.length === 0) return { swept: [], owed: [], failedBatches: [] };
   const perPass = Math.min(SWEEP_STATE_MACHINES_PER_PASS, machines.length);
   const start = (passIndex * perPass) % machines.length;
   const slice = Array.from({ length: perPass }, (_, i) => machines[(start + i) % machines.length]);
   const nowMs = (ctx.now ?? Date.now)();
   const owed: string[] = [];
+  const failedBatches = new Set<string>();
   for (const machine of slice) {
     const batch = machine.name.slice(namePrefix.length + 1);
     for (const ended of await ctx.world.listEndedExecutions(machine.arn, nowMs - SWEEP_LOOKBACK_MS)) {
+      // A run that failed may complete a streak of pauseAfterConsecutiveFailures (its status event may be lost).
+      if (ended.status === 'FAILED' || ended.status === 'TIMED_OUT') failedBatches.add(batch);
       const result = await oweAndDeliver(
         ctx.dynamodb,
         ctx.lockTableName,
@@ -598,5 +631,5 @@ export async function sweepEndedExecutions(
       if (result !== 'already recorded') owed.push(ended.executionArn);
     }
   }
-  return { swept: slice.map((m) => m.name), owed };
+  return { swept: slice.map((m) => m.name), owed, failedBatches: [...failedBatches] };
 }

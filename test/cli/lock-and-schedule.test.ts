@@ -1,11 +1,12 @@
 import 'aws-sdk-client-mock-jest';
-import { DeleteItemCommand, GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { DeleteItemCommand, GetItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { GetScheduleCommand, UpdateScheduleCommand } from '@aws-sdk/client-scheduler';
+import { ListTasksCommand } from '@aws-sdk/client-ecs';
 import { DescribeExecutionCommand, ExecutionDoesNotExist, ListExecutionsCommand } from '@aws-sdk/client-sfn';
 import { EXIT } from '../../cli/exit-codes';
 import { triggerOfInput } from '../../cli/outcome';
 import { BATCHES } from '../../config/batches';
-import { ACCOUNT, cli, execArn, mockAws, REGION } from './support';
+import { ACCOUNT, cli, execArn, mockAws, NOW, REGION } from './support';
 
 const OWNER = execArn('xml-articles', 'sched-20261121T220000Z');
 
@@ -181,6 +182,73 @@ describe('pause / resume <batch>', () => {
       state: 'ENABLED',
       changed: true,
     });
+  });
+
+  test('resume first records the resume time on the pause item (earlier failures stop counting), then enables', async () => {
+    const order: string[] = [];
+    aws.mocks.scheduler.on(GetScheduleCommand).resolves({ ...schedule, State: 'DISABLED' });
+    aws.mocks.scheduler.on(UpdateScheduleCommand).callsFake(async () => {
+      order.push('UpdateSchedule');
+      return { ScheduleArn: schedule.Arn };
+    });
+    aws.mocks.dynamodb.on(UpdateItemCommand).callsFake(async () => {
+      order.push('UpdateItem');
+      return {};
+    });
+    const r = await cli(['resume', 'xml-articles'], { clients: aws.clients });
+
+    expect(r.code).toBe(EXIT.SUCCESS);
+    expect(order).toEqual(['UpdateItem', 'UpdateSchedule']);
+    expect(aws.mocks.dynamodb.commandCalls(UpdateItemCommand)[0].args[0].input).toEqual({
+      TableName: 'batch-runner-locks',
+      Key: { batch: { S: 'pause#xml-articles' } },
+      UpdateExpression: 'SET resumedAtMs = :at',
+      ExpressionAttributeValues: { ':at': { N: String(NOW.getTime()) } },
+    });
+  });
+
+  test('pause records nothing on the pause item (only the reconciler and resume write it)', async () => {
+    aws.mocks.scheduler.on(GetScheduleCommand).resolves(schedule);
+    aws.mocks.scheduler.on(UpdateScheduleCommand).resolves({ ScheduleArn: schedule.Arn });
+    const r = await cli(['pause', 'xml-articles'], { clients: aws.clients });
+    expect(r.code).toBe(EXIT.SUCCESS);
+    expect(aws.mocks.dynamodb).not.toHaveReceivedCommand(UpdateItemCommand);
+  });
+
+  test('list and status say "paused after N failures" when the pause item says the reconciler paused it', async () => {
+    const batches = BATCHES.map((b) => (b.name === 'xml-articles' ? { ...b, pauseAfterConsecutiveFailures: 3 } : b));
+    aws.mocks.scheduler.on(GetScheduleCommand).resolves({ ...schedule, State: 'DISABLED' });
+    aws.mocks.dynamodb.on(GetItemCommand, { Key: { batch: { S: 'pause#xml-articles' } } }).resolves({
+      Item: {
+        batch: { S: 'pause#xml-articles' },
+        pausedAtMs: { N: String(NOW.getTime() - 3600_000) },
+        failures: { N: '3' },
+        executions: { L: [{ S: OWNER }] },
+      },
+    });
+    ownerIs('RUNNING');
+    aws.mocks.ecs.on(ListTasksCommand).resolves({ taskArns: [] });
+    aws.mocks.sfn.on(ListExecutionsCommand).resolves({ executions: [] });
+    const status = await cli(['status', 'xml-articles'], { clients: aws.clients, batches });
+    expect(status.stderr).toBe('');
+    expect(status.code).toBe(EXIT.SUCCESS);
+    expect(status.stdout).toContain('Schedule:    paused after 3 failures in a row');
+    expect(status.stdout).toContain('resume: batch-runner resume xml-articles');
+    const list = await cli(['list', '--json'], { clients: aws.clients, batches });
+    const row = JSON.parse(list.stdout).find((x: any) => x.batch === 'xml-articles');
+    expect(row).toMatchObject({ scheduleState: 'DISABLED', pausedAfterFailures: 3 });
+
+    // Resumed since: an ordinary paused (or enabled) schedule again.
+    aws.mocks.dynamodb.on(GetItemCommand, { Key: { batch: { S: 'pause#xml-articles' } } }).resolves({
+      Item: {
+        batch: { S: 'pause#xml-articles' },
+        pausedAtMs: { N: String(NOW.getTime() - 3600_000) },
+        failures: { N: '3' },
+        resumedAtMs: { N: String(NOW.getTime() - 60_000) },
+      },
+    });
+    const after = await cli(['status', 'xml-articles'], { clients: aws.clients, batches });
+    expect(after.stdout).not.toContain('paused after');
   });
 
   test('pausing a paused schedule changes nothing', async () => {

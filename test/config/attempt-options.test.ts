@@ -134,3 +134,34 @@ describe('duration guards (durationGuards)', () => {
     );
   });
 });
+
+describe('pause on repeated failure (pauseAfterConsecutiveFailures)', () => {
+  test('absent by default; when set it is not part of the attempt policy (the reconciler reads it, not the state machine)', () => {
+    expect(base.pauseAfterConsecutiveFailures).toBeUndefined();
+    expect(() => validateBatchConfigs([withChange({ pauseAfterConsecutiveFailures: 3 })])).not.toThrow();
+    expect(() => validateBatchConfigs([withChange({ pauseAfterConsecutiveFailures: 1 })])).not.toThrow();
+    expect(() => validateBatchConfigs([withChange({ pauseAfterConsecutiveFailures: 100 })])).not.toThrow();
+    expect(attemptPolicyOf(withChange({ pauseAfterConsecutiveFailures: 3 }))).toEqual(attemptPolicyOf(base));
+  });
+
+  test('zero, a fraction, more than 100 or a string is refused, naming batch, field, value and range', () => {
+    expect(refused({ pauseAfterConsecutiveFailures: 0 })).toThrow(
+      /^batch "sitemap-refresh": pauseAfterConsecutiveFailures = 0 is invalid: use a whole number of failed runs from 1 to 100 \(the reconciler reads at most 100 executions back\), or leave it out to never pause the schedule\.$/,
+    );
+    expect(refused({ pauseAfterConsecutiveFailures: 2.5 })).toThrow(/pauseAfterConsecutiveFailures = 2\.5 is invalid/);
+    expect(refused({ pauseAfterConsecutiveFailures: 101 })).toThrow(/pauseAfterConsecutiveFailures = 101 is invalid/);
+    expect(refused({ pauseAfterConsecutiveFailures: '3' })).toThrow(/pauseAfterConsecutiveFailures = "3" is invalid/);
+  });
+
+  test('a dependent batch (after) has no schedule to pause: refused, pointing at its upstream', () => {
+    const upstream = BATCHES[1];
+    const dependent = {
+      ...withChange({ pauseAfterConsecutiveFailures: 3 }),
+      after: [upstream.name],
+      schedule: upstream.schedule,
+    } as BatchConfig;
+    expect(() => validateBatchConfigs([upstream, dependent])).toThrow(
+      /^batch "sitemap-refresh": pauseAfterConsecutiveFailures = 3 is invalid: a batch with after \(\[".*"\]\) has no schedule to pause/,
+    );
+  });
+});

@@ -121,6 +121,21 @@ describe('batch files (JSON and YAML)', () => {
     );
   });
 
+  test('pauseAfterConsecutiveFailures: a number in a file is accepted, a quoted one is refused by type, a bad value by validation', () => {
+    expect(
+      loadBatchFile(write('pause.yaml', one('    hardTimeoutSeconds: 60\n    pauseAfterConsecutiveFailures: 3\n')))[0]
+        .pauseAfterConsecutiveFailures,
+    ).toBe(3);
+    expect(
+      problemOf(
+        write('pause-quoted.yaml', one('    hardTimeoutSeconds: 60\n    pauseAfterConsecutiveFailures: "3"\n')),
+      ),
+    ).toContain('pauseAfterConsecutiveFailures = "3" is invalid\nfix: give a number without quotes');
+    expect(
+      problemOf(write('pause-zero.yaml', one('    hardTimeoutSeconds: 60\n    pauseAfterConsecutiveFailures: 0\n'))),
+    ).toContain('pauseAfterConsecutiveFailures = 0 is invalid\nfix: use a whole number of failed runs from 1 to 100');
+  });
+
   test('readBatchFile checks the shape only; values are left to the validation', () => {
     expect(readBatchFile(write('short2.yaml', one('    hardTimeoutSeconds: 3\n')))[0].hardTimeoutSeconds).toBe(3);
   });

@@ -23,9 +23,12 @@ import { commandsConstructedIn, commandsReachableFrom, reachableModules } from '
 import { decide, decideAssumeRole, type IamRequest, unknownToAws } from './support/iam';
 import { declaredHandlerCalls, type HandlerName } from '../support/sdk-calls';
 
+/** The seed batches, the first of which pauses its schedule after repeated failures (pauseAfterConsecutiveFailures). */
+const DEPLOYED = BATCHES.map((b, i) => (i === 0 ? { ...b, pauseAfterConsecutiveFailures: 3 } : b));
+
 let app: DeployedApp;
 beforeAll(() => {
-  app = deployApp(BATCHES);
+  app = deployApp(DEPLOYED);
 });
 
 const taskId = '5e4f0a01c1d84f2e9b0a7e3d6c5b4a39';
@@ -289,7 +292,7 @@ describe('trust policies: each service may assume its role with what it really p
     for (const role of schedulerRoles) {
       const presented = { 'aws:SourceArn': app.scheduleGroupArn, 'aws:SourceAccount': ACCOUNT };
       expect(await decideAssumeRole(role.arn, role.trustPolicy, 'scheduler.amazonaws.com', presented)).toBe('Allowed');
-      const scheduleArn = `arn:aws:scheduler:${REGION}:${ACCOUNT}:schedule/batch-runner/batch-runner-${BATCHES[0].name}`;
+      const scheduleArn = `arn:aws:scheduler:${REGION}:${ACCOUNT}:schedule/batch-runner/batch-runner-${DEPLOYED[0].name}`;
       expect(
         await decideAssumeRole(role.arn, role.trustPolicy, 'scheduler.amazonaws.com', {
           ...presented,
@@ -432,7 +435,9 @@ describe('handler roles: every SDK call a handler makes is allowed on the concre
       'key=lock': b.name,
       'key=alert': `alert#${executionOf(b)}`,
       'key=slot': `slot#${b.name}#2026-12-01T21:00:00Z`,
+      'key=pause': `pause#${b.name}`,
     };
+    const scheduleArn = `arn:aws:scheduler:${REGION}:${ACCOUNT}:schedule/batch-runner/batch-runner-${b.name}`;
     switch (action) {
       case 'dynamodb:GetItem':
       case 'dynamodb:PutItem':
@@ -472,6 +477,23 @@ describe('handler roles: every SDK call a handler makes is allowed on the concre
       case 'states:SendTaskSuccess':
       case 'states:SendTaskFailure':
         return [{ why, action, resource: b.stateMachineArn }];
+      case 'scheduler:GetSchedule':
+        // The reconciler reads and pauses only the schedules of batches that set pauseAfterConsecutiveFailures
+        // (their scheduled runs carry N); it never touches another batch's schedule.
+        return b.pausable ? [{ why, action, resource: scheduleArn }] : [];
+      case 'scheduler:UpdateSchedule':
+        // Scheduler authorizes PassRole of the target's role on every update (the role sent back unchanged).
+        return b.pausable
+          ? [
+              { why, action, resource: scheduleArn },
+              {
+                why: `${why} (PassRole)`,
+                action: 'iam:PassRole',
+                resource: b.schedulerRoleArn,
+                context: { 'iam:PassedToService': 'scheduler.amazonaws.com' },
+              },
+            ]
+          : [];
       case 'sns:Publish':
         // The topic is encrypted with a customer managed key: SNS uses it with the publisher's permissions.
         return [
@@ -689,6 +711,43 @@ describe('handler roles: every SDK call a handler makes is allowed on the concre
         action: 'ecs:RunTask',
         resource: requestsOfBatch(app.batches[0]).find((r) => r.action === 'ecs:RunTask')?.resource as string,
         context: { 'ecs:cluster': clusterOf(app.batches[0]) },
+      });
+    });
+
+    test("the reconciler pauses schedules: only this runner's, passing only a pausable schedule's role, only to Scheduler", async () => {
+      const h = 'cleanup';
+      const pausable = app.batches.find((b) => b.pausable);
+      const other = app.batches.find((b) => !b.pausable);
+      if (!pausable || !other) throw new Error('the app needs a pausable and a non-pausable batch');
+      const [update, passRole] = handlerRequests(h, 'scheduler:UpdateSchedule', pausable);
+      expect(pausable.schedulerRoleArn).toMatch(new RegExp(`:role/batch-runner/`));
+      expect(other.schedulerRoleArn).not.toMatch(new RegExp(`:role/batch-runner/`));
+      await deny(h, {
+        ...update,
+        why: 'a schedule of another group',
+        resource: `arn:aws:scheduler:${REGION}:${ACCOUNT}:schedule/payments/payments-nightly`,
+      });
+      await deny(h, {
+        ...update,
+        why: 'a schedule of the group not named like the runner',
+        resource: `arn:aws:scheduler:${REGION}:${ACCOUNT}:schedule/batch-runner/payments-nightly`,
+      });
+      await deny(h, {
+        ...passRole,
+        why: 'PassRole of a batch scheduler role outside the path',
+        resource: other.schedulerRoleArn,
+      });
+      await deny(h, {
+        ...passRole,
+        why: 'PassRole of the scheduler role to another service',
+        context: { 'iam:PassedToService': 'ecs-tasks.amazonaws.com' },
+      });
+      for (const role of other.passedRoleArns)
+        await deny(h, { ...passRole, why: 'PassRole of a task role', resource: role });
+      await deny(h, {
+        why: 'deleting a schedule',
+        action: 'scheduler:DeleteSchedule',
+        resource: update.resource,
       });
     });
 

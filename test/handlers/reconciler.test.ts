@@ -776,7 +776,7 @@ describe('the sweep: executions that ended without a trace in the lock table', (
     }));
 
     const first = (await pass()) as any;
-    expect(first.sweep).toEqual({ swept: [`batch-runner-${BATCH}`], owed: [waited] });
+    expect(first.sweep).toEqual({ swept: [`batch-runner-${BATCH}`], owed: [waited], failedBatches: [] });
     expect(sfnMock).toHaveReceivedCommandWith(ListExecutionsCommand, { stateMachineArn: STATE_MACHINE_ARN });
     expect(sfnMock).not.toHaveReceivedCommandWith(ListExecutionsCommand, {
       stateMachineArn: expect.stringContaining('payments'),

@@ -28,8 +28,9 @@ function acknowledgements(scope: IConstruct): Array<{ path: string; id: string; 
 }
 
 describe('cdk-nag AwsSolutions', () => {
-  test('the app of MISSION.md has zero unacknowledged findings', () => {
-    const s = synthApp(BATCHES, { alertEmails: ['oncall@example.com'] });
+  test('the app of MISSION.md has zero unacknowledged findings (one batch pausing after repeated failures)', () => {
+    const batches = BATCHES.map((b, i) => (i === 0 ? { ...b, pauseAfterConsecutiveFailures: 3 } : b));
+    const s = synthApp(batches, { alertEmails: ['oncall@example.com'] });
     expect(nagViolations(s.app)).toEqual([]);
     // (CDK itself acknowledges a cfn-lint rule on stacks that read their AZs; only ours are checked.)
     const acks = acknowledgements(s.app).filter((a) => a.id.includes('AwsSolutions'));
@@ -45,8 +46,10 @@ describe('cdk-nag AwsSolutions', () => {
     );
     for (const w of wildcards)
       expect(w).toMatch(
-        /^Resource::(\*|arn:.*:(task\/[^/*]+\/\*|execution:batch-runner-[a-z0-9-]*\*?:\*|stateMachine:batch-runner-\*))$/,
+        /^Resource::(\*|arn:.*:(task\/[^/*]+\/\*|execution:batch-runner-[a-z0-9-]*\*?:\*|stateMachine:batch-runner-\*|schedule\/batch-runner\/batch-runner-\*|role\/batch-runner\/\*))$/,
       );
+    // The two wildcards of pauseAfterConsecutiveFailures are among them.
+    expect(wildcards.filter((w) => /schedule\/batch-runner\/|role\/batch-runner\//.test(w))).toHaveLength(2);
   });
 
   test("the constructs in a platform team's own stack, with imported tasks, also have zero findings", () => {
@@ -59,6 +62,7 @@ describe('cdk-nag AwsSolutions', () => {
       runner,
       batch: {
         ...BATCHES[0],
+        pauseAfterConsecutiveFailures: 2,
         task: {
           kind: 'imported',
           clusterArn: 'arn:aws:ecs:eu-west-1:123456789012:cluster/rails',

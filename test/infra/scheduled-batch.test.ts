@@ -148,6 +148,82 @@ describe('ScheduledBatch with task.kind "imported"', () => {
   });
 });
 
+describe('pauseAfterConsecutiveFailures: what a batch that sets it adds, and only then', () => {
+  const cleanupStatements = (template: any, runner: BatchRunner) =>
+    template.Resources[Stack.of(runner).getLogicalId(runner.cleanup.role.node.defaultChild as never)].Properties
+      .Policies[0].PolicyDocument.Statement;
+  const scheduleOf = (template: any, batch: ScheduledBatch) =>
+    template.Resources[Stack.of(batch).getLogicalId(batch.schedule!.node.defaultChild as never)].Properties;
+  const schedulerRoleOf = (template: any, batch: ScheduledBatch) => {
+    const roleArn = scheduleOf(template, batch).Target.RoleArn['Fn::GetAtt'][0];
+    return template.Resources[roleArn].Properties;
+  };
+
+  test('without it: no Scheduler statement for the reconciler, the plain schedule input, no role path', () => {
+    const sids = cleanupStatements(t, p.runner).map((st: any) => st.Sid);
+    expect(sids).not.toContain('PauseSchedulesAfterRepeatedFailures');
+    expect(sids).not.toContain('PassTheSchedulesRoleBack');
+    expect(JSON.parse(scheduleOf(t, p.pinned).Target.Input)).toEqual({
+      trigger: 'schedule',
+      scheduledTime: '<aws.scheduler.scheduled-time>',
+    });
+    expect(schedulerRoleOf(t, p.pinned).Path).toBeUndefined();
+  });
+
+  test('with it: N in the schedule input, the scheduler role under /<prefix>/, Scheduler and PassRole (to Scheduler only) for the reconciler', () => {
+    const app = newApp();
+    const stack = new Stack(app, 'Pausing', { env: { account: ACCOUNT, region: REGION } });
+    const runner = new BatchRunner(stack, 'Runner', {
+      network: { subnetIds: ['subnet-0aaa1111'], securityGroupIds: ['sg-0ccc3333'], assignPublicIp: 'DISABLED' },
+    });
+    const pausing = new ScheduledBatch(stack, 'Reindex', {
+      runner,
+      batch: imported('search-reindex', `arn:aws:ecs:${REGION}:${ACCOUNT}:task-definition/rails-reindex:42`, {
+        pauseAfterConsecutiveFailures: 3,
+      }),
+    });
+    const plain = new ScheduledBatch(stack, 'Digest', {
+      runner,
+      batch: imported('mail-digest', `arn:aws:ecs:${REGION}:${ACCOUNT}:task-definition/rails-digest`),
+    });
+    new ScheduledBatch(stack, 'Export', {
+      runner,
+      batch: imported('nightly-export', `arn:aws:ecs:${REGION}:${ACCOUNT}:task-definition/rails-export`, {
+        pauseAfterConsecutiveFailures: 1,
+      }),
+    });
+    const template = Template.fromStack(stack).toJSON();
+    expect(JSON.parse(scheduleOf(template, pausing).Target.Input)).toEqual({
+      trigger: 'schedule',
+      scheduledTime: '<aws.scheduler.scheduled-time>',
+      pauseAfter: 3,
+    });
+    expect(schedulerRoleOf(template, pausing).Path).toBe('/batch-runner/');
+    expect(schedulerRoleOf(template, plain).Path).toBeUndefined();
+    const statements = cleanupStatements(template, runner);
+    expect(statements.find((st: any) => st.Sid === 'PauseSchedulesAfterRepeatedFailures')).toEqual({
+      Sid: 'PauseSchedulesAfterRepeatedFailures',
+      Effect: 'Allow',
+      Action: ['scheduler:GetSchedule', 'scheduler:UpdateSchedule'],
+      Resource: {
+        'Fn::Join': [
+          '',
+          ['arn:', { Ref: 'AWS::Partition' }, `:scheduler:${REGION}:${ACCOUNT}:schedule/batch-runner/batch-runner-*`],
+        ],
+      },
+    });
+    expect(statements.find((st: any) => st.Sid === 'PassTheSchedulesRoleBack')).toEqual({
+      Sid: 'PassTheSchedulesRoleBack',
+      Effect: 'Allow',
+      Action: 'iam:PassRole',
+      Resource: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, `:iam::${ACCOUNT}:role/batch-runner/*`]] },
+      Condition: { StringEquals: { 'iam:PassedToService': 'scheduler.amazonaws.com' } },
+    });
+    // Added once, however many batches set it.
+    expect(statements.filter((st: any) => st.Sid === 'PassTheSchedulesRoleBack')).toHaveLength(1);
+  });
+});
+
 describe('configuration errors stop the synth with a message naming the batch, the field, the value and the fix', () => {
   const stackWithoutBundling = () => new Stack(new App({ context: { 'aws:cdk:bundling-stacks': [] } }), 'S');
   const runnerIn = (stack: Stack) =>

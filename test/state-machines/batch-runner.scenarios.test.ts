@@ -1,3 +1,4 @@
+import { weighRun } from '../../handlers/lib/pause-on-failure';
 import { DeleteItemCommand, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import type { EmbeddedDynamoDb } from '../../local/lock-store';
 import { dependencyInputFrom } from '../../state-machines/run-events';
@@ -99,6 +100,20 @@ describe('happy path', () => {
     });
     expect(r.lockItem).toBeUndefined();
     expect(aws.published).toEqual([]);
+  });
+
+  test('a scheduled input carrying pauseAfter (pauseAfterConsecutiveFailures) runs as scheduled; its output outcome is what the reconciler weighs', async () => {
+    const r = await runScenario(db, aws, { input: { ...scheduledInput('2026-12-05T21:00:00Z'), pauseAfter: 3 } });
+
+    expect(r.status).toBe('SUCCEEDED');
+    expect(r.statesEntered.slice(0, 2)).toEqual(['RouteInput', 'PrepareScheduledRun']);
+    expect(
+      weighRun({
+        status: 'SUCCEEDED',
+        input: JSON.stringify({ ...scheduledInput(), pauseAfter: 3 }),
+        output: JSON.stringify(r.output),
+      }),
+    ).toBe('success');
   });
 
   test('console start with {} goes through the validator and runs with trigger "console"', async () => {

@@ -28,6 +28,7 @@ function itemKind(input: any): string | undefined {
   if (typeof key !== 'string') return undefined;
   if (key.startsWith('alert#')) return 'alert';
   if (key.startsWith('slot#')) return 'slot';
+  if (key.startsWith('pause#')) return 'pause';
   return 'lock';
 }
 

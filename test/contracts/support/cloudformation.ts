@@ -89,7 +89,8 @@ export class TemplateResolver {
       'AWS::DynamoDB::Table': () => `arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/${name}`,
       'AWS::Lambda::Function': () => `arn:aws:lambda:${REGION}:${ACCOUNT}:function:${name}`,
       'AWS::ECS::Cluster': () => `arn:aws:ecs:${REGION}:${ACCOUNT}:cluster/${name}`,
-      'AWS::IAM::Role': () => `arn:aws:iam::${ACCOUNT}:role/${name}`,
+      // A role's path is part of its ARN (`role/<path>/<name>`).
+      'AWS::IAM::Role': () => `arn:aws:iam::${ACCOUNT}:role${r.Properties?.Path ?? '/'}${name}`,
       'AWS::Logs::LogGroup': () => `arn:aws:logs:${REGION}:${ACCOUNT}:log-group:${name}:*`,
       'AWS::SQS::Queue': () => `arn:aws:sqs:${REGION}:${ACCOUNT}:${name.split('/').pop()}`,
       'AWS::KMS::Key': () => `arn:aws:kms:${REGION}:${ACCOUNT}:key/${name}`,

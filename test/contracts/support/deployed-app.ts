@@ -14,6 +14,10 @@ export interface DeployedBatch {
   readonly trustPolicy: any;
   /** Roles of the task definition (what RunTask passes). */
   readonly passedRoleArns: string[];
+  /** The role of the batch's schedule (what UpdateSchedule passes back when the reconciler pauses it). */
+  readonly schedulerRoleArn: string;
+  /** Whether the batch sets pauseAfterConsecutiveFailures (its schedule's input carries `pauseAfter`). */
+  readonly pausable: boolean;
 }
 
 export interface DeployedRole {
@@ -84,8 +88,14 @@ export function deployApp(batches: readonly BatchConfig[]): DeployedApp {
           .filter((x) => x !== undefined)
           .map((x) => resolver.resolve(stack, x)),
       );
+      const schedule = Object.values<any>(resourcesOf(t, 'AWS::Scheduler::Schedule')).find(
+        (sc) => resolver.resolve(stack, sc.Properties.Target.Arn) === resolver.ref(stack, logicalId),
+      );
+      if (!schedule) throw new Error(`schedule of ${logicalId} not found`);
       deployed.push({
         name: substitutions.BatchName,
+        schedulerRoleArn: resolver.resolve(stack, schedule.Properties.Target.RoleArn),
+        pausable: 'pauseAfter' in JSON.parse(resolver.resolve(stack, schedule.Properties.Target.Input)),
         stateMachineName: p.StateMachineName,
         stateMachineArn: resolver.ref(stack, logicalId),
         definition,

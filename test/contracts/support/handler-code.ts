@@ -7,6 +7,7 @@ const ROOT = join(__dirname, '..', '..', '..');
 const SERVICE_OF_PACKAGE: Record<string, string> = {
   '@aws-sdk/client-dynamodb': 'dynamodb',
   '@aws-sdk/client-ecs': 'ecs',
+  '@aws-sdk/client-scheduler': 'scheduler',
   '@aws-sdk/client-sfn': 'states',
   '@aws-sdk/client-sns': 'sns',
 };

@@ -17,6 +17,7 @@ const MODEL_FILES: Record<string, string> = {
   sns: 'sns-2010-03-31',
   lambda: 'lambda-2015-03-31',
   events: 'eventbridge-2015-10-07',
+  scheduler: 'scheduler-2021-06-30',
 };
 
 export interface Shape {
