@@ -236,6 +236,9 @@ async function observed(aws: ScriptedAws, r: ScenarioResult) {
     messages: aws.published.map((p) => `${p.MessageAttributes?.severity?.StringValue}: ${p.Subject}`),
     tasksStarted: aws.startedTasks.length,
     tasksStopped: aws.stopRequests.length,
+    // Who stopped them, as the task's stoppedReason tells (ECS console, alert): the runner at its
+    // deadline, or the reconciler cleaning up after it (the execution's name cut off).
+    stoppedBy: aws.stopRequests.map((s) => s.reason.split(/[:(]/)[0]),
   };
 }
 
@@ -331,6 +334,50 @@ describe('a call that hangs once in any Task state that retries or chunks on Sta
     });
 
     expect(r.calls.filter((c) => c.state === stateName)[0].error?.name).toBe('States.Timeout');
+    expect(await observed(aws, r)).toEqual(expected);
+  });
+});
+
+/**
+ * Throttling, named by the service and not read from the definition: every Task state rides out one
+ * throttling answer of the service it calls (a state whose Retry was dropped or emptied would take its
+ * Catch instead, and the run would end differently). Modeled names where the service has one; for ECS
+ * and Step Functions, whose models have no throttling exception, the name the SDK integration reports
+ * for an unmodeled error (`<Service>.<Service>Exception`, Step Functions developer guide).
+ */
+const THROTTLED: Record<string, string> = {
+  dynamodb: 'DynamoDB.ThrottlingException',
+  ecs: 'Ecs.EcsException',
+  sfn: 'Sfn.SfnException',
+  sns: 'SNS.ThrottledException',
+  lambda: 'Lambda.TooManyRequestsException',
+  events: 'EventBridge.InternalException',
+};
+
+describe('a throttling answer of its service, once, in any Task state', () => {
+  let reaching: Map<string, BaseScenario>;
+  beforeAll(async () => {
+    reaching = await reachingScenarios();
+  });
+
+  test.each(TASK_STATES.map((s) => [s.name, s.resource]))('%s (%s)', async (stateName, resource) => {
+    const base = reaching.get(stateName);
+    if (!base) throw new Error(`No base scenario reaches Task state ${stateName}: add one to BASE_SCENARIOS.`);
+    const errorName = THROTTLED[parseResource(resource).service];
+    await clearLock();
+    const calmAws = new ScriptedAws();
+    const expected = await observed(calmAws, await runScenario(db, calmAws, await base.setup(db, calmAws)));
+
+    await clearLock();
+    const aws = new ScriptedAws();
+    const scenario = await base.setup(db, aws);
+    const r = await runScenario(db, aws, {
+      ...scenario,
+      inject: (call, attempt) =>
+        call.state === stateName && attempt === 0 ? new ServiceError(errorName, 'Rate exceeded') : undefined,
+    });
+
+    expect(r.calls.filter((c) => c.state === stateName)[0].error?.name).toBe(errorName);
     expect(await observed(aws, r)).toEqual(expected);
   });
 });
