@@ -118,7 +118,10 @@ function literalSlots(definition: Json): Array<{ state: string; key: string; val
   const slots: Array<{ state: string; key: string; value: string }> = [];
   for (const [name, state] of statesOf(definition)) {
     if (state.Type !== 'Pass' && state.Type !== 'Fail') continue;
-    const objects = state.Type === 'Fail' ? [state] : [state.Parameters ?? {}, state.Result ?? {}];
+    // A Result may be a plain value ("stopped"), which has no named fields to swap.
+    const objects = (state.Type === 'Fail' ? [state] : [state.Parameters, state.Result]).filter(
+      (o) => o !== null && typeof o === 'object' && !Array.isArray(o),
+    );
     for (const obj of objects)
       for (const [key, value] of Object.entries(obj))
         if (typeof value === 'string' && /^(?:[a-z_]+|BatchRunner\.\w+)$/.test(value) && !key.endsWith('.$'))
