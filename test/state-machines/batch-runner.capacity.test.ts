@@ -188,6 +188,21 @@ describe.each([
     expect(r.output.outcome).toBe('succeeded');
   });
 
+  test('ECS answers a server error on every retry: the task may have started, so it is an answer lost, not "could not start"', async () => {
+    const r = await runScenario(db, aws, {
+      batch,
+      inject: (call) =>
+        call.state === state
+          ? Object.assign(new Error('Service unavailable'), { name: 'Ecs.ServerException' })
+          : undefined,
+    });
+    expect(r.error).toBe('BatchRunner.StartAnswerLost');
+    expect(r.statesEntered).toContain('NoteStartMayHaveRun');
+    expect(r.statesEntered).not.toContain('RecordCouldNotStart');
+    expect(aws.reconcilerCalls.at(-1)).toMatchObject({ action: 'finish', executionArn: r.executionArn });
+    expect(alerts()).toHaveLength(1);
+  });
+
   test('a lost RunTask answer: the reconciler looks the task up in ECS before the lock goes; could_not_start, one alert', async () => {
     const r = await runScenario(db, aws, {
       batch,

@@ -432,6 +432,23 @@ describe('starting the task', () => {
   });
 });
 
+describe('answers that leave out what the ECS model makes optional', () => {
+  test('a stopped task described without lastStatus is not taken for STOPPED: timed_out, the task may still run, one alert, the lock kept', async () => {
+    aws.watch = 'deadline';
+    aws.describeOmitsLastStatus = true;
+    const r = await runScenario(db, aws);
+
+    expect(r.status).toBe('FAILED');
+    expect(r.error).toBe('BatchRunner.TimedOut');
+    expect(r.statesEntered).toContain('NoteTaskMayStillRun');
+    expect(r.statesEntered).not.toContain('RecordStoppedTask');
+    expect(alerts()).toHaveLength(1);
+    expect(alerts()[0].Message).toContain('Task may still run: true');
+    // Nothing says the task stopped, so its lock is not released beside it.
+    expect(r.lockItem?.owner.S).toBe(r.executionArn);
+  });
+});
+
 describe('failures and the hard timeout', () => {
   test('non-zero exit: failed with exit code and stop reason, lock released, one alert with the log link', async () => {
     aws.watch = { exitCode: 3 };

@@ -106,6 +106,8 @@ export class ScriptedAws {
   describeCallsUntilStopped = 1;
   /** ECS no longer knows a task once it was asked to stop (DescribeTasks answers MISSING). */
   forgetsStoppedTasks = false;
+  /** DescribeTasks answers tasks without `LastStatus` (optional in the ECS model). */
+  describeOmitsLastStatus = false;
   /** Tasks ECS no longer knows (DescribeTasks answers MISSING for them). */
   readonly unknownToEcs = new Set<string>();
   watch: WatchScript = { exitCode: 0 };
@@ -193,6 +195,8 @@ export class ScriptedAws {
                   })
                 : describedTask({ taskArn, lastStatus: 'RUNNING' })),
               Tags: this.tagsOf(taskArn),
+              // The ECS model makes lastStatus optional: an answer may leave it out.
+              ...(this.describeOmitsLastStatus ? { LastStatus: undefined } : {}),
             })),
           };
         },
