@@ -154,7 +154,12 @@ export function worstCaseApp(
       },
     };
   });
-  const all = options.dependents ? batches.map((b, i) => (i === 0 ? b : { ...b, after: [batches[0].name] })) : batches;
+  // A dependent has no schedule to pause, so it does not set pauseAfterConsecutiveFailures (validation refuses it).
+  const all = options.dependents
+    ? batches.map((b, i) =>
+        i === 0 ? b : { ...b, after: [batches[0].name], pauseAfterConsecutiveFailures: undefined },
+      )
+    : batches;
   validateBatchConfigs(all);
   return {
     batches: all,

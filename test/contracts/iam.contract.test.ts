@@ -489,7 +489,7 @@ describe('handler roles: every SDK call a handler makes is allowed on the concre
               {
                 why: `${why} (PassRole)`,
                 action: 'iam:PassRole',
-                resource: b.schedulerRoleArn,
+                resource: b.schedulerRoleArn as string,
                 context: { 'iam:PassedToService': 'scheduler.amazonaws.com' },
               },
             ]
@@ -717,8 +717,9 @@ describe('handler roles: every SDK call a handler makes is allowed on the concre
     test("the reconciler pauses schedules: only this runner's, passing only a pausable schedule's role, only to Scheduler", async () => {
       const h = 'cleanup';
       const pausable = app.batches.find((b) => b.pausable);
-      const other = app.batches.find((b) => !b.pausable);
-      if (!pausable || !other) throw new Error('the app needs a pausable and a non-pausable batch');
+      const other = app.batches.find((b) => !b.pausable && b.schedulerRoleArn !== undefined);
+      if (!pausable || !other?.schedulerRoleArn)
+        throw new Error('the app needs a pausable and a non-pausable scheduled batch');
       const [update, passRole] = handlerRequests(h, 'scheduler:UpdateSchedule', pausable);
       expect(pausable.schedulerRoleArn).toMatch(new RegExp(`:role/batch-runner/`));
       expect(other.schedulerRoleArn).not.toMatch(new RegExp(`:role/batch-runner/`));
@@ -735,7 +736,7 @@ describe('handler roles: every SDK call a handler makes is allowed on the concre
       await deny(h, {
         ...passRole,
         why: 'PassRole of a batch scheduler role outside the path',
-        resource: other.schedulerRoleArn,
+        resource: other.schedulerRoleArn as string,
       });
       await deny(h, {
         ...passRole,

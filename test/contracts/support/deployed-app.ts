@@ -14,8 +14,11 @@ export interface DeployedBatch {
   readonly trustPolicy: any;
   /** Roles of the task definition (what RunTask passes). */
   readonly passedRoleArns: string[];
-  /** The role of the batch's schedule (what UpdateSchedule passes back when the reconciler pauses it). */
-  readonly schedulerRoleArn: string;
+  /**
+   * The role of the batch's schedule (what UpdateSchedule passes back when the reconciler pauses it);
+   * undefined for a batch with `after`, which an EventBridge rule starts instead of a schedule.
+   */
+  readonly schedulerRoleArn: string | undefined;
   /** Whether the batch sets pauseAfterConsecutiveFailures (its schedule's input carries `pauseAfter`). */
   readonly pausable: boolean;
 }
@@ -91,11 +94,18 @@ export function deployApp(batches: readonly BatchConfig[]): DeployedApp {
       const schedule = Object.values<any>(resourcesOf(t, 'AWS::Scheduler::Schedule')).find(
         (sc) => resolver.resolve(stack, sc.Properties.Target.Arn) === resolver.ref(stack, logicalId),
       );
-      if (!schedule) throw new Error(`schedule of ${logicalId} not found`);
+      const dependencyRule = Object.values<any>(resourcesOf(t, 'AWS::Events::Rule')).some((rule) =>
+        (rule.Properties.Targets ?? []).some(
+          (target: any) => resolver.resolve(stack, target.Arn) === resolver.ref(stack, logicalId),
+        ),
+      );
+      if (!schedule && !dependencyRule) throw new Error(`neither a schedule nor a dependency rule starts ${logicalId}`);
       deployed.push({
         name: substitutions.BatchName,
-        schedulerRoleArn: resolver.resolve(stack, schedule.Properties.Target.RoleArn),
-        pausable: 'pauseAfter' in JSON.parse(resolver.resolve(stack, schedule.Properties.Target.Input)),
+        schedulerRoleArn: schedule && resolver.resolve(stack, schedule.Properties.Target.RoleArn),
+        pausable:
+          schedule !== undefined &&
+          'pauseAfter' in JSON.parse(resolver.resolve(stack, schedule.Properties.Target.Input)),
         stateMachineName: p.StateMachineName,
         stateMachineArn: resolver.ref(stack, logicalId),
         definition,
