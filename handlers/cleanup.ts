@@ -169,8 +169,7 @@ export const handler = async (event: ReconcilerEvent): Promise<ReconcilerResult>
 
 /**
  * Whether an ended run may complete a streak of `pauseAfterConsecutiveFailures`: a scheduled run whose
- * input carries N (the batch sets it), or a run started by a dependency (whose input carries none; the
- * check reads N from the newest scheduled run).
+ * input carries N (the batch sets it). A dependent batch's runs never do: it has no schedule to pause.
  */
 export function mayCompleteStreak(input: string | null | undefined): boolean {
   let parsed: any;
@@ -179,7 +178,7 @@ export function mayCompleteStreak(input: string | null | undefined): boolean {
   } catch {
     return false;
   }
-  return (parsed?.trigger === 'schedule' && thresholdOf(input) !== undefined) || parsed?.trigger === 'dependency';
+  return parsed?.trigger === 'schedule' && thresholdOf(input) !== undefined;
 }
 
 /** Checks one batch for `pauseAfterConsecutiveFailures`; a failure is logged and reported, never thrown. */

@@ -3,6 +3,7 @@ import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as events from 'aws-cdk-lib/aws-events';
 import { type BatchConfig, BatchConfigError, validateBatchConfigs } from '../config/batch-config';
 import { deriveTimings } from '../config/timings';
+import { FARGATE_CAPACITY_PROVIDERS } from '../config/capacity';
 import { DEFAULT_PREFIX } from '../config/naming';
 import { SELFTEST_BATCH } from '../config/selftest-batch';
 import { BatchDashboard } from './batch-dashboard';
@@ -168,9 +169,18 @@ export function validateAppProps(props: BatchRunnerAppProps): void {
       );
   }
   for (const b of props.batches) {
-    if (b.capacity?.launchType === 'EC2' && props.network?.assignPublicIp === 'ENABLED') {
+    if (props.network?.assignPublicIp !== 'ENABLED') continue;
+    if (b.capacity?.launchType === 'EC2') {
       throw new BatchConfigError(
         `batch "${b.name}": capacity.launchType = "EC2" is invalid with network.assignPublicIp = "ENABLED": ECS gives public IPs to Fargate tasks only; set network.assignPublicIp to "DISABLED" (EC2 tasks reach the internet through a NAT gateway), or run this batch on Fargate.`,
+      );
+    }
+    const ec2Providers = (b.capacity?.capacityProviderStrategy ?? [])
+      .map((i) => i.capacityProvider)
+      .filter((p) => !(FARGATE_CAPACITY_PROVIDERS as readonly string[]).includes(p));
+    if (ec2Providers.length > 0) {
+      throw new BatchConfigError(
+        `batch "${b.name}": capacity.capacityProviderStrategy = ${JSON.stringify(ec2Providers)} is invalid with network.assignPublicIp = "ENABLED": tasks on Auto Scaling group (EC2) capacity get no public IP; set network.assignPublicIp to "DISABLED" (with a NAT gateway), or use only FARGATE and FARGATE_SPOT.`,
       );
     }
   }

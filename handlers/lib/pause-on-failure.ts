@@ -30,11 +30,11 @@ import type { ExecutionStatus, ReconcileContext } from './reconcile';
 export const PAUSE_HISTORY_LIMIT = 100;
 
 /**
- * Triggers whose runs count: started by the batch's schedule, or by an upstream batch (`dependency`).
- * A manual run (console, CLI) neither counts nor resets a streak: an operator trying a fix by hand
+ * Triggers whose runs count: started by the batch's schedule. A dependent batch (`after`) has no
+ * schedule and may not set the option, so its runs are never checked. A manual run (console, CLI) neither counts nor resets a streak: an operator trying a fix by hand
  * must not unpause a broken schedule, nor pause a healthy one.
  */
-export const COUNTED_TRIGGERS: readonly string[] = ['schedule', 'dependency'];
+export const COUNTED_TRIGGERS: readonly string[] = ['schedule'];
 
 const parse = (text: string | null | undefined): any => {
   try {
@@ -100,8 +100,7 @@ export interface FailureStreak {
 
 /**
  * Reads the history back from the newest execution until a counted success, an execution started
- * at or before `sinceMs`, or N failures. N is taken from the newest scheduled run (a dependency run
- * carries none and does not decide it).
+ * at or before `sinceMs`, or N failures. N is taken from the newest scheduled run.
  */
 export async function currentFailureStreak(
   ctx: ReconcileContext,
@@ -166,7 +165,7 @@ export function pauseNotice(
     message: [
       `Batch ${batch}: schedule paused after ${threshold} failed runs in a row`,
       '',
-      `The last ${threshold} runs started by the schedule (or by a dependency) failed, so the reconciler disabled the schedule ${scheduleName} (pauseAfterConsecutiveFailures: ${threshold}). No scheduled run starts until it is resumed; manual runs still work.`,
+      `The last ${threshold} runs started by the schedule failed, so the reconciler disabled the schedule ${scheduleName} (pauseAfterConsecutiveFailures: ${threshold}). No scheduled run starts until it is resumed; manual runs still work.`,
       '',
       'Failed runs, newest first:',
       ...runs.map((r) => `  ${r.executionArn} (${r.status}, started ${new Date(r.startDate).toISOString()})`),
@@ -215,8 +214,11 @@ export async function pauseOnRepeatedFailure(
   const nowMs = (ctx.now ?? Date.now)();
   const nowSeconds = Math.floor(nowMs / 1000);
   const notice = pauseNotice(target.name, threshold, world.schedules.nameOf(target.name), runs);
-  const recorded = await recordNotice(ctx.dynamodb, ctx.lockTableName, notice, nowSeconds);
+  // Disable first, then owe the alert: an alert owed before a disable that keeps failing (PassRole
+  // refused, say) would be delivered by the owed-alert pass and say the schedule is paused while it
+  // still runs. The cost is a narrow window: a crash right after the disable sends no alert.
   await world.schedules.disable(target.name);
+  const recorded = await recordNotice(ctx.dynamodb, ctx.lockTableName, notice, nowSeconds);
   await recordPause(ctx.dynamodb, ctx.lockTableName, target.name, {
     pausedAtMs: nowMs,
     failures: threshold,

@@ -197,6 +197,24 @@ describe('refused with the batch, the field, the value and the fix', () => {
         },
       }),
     ).toThrow(/capacity\.launchType = "EC2" is invalid with network\.assignPublicIp = "ENABLED"/);
+    expect(() =>
+      addBatchRunnerStacks(new App(), {
+        batches: [
+          withCapacity({
+            capacityProviderStrategy: [{ capacityProvider: 'nightly-asg' }, { capacityProvider: 'FARGATE' }],
+          }),
+        ],
+        network: {
+          vpcId: 'vpc-0a1b2c3d',
+          availabilityZones: ['ap-northeast-1a'],
+          subnetIds: ['subnet-0bcf5b43'],
+          securityGroupIds: ['sg-0a1b2c3d'],
+          assignPublicIp: 'ENABLED',
+        },
+      }),
+    ).toThrow(
+      /capacity\.capacityProviderStrategy = \["nightly-asg"\] is invalid with network\.assignPublicIp = "ENABLED"/,
+    );
     expect(app.node.children).toHaveLength(0);
   });
 });

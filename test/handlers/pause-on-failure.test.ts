@@ -338,13 +338,16 @@ describe('pauseAfterConsecutiveFailures: the schedule is disabled after N failed
     expect(pauseAlerts()[0].Message).toContain(`${executionArn('f2')} (TIMED_OUT`);
   });
 
-  test('a run started by a dependency counts like a scheduled one', () => {
+  test('a run started by a dependency neither counts nor resets: a dependent batch has no schedule to pause', () => {
     expect(weighRun({ status: 'FAILED', input: '{"trigger":"dependency"}', error: 'BatchRunner.TaskFailed' })).toBe(
-      'failure',
+      'neutral',
     );
     expect(
       weighRun({ status: 'SUCCEEDED', input: '{"trigger":"dependency"}', output: '{"outcome":"succeeded"}' }),
-    ).toBe('success');
+    ).toBe('neutral');
+    expect(weighRun({ status: 'FAILED', input: '{"trigger":"schedule"}', error: 'BatchRunner.TaskFailed' })).toBe(
+      'failure',
+    );
     expect(weighRun({ status: 'FAILED', input: '{"trigger":"console"}' })).toBe('neutral');
     expect(weighRun({ status: 'SUCCEEDED', input: 'not json', output: '{"outcome":"succeeded"}' })).toBe('neutral');
   });
@@ -410,22 +413,25 @@ describe('pauseAfterConsecutiveFailures: the schedule is disabled after N failed
     expect(pauseAlerts()).toHaveLength(2);
   });
 
-  test('a crash after the alert was recorded but before the schedule was disabled: the next check finishes the pause, no second alert', async () => {
+  test('a disable that fails owes no alert (it would say the schedule is paused while it runs); the next check pauses and alerts once', async () => {
     runs = [scheduled('f3', 1), scheduled('f2', 25), scheduled('f1', 49)];
     schedulerMock
       .on(UpdateScheduleCommand)
-      .rejectsOnce(Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' }));
+      .rejectsOnce(
+        Object.assign(new Error('not authorized to perform iam:PassRole'), { name: 'AccessDeniedException' }),
+      );
     expect((await onFailure()).pause).toMatchObject({ result: 'error' });
     expect(scheduleState).toBe('ENABLED');
+    expect(await listOwedAlerts(db.client, table)).toEqual([]);
+    expect(pauseAlerts()).toHaveLength(0);
+    // The next pass (the refusal was once) pauses and alerts; the one after sends nothing more.
     schedulerMock.on(UpdateScheduleCommand).callsFake((input) => {
       scheduleState = input.State;
       return { ScheduleArn: SCHEDULE.Arn };
     });
-    expect((await onFailure()).pause).toMatchObject({ result: 'paused', alert: 'already recorded' });
-    expect(scheduleState).toBe('DISABLED');
-    // The owed record is delivered by the pass after the recorder's grace, once.
     clock += 10 * 60_000;
     await handleReconcilerEvent({ source: 'aws.events', 'detail-type': 'Scheduled Event' }, deps());
+    expect(scheduleState).toBe('DISABLED');
     clock += 10 * 60_000;
     await handleReconcilerEvent({ source: 'aws.events', 'detail-type': 'Scheduled Event' }, deps());
     expect(pauseAlerts()).toHaveLength(1);
@@ -463,12 +469,12 @@ describe('pauseAfterConsecutiveFailures: the schedule is disabled after N failed
     expect((await onFailure()).pause).toMatchObject({ result: 'paused', failures: [executionArn('f3')] });
   });
 
-  test('which ended runs start a check: scheduled runs carrying N, and dependency runs', () => {
+  test('which ended runs start a check: scheduled runs carrying N only (not dependency runs)', () => {
     expect(mayCompleteStreak('{"trigger":"schedule","scheduledTime":"2026-12-01T21:00:00Z","pauseAfter":3}')).toBe(
       true,
     );
     expect(mayCompleteStreak('{"trigger":"schedule","scheduledTime":"2026-12-01T21:00:00Z"}')).toBe(false);
-    expect(mayCompleteStreak('{"trigger":"dependency"}')).toBe(true);
+    expect(mayCompleteStreak('{"trigger":"dependency"}')).toBe(false);
     expect(mayCompleteStreak('{"trigger":"cli","pauseAfter":3}')).toBe(false);
     expect(mayCompleteStreak('{}')).toBe(false);
     expect(mayCompleteStreak('not json')).toBe(false);
