@@ -176,7 +176,8 @@ export function worstCaseApp(
         availabilityZones: [`${region}a`, `${region}b`, `${region}c`, `${region}d`],
         subnetIds: Array.from({ length: APP_LIMITS.subnets }, (_, j) => `subnet-${hex(j, 17)}`),
         securityGroupIds: Array.from({ length: APP_LIMITS.securityGroups }, (_, j) => `sg-${hex(j, 17)}`),
-        assignPublicIp: 'ENABLED',
+        // DISABLED: one character longer than ENABLED, and what tasks on EC2 capacity need.
+        assignPublicIp: 'DISABLED',
       },
     },
   };
