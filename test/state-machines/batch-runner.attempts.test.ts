@@ -1,14 +1,4 @@
-import { DeleteItemCommand } from '@aws-sdk/client-dynamodb';
-import type { EmbeddedDynamoDb } from '../../local/lock-store';
-import { FAMILY } from '../fixtures/ecs-payloads';
-import {
-  LOCK_TABLE,
-  runScenario,
-  type ScenarioResult,
-  scheduledInput,
-  ScriptedAws,
-  startLockStore,
-} from '../support/asl-harness';
+import { runScenario, type ScenarioResult, scheduledInput, useScenarioWorld } from '../support/asl-harness';
 
 /**
  * The attempt region of state-machines/batch-runner.asl.json (issue 11): the run's context in the
@@ -16,19 +6,7 @@ import {
  * in dynalite, ECS answered with realistic payloads.
  */
 
-let db: EmbeddedDynamoDb;
-let aws: ScriptedAws;
-
-beforeAll(async () => {
-  db = await startLockStore();
-});
-afterAll(async () => {
-  await db.close();
-});
-beforeEach(async () => {
-  aws = new ScriptedAws();
-  await db.client.send(new DeleteItemCommand({ TableName: LOCK_TABLE, Key: { batch: { S: FAMILY } } }));
-});
+const world = useScenarioWorld();
 
 const runTasks = (r: ScenarioResult) => r.calls.filter((c) => c.state === 'StartBatchTask');
 const environmentOf = (r: ScenarioResult, attempt = 0): Record<string, string> =>
@@ -41,7 +19,7 @@ const environmentOf = (r: ScenarioResult, attempt = 0): Record<string, string> =
 describe("the run's context reaches the task", () => {
   test('a scheduled run: the slot time (the same for every delivery), trigger, execution, attempt 1 and the hard timeout', async () => {
     const input = scheduledInput('2026-11-30T21:00:00Z');
-    const r = await runScenario(db, aws, { input, name: 'SlotContext' });
+    const r = await runScenario(world.db, world.aws, { input, name: 'SlotContext' });
 
     expect(r.status).toBe('SUCCEEDED');
     expect(runTasks(r)).toHaveLength(1);
@@ -57,7 +35,7 @@ describe("the run's context reaches the task", () => {
   });
 
   test('a manual run names no slot: the scheduled time is the execution`s start time; the operator`s variable is kept', async () => {
-    const r = await runScenario(db, aws, {
+    const r = await runScenario(world.db, world.aws, {
       input: { trigger: 'console', overrides: { environment: { DRY_RUN: 'true' } } },
     });
 
@@ -77,7 +55,7 @@ describe("the run's context reaches the task", () => {
   });
 
   test('an allowed command override is kept beside the run`s context', async () => {
-    const r = await runScenario(db, aws, {
+    const r = await runScenario(world.db, world.aws, {
       batch: { overrides: { environment: ['DRY_RUN'], command: true } },
       input: { trigger: 'cli', overrides: { command: ['node', 'backfill.js', '--day', '2026-11-30'] } },
     });
@@ -90,11 +68,11 @@ describe("the run's context reaches the task", () => {
   });
 
   test('runContextEnvironment: false starts the task with the operator`s overrides only', async () => {
-    const scheduled = await runScenario(db, aws, { batch: { runContextEnvironment: false } });
+    const scheduled = await runScenario(world.db, world.aws, { batch: { runContextEnvironment: false } });
     expect(scheduled.status).toBe('SUCCEEDED');
     expect(runTasks(scheduled)[0].params.Overrides).toEqual({});
 
-    const manual = await runScenario(db, aws, {
+    const manual = await runScenario(world.db, world.aws, {
       batch: { runContextEnvironment: false },
       input: { overrides: { environment: { DRY_RUN: 'true' } } },
     });
@@ -105,7 +83,7 @@ describe("the run's context reaches the task", () => {
   });
 });
 
-const alerts = () => aws.published.filter((p) => p.MessageAttributes.severity.StringValue === 'alert');
+const alerts = () => world.aws.published.filter((p) => p.MessageAttributes.severity.StringValue === 'alert');
 const retryOn = (on: Record<string, unknown>, more: Record<string, unknown> = {}) => ({
   retry: { attempts: 2, backoffSeconds: 5, on, ...more },
 });
@@ -115,12 +93,12 @@ const earlier = (n: number, taskArn: string, exit: number | null, stop: string, 
 
 describe('retries by failure reason', () => {
   test('exit code 75 is retried once the task is STOPPED: a new task with its own ClientToken, attempt 2, the same slot; success', async () => {
-    aws.watchPerTask = [{ exitCode: 75 }, { exitCode: 0 }];
+    world.aws.watchPerTask = [{ exitCode: 75 }, { exitCode: 0 }];
     const input = scheduledInput('2026-11-30T22:00:00Z');
-    const r = await runScenario(db, aws, { input, batch: retryOn({ exitCodes: [75] }) });
+    const r = await runScenario(world.db, world.aws, { input, batch: retryOn({ exitCodes: [75] }) });
 
     expect(r.status).toBe('SUCCEEDED');
-    expect(aws.startedTasks).toHaveLength(2);
+    expect(world.aws.startedTasks).toHaveLength(2);
     const [first, second] = runTasks(r);
     expect(first.params.ClientToken).not.toBe(second.params.ClientToken);
     expect(second.params.ClientToken.length).toBeLessThanOrEqual(64);
@@ -146,12 +124,12 @@ describe('retries by failure reason', () => {
     ]);
     expect(r.output).toMatchObject({
       outcome: 'succeeded',
-      task: { taskArn: aws.startedTasks[1], exitCode: 0 },
+      task: { taskArn: world.aws.startedTasks[1], exitCode: 0 },
       attempts: {
         number: 2,
         earlier: earlier(
           1,
-          aws.startedTasks[0],
+          world.aws.startedTasks[0],
           75,
           'EssentialContainerExited',
           'exit code 75 is in retry.on.exitCodes',
@@ -159,94 +137,108 @@ describe('retries by failure reason', () => {
       },
       lockRelease: { status: 'released' },
     });
-    expect(aws.published).toEqual([]);
+    expect(world.aws.published).toEqual([]);
     expect(r.lockItem).toBeUndefined();
   });
 
   test('the batch`s own failures use up retry.attempts: a second exit 75 ends the run failed, one alert listing both attempts', async () => {
-    aws.watchPerTask = [{ exitCode: 75 }, { exitCode: 75 }];
-    const r = await runScenario(db, aws, { batch: retryOn({ exitCodes: [75] }) });
+    world.aws.watchPerTask = [{ exitCode: 75 }, { exitCode: 75 }];
+    const r = await runScenario(world.db, world.aws, { batch: retryOn({ exitCodes: [75] }) });
 
     expect(r.status).toBe('FAILED');
     expect(r.error).toBe('BatchRunner.TaskFailed');
-    expect(aws.startedTasks).toHaveLength(2);
+    expect(world.aws.startedTasks).toHaveLength(2);
     expect(alerts()).toHaveLength(1);
     const details = JSON.parse(alerts()[0].Message.split('\nDetails: ')[1]);
-    expect(details.task).toMatchObject({ taskArn: aws.startedTasks[1], exitCode: 75 });
+    expect(details.task).toMatchObject({ taskArn: world.aws.startedTasks[1], exitCode: 75 });
     expect(details.attempts).toEqual({
       number: 2,
-      earlier: earlier(1, aws.startedTasks[0], 75, 'EssentialContainerExited', 'exit code 75 is in retry.on.exitCodes'),
+      earlier: earlier(
+        1,
+        world.aws.startedTasks[0],
+        75,
+        'EssentialContainerExited',
+        'exit code 75 is in retry.on.exitCodes',
+      ),
     });
     expect(r.lockItem).toBeUndefined();
   });
 
   test('infrastructure disruptions do not use up the batch`s attempts: Spot, Spot, exit 75, then success in 4 attempts', async () => {
-    aws.watchPerTask = [spot, spot, { exitCode: 75 }, { exitCode: 0 }];
-    const r = await runScenario(db, aws, {
+    world.aws.watchPerTask = [spot, spot, { exitCode: 75 }, { exitCode: 0 }];
+    const r = await runScenario(world.db, world.aws, {
       batch: retryOn({ exitCodes: [75, 143], stopCodes: ['SpotInterruption'] }),
     });
 
     expect(r.status).toBe('SUCCEEDED');
-    expect(aws.startedTasks).toHaveLength(4);
+    expect(world.aws.startedTasks).toHaveLength(4);
     expect(r.statesEntered.filter((s) => s === 'CountInfrastructureRetry')).toHaveLength(2);
     expect(r.statesEntered.filter((s) => s === 'CountBatchRetry')).toHaveLength(1);
     expect(new Set(runTasks(r).map((c) => c.params.ClientToken)).size).toBe(4);
     expect(environmentOf(r, 3).BATCH_RUNNER_ATTEMPT).toBe('4');
     const infra = 'stop code SpotInterruption is in retry.on.stopCodes, not counted in retry.attempts';
     expect(r.output.attempts.earlier).toBe(
-      earlier(1, aws.startedTasks[0], 143, 'SpotInterruption', infra) +
-        earlier(2, aws.startedTasks[1], 143, 'SpotInterruption', infra) +
-        earlier(3, aws.startedTasks[2], 75, 'EssentialContainerExited', 'exit code 75 is in retry.on.exitCodes'),
+      earlier(1, world.aws.startedTasks[0], 143, 'SpotInterruption', infra) +
+        earlier(2, world.aws.startedTasks[1], 143, 'SpotInterruption', infra) +
+        earlier(3, world.aws.startedTasks[2], 75, 'EssentialContainerExited', 'exit code 75 is in retry.on.exitCodes'),
     );
   });
 
   test('a disruption past infrastructureAttempts is not retried as an exit code either (143 is listed): failed, one alert', async () => {
-    aws.watchPerTask = [spot, spot];
-    const r = await runScenario(db, aws, {
+    world.aws.watchPerTask = [spot, spot];
+    const r = await runScenario(world.db, world.aws, {
       batch: retryOn({ exitCodes: [143], stopCodes: ['SpotInterruption'] }, { infrastructureAttempts: 1 }),
     });
 
     expect(r.status).toBe('FAILED');
-    expect(aws.startedTasks).toHaveLength(2);
+    expect(world.aws.startedTasks).toHaveLength(2);
     expect(r.statesEntered).not.toContain('CountBatchRetry');
     expect(alerts()).toHaveLength(1);
     expect(alerts()[0].Message).toContain('SpotInterruption');
   });
 
   test('a task that failed to start (no exit code) is retried by its stop code', async () => {
-    aws.watchPerTask = [
+    world.aws.watchPerTask = [
       { exitCode: null, stopCode: 'TaskFailedToStart', stoppedReason: 'CannotPullContainerError: pull rate limit' },
       { exitCode: 0 },
     ];
-    const r = await runScenario(db, aws, { batch: retryOn({ stopCodes: ['TaskFailedToStart'] }, { attempts: 1 }) });
+    const r = await runScenario(world.db, world.aws, {
+      batch: retryOn({ stopCodes: ['TaskFailedToStart'] }, { attempts: 1 }),
+    });
 
     expect(r.status).toBe('SUCCEEDED');
     expect(r.output.attempts.earlier).toContain(
-      `attempt 1: task ${aws.startedTasks[0]} on FARGATE, exit code null, stop code TaskFailedToStart`,
+      `attempt 1: task ${world.aws.startedTasks[0]} on FARGATE, exit code null, stop code TaskFailedToStart`,
     );
   });
 
   test('an exit code not listed is not retried: failed after one attempt', async () => {
-    aws.watchPerTask = [{ exitCode: 1 }];
-    const r = await runScenario(db, aws, { batch: retryOn({ exitCodes: [75] }) });
+    world.aws.watchPerTask = [{ exitCode: 1 }];
+    const r = await runScenario(world.db, world.aws, { batch: retryOn({ exitCodes: [75] }) });
 
     expect(r.status).toBe('FAILED');
-    expect(aws.startedTasks).toHaveLength(1);
+    expect(world.aws.startedTasks).toHaveLength(1);
     expect(r.statesEntered).toContain('NoteEarlierAttempts');
     expect(JSON.parse(alerts()[0].Message.split('\nDetails: ')[1]).attempts).toEqual({ number: 1, earlier: '' });
   });
 
   test('a retry that runs into the run`s deadline is stopped and confirmed STOPPED: timed_out, one alert, lock released', async () => {
-    aws.watchPerTask = [{ exitCode: 75 }, 'deadline'];
-    const r = await runScenario(db, aws, { batch: retryOn({ exitCodes: [75] }) });
+    world.aws.watchPerTask = [{ exitCode: 75 }, 'deadline'];
+    const r = await runScenario(world.db, world.aws, { batch: retryOn({ exitCodes: [75] }) });
 
     expect(r.status).toBe('FAILED');
     expect(r.error).toBe('BatchRunner.TimedOut');
-    expect(aws.stopRequests.map((s) => s.task)).toEqual([aws.startedTasks[1]]);
+    expect(world.aws.stopRequests.map((s) => s.task)).toEqual([world.aws.startedTasks[1]]);
     // The one alert lists the earlier attempt beside the timed-out one.
     expect(JSON.parse(alerts()[0].Message.split('\nDetails: ')[1]).attempts).toEqual({
       number: 2,
-      earlier: earlier(1, aws.startedTasks[0], 75, 'EssentialContainerExited', 'exit code 75 is in retry.on.exitCodes'),
+      earlier: earlier(
+        1,
+        world.aws.startedTasks[0],
+        75,
+        'EssentialContainerExited',
+        'exit code 75 is in retry.on.exitCodes',
+      ),
     });
     expect(r.statesEntered).toContain('RecordStoppedTask');
     expect(alerts()).toHaveLength(1);
@@ -258,13 +250,16 @@ describe('start timeout (startTimeoutSeconds)', () => {
   const startTimeout = { startTimeoutSeconds: 300 };
 
   test('a task stuck PENDING past its start timeout is stopped, confirmed STOPPED: could_not_start naming PENDING, lock released, one alert', async () => {
-    aws.watch = 'stuck-pending';
-    const r = await runScenario(db, aws, { batch: startTimeout });
+    world.aws.watch = 'stuck-pending';
+    const r = await runScenario(world.db, world.aws, { batch: startTimeout });
 
     expect(r.status).toBe('FAILED');
     expect(r.error).toBe('BatchRunner.StartTimedOut');
-    expect(aws.stopRequests).toEqual([
-      { task: aws.startedTasks[0], reason: expect.stringMatching(/^batch-runner: start timeout of 300 s reached/) },
+    expect(world.aws.stopRequests).toEqual([
+      {
+        task: world.aws.startedTasks[0],
+        reason: expect.stringMatching(/^batch-runner: start timeout of 300 s reached/),
+      },
     ]);
     expect(r.statesEntered).toEqual(
       expect.arrayContaining(['RecordStartTimeout', 'ConfirmTaskStopped', 'RecordStoppedTask', 'WasStartTimedOut']),
@@ -281,26 +276,26 @@ describe('start timeout (startTimeoutSeconds)', () => {
   });
 
   test('with TaskFailedToStart in retry.on.stopCodes, a start timeout is an infrastructure retry: a new task, success', async () => {
-    aws.watchPerTask = ['stuck-pending', { exitCode: 0 }];
-    const r = await runScenario(db, aws, {
+    world.aws.watchPerTask = ['stuck-pending', { exitCode: 0 }];
+    const r = await runScenario(world.db, world.aws, {
       batch: { ...startTimeout, ...retryOn({ stopCodes: ['TaskFailedToStart'] }, { attempts: 1 }) },
     });
 
     expect(r.status).toBe('SUCCEEDED');
-    expect(aws.startedTasks).toHaveLength(2);
-    expect(aws.stopRequests.map((s) => s.task)).toEqual([aws.startedTasks[0]]);
+    expect(world.aws.startedTasks).toHaveLength(2);
+    expect(world.aws.stopRequests.map((s) => s.task)).toEqual([world.aws.startedTasks[0]]);
     expect(r.output.attempts.earlier).toContain(
-      `attempt 1: task ${aws.startedTasks[0]} on unknown, exit code null, stop code TaskFailedToStart: retried`,
+      `attempt 1: task ${world.aws.startedTasks[0]} on unknown, exit code null, stop code TaskFailedToStart: retried`,
     );
     expect(alerts()).toEqual([]);
   });
 
   test('a retry policy without TaskFailedToStart does not retry a start timeout: could_not_start after one attempt', async () => {
-    aws.watch = 'stuck-pending';
-    const r = await runScenario(db, aws, { batch: { ...startTimeout, ...retryOn({ exitCodes: [75] }) } });
+    world.aws.watch = 'stuck-pending';
+    const r = await runScenario(world.db, world.aws, { batch: { ...startTimeout, ...retryOn({ exitCodes: [75] }) } });
 
     expect(r.error).toBe('BatchRunner.StartTimedOut');
-    expect(aws.startedTasks).toHaveLength(1);
+    expect(world.aws.startedTasks).toHaveLength(1);
     expect(r.statesEntered).toContain('NoteEarlierAttempts');
     expect(alerts()).toHaveLength(1);
   });

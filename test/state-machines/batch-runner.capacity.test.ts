@@ -1,8 +1,6 @@
-import { DeleteItemCommand } from '@aws-sdk/client-dynamodb';
 import type { BatchConfig } from '../../config/batch-config';
-import type { EmbeddedDynamoDb } from '../../local/lock-store';
 import { capacityFailure, FAMILY } from '../fixtures/ecs-payloads';
-import { LOCK_TABLE, runScenario, type ScenarioResult, ScriptedAws, startLockStore } from '../support/asl-harness';
+import { runScenario, type ScenarioResult, useScenarioWorld } from '../support/asl-harness';
 
 /**
  * Where the task runs (issue 11, capacity; config/capacity.ts): the WhereToStartTask region of
@@ -12,19 +10,7 @@ import { LOCK_TABLE, runScenario, type ScenarioResult, ScriptedAws, startLockSto
  * and a platform version for EC2 capacity) and what the run reports.
  */
 
-let db: EmbeddedDynamoDb;
-let aws: ScriptedAws;
-
-beforeAll(async () => {
-  db = await startLockStore();
-});
-afterAll(async () => {
-  await db.close();
-});
-beforeEach(async () => {
-  aws = new ScriptedAws();
-  await db.client.send(new DeleteItemCommand({ TableName: LOCK_TABLE, Key: { batch: { S: FAMILY } } }));
-});
+const world = useScenarioWorld();
 
 const START_STATES = [
   'StartBatchTask',
@@ -33,7 +19,7 @@ const START_STATES = [
   'StartBatchTaskOnEc2',
 ];
 const starts = (r: ScenarioResult) => r.calls.filter((c) => START_STATES.includes(c.state));
-const alerts = () => aws.published.filter((p) => p.MessageAttributes.severity.StringValue === 'alert');
+const alerts = () => world.aws.published.filter((p) => p.MessageAttributes.severity.StringValue === 'alert');
 /** ECS's answer when Fargate Spot has no capacity (RunTask 200 with failures[] and no task). */
 const NO_SPOT_CAPACITY =
   'Capacity is unavailable at this time. Please try again later or in a different availability zone';
@@ -46,7 +32,7 @@ const ON_SPOT: Partial<BatchConfig> = { capacity: { spot: {}, platformVersion: '
 const SPOT_STRATEGY = [{ CapacityProvider: 'FARGATE_SPOT', Weight: 1 }];
 
 test('by default RunTask asks for on-demand Fargate (launch type FARGATE) on platform version LATEST', async () => {
-  const r = await runScenario(db, aws, {});
+  const r = await runScenario(world.db, world.aws, {});
 
   expect(r.status).toBe('SUCCEEDED');
   expect(starts(r).map((c) => c.state)).toEqual(['StartBatchTask']);
@@ -57,7 +43,7 @@ test('by default RunTask asks for on-demand Fargate (launch type FARGATE) on pla
 
 describe('Fargate Spot with a fallback to on-demand Fargate', () => {
   test('the first attempt runs on FARGATE_SPOT with the pinned platform version; success there uses no fallback', async () => {
-    const r = await runScenario(db, aws, { batch: ON_SPOT });
+    const r = await runScenario(world.db, world.aws, { batch: ON_SPOT });
 
     expect(r.status).toBe('SUCCEEDED');
     expect(starts(r).map((c) => c.state)).toEqual(['StartBatchTaskOnSpot']);
@@ -69,8 +55,8 @@ describe('Fargate Spot with a fallback to on-demand Fargate', () => {
   });
 
   test('a Spot interruption is retried without a retry policy, on on-demand Fargate (fallbackAfter 1): success, no alert, the attempt says FARGATE_SPOT', async () => {
-    aws.watchPerTask = [spotInterruption, { exitCode: 0 }];
-    const r = await runScenario(db, aws, { batch: ON_SPOT });
+    world.aws.watchPerTask = [spotInterruption, { exitCode: 0 }];
+    const r = await runScenario(world.db, world.aws, { batch: ON_SPOT });
 
     expect(r.status).toBe('SUCCEEDED');
     expect(starts(r).map((c) => c.state)).toEqual(['StartBatchTaskOnSpot', 'StartBatchTask']);
@@ -80,10 +66,10 @@ describe('Fargate Spot with a fallback to on-demand Fargate', () => {
     expect(starts(r)[1].params.ClientToken).not.toBe(starts(r)[0].params.ClientToken);
     expect(r.output).toMatchObject({
       outcome: 'succeeded',
-      task: { taskArn: aws.startedTasks[1], capacity: 'FARGATE' },
+      task: { taskArn: world.aws.startedTasks[1], capacity: 'FARGATE' },
       attempts: {
         number: 2,
-        earlier: `attempt 1: task ${aws.startedTasks[0]} on FARGATE_SPOT, exit code 143, stop code SpotInterruption: retried (stop code SpotInterruption is in retry.on.stopCodes, not counted in retry.attempts); `,
+        earlier: `attempt 1: task ${world.aws.startedTasks[0]} on FARGATE_SPOT, exit code 143, stop code SpotInterruption: retried (stop code SpotInterruption is in retry.on.stopCodes, not counted in retry.attempts); `,
       },
     });
     expect(alerts()).toEqual([]);
@@ -91,20 +77,20 @@ describe('Fargate Spot with a fallback to on-demand Fargate', () => {
   });
 
   test('fallbackAfter 2: no Spot capacity is the first setback (Spot again), an interruption the second (on-demand)', async () => {
-    aws.runTaskAnswers = [capacityFailure(NO_SPOT_CAPACITY)];
-    aws.watchPerTask = [spotInterruption, { exitCode: 0 }];
-    const r = await runScenario(db, aws, { batch: { capacity: { spot: { fallbackAfter: 2 } } } });
+    world.aws.runTaskAnswers = [capacityFailure(NO_SPOT_CAPACITY)];
+    world.aws.watchPerTask = [spotInterruption, { exitCode: 0 }];
+    const r = await runScenario(world.db, world.aws, { batch: { capacity: { spot: { fallbackAfter: 2 } } } });
 
     expect(r.status).toBe('SUCCEEDED');
     expect(starts(r).map((c) => c.state)).toEqual(['StartBatchTaskOnSpot', 'StartBatchTaskOnSpot', 'StartBatchTask']);
     expect(starts(r).map((c) => c.params.PlatformVersion)).toEqual(['LATEST', 'LATEST', 'LATEST']);
-    expect(aws.startedTasks).toHaveLength(2);
+    expect(world.aws.startedTasks).toHaveLength(2);
     expect(r.output.task.capacity).toBe('FARGATE');
   });
 
   test('a Spot interruption beyond retry.infrastructureAttempts ends the run failed: one alert naming the Spot attempt', async () => {
-    aws.watchPerTask = [spotInterruption, spotInterruption];
-    const r = await runScenario(db, aws, {
+    world.aws.watchPerTask = [spotInterruption, spotInterruption];
+    const r = await runScenario(world.db, world.aws, {
       batch: {
         capacity: { spot: { fallbackAfter: 5 } },
         retry: { attempts: 1, infrastructureAttempts: 1, on: { stopCodes: ['SpotInterruption'] } },
@@ -116,15 +102,15 @@ describe('Fargate Spot with a fallback to on-demand Fargate', () => {
     expect(starts(r).map((c) => c.state)).toEqual(['StartBatchTaskOnSpot', 'StartBatchTaskOnSpot']);
     expect(alerts()).toHaveLength(1);
     const details = JSON.parse(alerts()[0].Message.split('\nDetails: ')[1]);
-    expect(details.task).toMatchObject({ taskArn: aws.startedTasks[1], capacity: 'FARGATE_SPOT' });
-    expect(details.attempts.earlier).toContain(`task ${aws.startedTasks[0]} on FARGATE_SPOT`);
+    expect(details.task).toMatchObject({ taskArn: world.aws.startedTasks[1], capacity: 'FARGATE_SPOT' });
+    expect(details.attempts.earlier).toContain(`task ${world.aws.startedTasks[0]} on FARGATE_SPOT`);
     expect(r.lockItem).toBeUndefined();
   });
 });
 
 describe('imported clusters: a capacity provider strategy, or the EC2 launch type', () => {
   test('the batch`s strategy goes to RunTask as given, with no launch type and no platform version', async () => {
-    const r = await runScenario(db, aws, {
+    const r = await runScenario(world.db, world.aws, {
       batch: {
         capacity: {
           capacityProviderStrategy: [
@@ -148,7 +134,7 @@ describe('imported clusters: a capacity provider strategy, or the EC2 launch typ
   });
 
   test('launch type EC2: RunTask asks for EC2 with the same network, tags and overrides, and no platform version', async () => {
-    const r = await runScenario(db, aws, { batch: { capacity: { launchType: 'EC2' } } });
+    const r = await runScenario(world.db, world.aws, { batch: { capacity: { launchType: 'EC2' } } });
 
     expect(r.status).toBe('SUCCEEDED');
     expect(starts(r).map((c) => c.state)).toEqual(['StartBatchTaskOnEc2']);
@@ -174,7 +160,7 @@ describe.each([
   ['StartBatchTaskOnEc2', { capacity: { launchType: 'EC2' as const } }],
 ] as const)('%s', (state, batch) => {
   test('a throttled RunTask is retried by the state, then the task runs', async () => {
-    const r = await runScenario(db, aws, {
+    const r = await runScenario(world.db, world.aws, {
       batch,
       inject: (call, attempt) =>
         call.state === state && attempt < 1
@@ -189,7 +175,7 @@ describe.each([
   });
 
   test('ECS answers a server error on every retry: the task may have started, so it is an answer lost, not "could not start"', async () => {
-    const r = await runScenario(db, aws, {
+    const r = await runScenario(world.db, world.aws, {
       batch,
       inject: (call) =>
         call.state === state
@@ -199,18 +185,18 @@ describe.each([
     expect(r.error).toBe('BatchRunner.StartAnswerLost');
     expect(r.statesEntered).toContain('NoteStartMayHaveRun');
     expect(r.statesEntered).not.toContain('RecordCouldNotStart');
-    expect(aws.reconcilerCalls.at(-1)).toMatchObject({ action: 'finish', executionArn: r.executionArn });
+    expect(world.aws.reconcilerCalls.at(-1)).toMatchObject({ action: 'finish', executionArn: r.executionArn });
     expect(alerts()).toHaveLength(1);
   });
 
   test('a lost RunTask answer: the reconciler looks the task up in ECS before the lock goes; could_not_start, one alert', async () => {
-    const r = await runScenario(db, aws, {
+    const r = await runScenario(world.db, world.aws, {
       batch,
       inject: (call) =>
         call.state === state ? Object.assign(new Error('no answer'), { name: 'States.Timeout' }) : undefined,
     });
     expect(r.error).toBe('BatchRunner.StartAnswerLost');
-    expect(aws.reconcilerCalls.at(-1)).toMatchObject({ action: 'finish', executionArn: r.executionArn });
+    expect(world.aws.reconcilerCalls.at(-1)).toMatchObject({ action: 'finish', executionArn: r.executionArn });
     expect(r.lockItem).toBeUndefined();
     expect(alerts()).toHaveLength(1);
     expect(alerts()[0].MessageAttributes.outcome.StringValue).toBe('could_not_start');

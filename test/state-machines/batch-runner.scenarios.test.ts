@@ -12,9 +12,9 @@ import {
   type ScenarioResult,
   scheduledInput,
   ScriptedAws,
-  startLockStore,
   TOPIC_ARN,
   WATCHER_ARN,
+  useScenarioWorld,
 } from '../support/asl-harness';
 
 /**
@@ -22,36 +22,24 @@ import {
  * with the lock in dynalite (real conditional writes) and ECS/SFN/SNS answered with realistic payloads.
  */
 
-let db: EmbeddedDynamoDb;
-let aws: ScriptedAws;
-
-beforeAll(async () => {
-  db = await startLockStore();
-});
-afterAll(async () => {
-  await db.close();
-});
-beforeEach(async () => {
-  aws = new ScriptedAws();
-  await db.client.send(new DeleteItemCommand({ TableName: LOCK_TABLE, Key: { batch: { S: FAMILY } } }));
-});
+const world = useScenarioWorld();
 
 const callsTo = (r: ScenarioResult, state: string) => r.calls.filter((c) => c.state === state);
 const contextEnvironmentOf = (r: ScenarioResult) =>
   (
     callsTo(r, 'StartBatchTask')[0].params.Overrides.ContainerOverrides[0].Environment as Array<{ Name: string }>
   ).filter((e) => e.Name.startsWith('BATCH_RUNNER_'));
-const alerts = () => aws.published.filter((p) => p.MessageAttributes.severity.StringValue === 'alert');
+const alerts = () => world.aws.published.filter((p) => p.MessageAttributes.severity.StringValue === 'alert');
 const failureAlerts = (r: ScenarioResult) => r.statesEntered.filter((s) => s === 'PublishFailureAlert');
 
 describe('happy path', () => {
   test('scheduled run: slot, lock, running-task checks, start, watch, release, lifecycle events, in 23 states and 5 calls before RunTask', async () => {
-    const r = await runScenario(db, aws, { name: 'HappyPath' });
+    const r = await runScenario(world.db, world.aws, { name: 'HappyPath' });
 
     expect(r.status).toBe('SUCCEEDED');
     expect(r.output).toMatchObject({
       outcome: 'succeeded',
-      task: { exitCode: 0, taskArn: aws.startedTasks[0] },
+      task: { exitCode: 0, taskArn: world.aws.startedTasks[0] },
       lockRelease: { status: 'released' },
     });
     expect(r.output.task.logUrl).toContain('log-group/$252Fecs$252Fmissing-images');
@@ -99,11 +87,13 @@ describe('happy path', () => {
       ExpressionAttributeValues: { ':me': { S: r.executionArn } },
     });
     expect(r.lockItem).toBeUndefined();
-    expect(aws.published).toEqual([]);
+    expect(world.aws.published).toEqual([]);
   });
 
   test('a scheduled input carrying pauseAfter (pauseAfterConsecutiveFailures) runs as scheduled; its output outcome is what the reconciler weighs', async () => {
-    const r = await runScenario(db, aws, { input: { ...scheduledInput('2026-12-05T21:00:00Z'), pauseAfter: 3 } });
+    const r = await runScenario(world.db, world.aws, {
+      input: { ...scheduledInput('2026-12-05T21:00:00Z'), pauseAfter: 3 },
+    });
 
     expect(r.status).toBe('SUCCEEDED');
     expect(r.statesEntered.slice(0, 2)).toEqual(['RouteInput', 'PrepareScheduledRun']);
@@ -117,7 +107,7 @@ describe('happy path', () => {
   });
 
   test('console start with {} goes through the validator and runs with trigger "console"', async () => {
-    const r = await runScenario(db, aws, { input: {} });
+    const r = await runScenario(world.db, world.aws, { input: {} });
 
     expect(r.status).toBe('SUCCEEDED');
     expect(r.statesEntered.slice(0, 5)).toEqual([
@@ -131,7 +121,7 @@ describe('happy path', () => {
   });
 
   test('manual input with an allowed override reaches RunTask as a container override', async () => {
-    const r = await runScenario(db, aws, {
+    const r = await runScenario(world.db, world.aws, {
       input: {
         trigger: 'cli',
         reason: 're-run after fix',
@@ -155,8 +145,8 @@ describe('happy path', () => {
   });
 
   test('a non-zero sidecar does not fail the run: only the batch container counts', async () => {
-    aws.watch = { exitCode: 0, sidecarExitCode: 137 };
-    const r = await runScenario(db, aws);
+    world.aws.watch = { exitCode: 0, sidecarExitCode: 137 };
+    const r = await runScenario(world.db, world.aws);
 
     expect(r.status).toBe('SUCCEEDED');
     expect(r.output.task.containers).toEqual([
@@ -169,33 +159,33 @@ describe('happy path', () => {
 describe('lock contention', () => {
   test('lock held by a live execution: skipped with the holder named, lock untouched, a notice (not an alert)', async () => {
     const holder = executionArn('NightlyRunStillGoing');
-    aws.executions.set(holder, 'RUNNING');
-    await holdLock(db, holder);
+    world.aws.executions.set(holder, 'RUNNING');
+    await holdLock(world.db, holder);
 
-    const r = await runScenario(db, aws);
+    const r = await runScenario(world.db, world.aws);
 
     expect(r.status).toBe('SUCCEEDED');
     expect(r.output).toMatchObject({ outcome: 'skipped', lockHolder: holder });
     expect(r.output.reason).toContain(holder);
     expect(callsTo(r, 'StartBatchTask')).toHaveLength(0);
     expect(r.lockItem?.owner.S).toBe(holder);
-    expect(aws.published).toHaveLength(1);
-    expect(aws.published[0]).toMatchObject({
+    expect(world.aws.published).toHaveLength(1);
+    expect(world.aws.published[0]).toMatchObject({
       TopicArn: TOPIC_ARN,
       MessageAttributes: { severity: { StringValue: 'notice' }, outcome: { StringValue: 'skipped' } },
     });
-    expect(aws.published[0].Message).toContain(holder);
+    expect(world.aws.published[0].Message).toContain(holder);
   });
 
   test('skipNotification "alert" publishes the skip at alert severity; "none" publishes nothing', async () => {
     const holder = executionArn('Holder');
-    aws.executions.set(holder, 'RUNNING');
-    await holdLock(db, holder);
+    world.aws.executions.set(holder, 'RUNNING');
+    await holdLock(world.db, holder);
 
-    await runScenario(db, aws, { batch: { skipNotification: 'alert' } });
-    const quiet = await runScenario(db, aws, { batch: { skipNotification: 'none' } });
+    await runScenario(world.db, world.aws, { batch: { skipNotification: 'alert' } });
+    const quiet = await runScenario(world.db, world.aws, { batch: { skipNotification: 'none' } });
 
-    expect(aws.published.map((p) => p.MessageAttributes.severity.StringValue)).toEqual(['alert']);
+    expect(world.aws.published.map((p) => p.MessageAttributes.severity.StringValue)).toEqual(['alert']);
     expect(quiet.output.outcome).toBe('skipped');
   });
 
@@ -203,29 +193,29 @@ describe('lock contention', () => {
     'lock held by a %s execution is settled by the reconciler (no task may run), released, then taken, and the batch runs',
     async (status) => {
       const stale = executionArn(`Stale${status}`);
-      aws.executions.set(stale, status);
-      await holdLock(db, stale);
+      world.aws.executions.set(stale, status);
+      await holdLock(world.db, stale);
 
-      const r = await runScenario(db, aws);
+      const r = await runScenario(world.db, world.aws);
 
       expect(r.status).toBe('SUCCEEDED');
       expect(callsTo(r, 'SettleStaleLock')[0].params.Payload).toMatchObject({
         action: 'settle',
         executionArn: r.executionArn,
       });
-      expect(aws.reconcilerAnswers[0]).toMatchObject({ lock: 'released', taskMayStillRun: false });
+      expect(world.aws.reconcilerAnswers[0]).toMatchObject({ lock: 'released', taskMayStillRun: false });
       // Taken with the ordinary conditional put after the reconciler let the stale owner's lock go.
       expect(callsTo(r, 'AcquireLock')).toHaveLength(2);
       expect(callsTo(r, 'AcquireLock')[1].error).toBeUndefined();
-      expect(aws.startedTasks).toHaveLength(1);
+      expect(world.aws.startedTasks).toHaveLength(1);
       expect(r.lockItem).toBeUndefined();
     },
   );
 
   test('lock held by an execution that no longer exists (history expired) is reclaimed', async () => {
-    await holdLock(db, executionArn('DeletedLongAgo'));
+    await holdLock(world.db, executionArn('DeletedLongAgo'));
 
-    const r = await runScenario(db, aws);
+    const r = await runScenario(world.db, world.aws);
 
     expect(callsTo(r, 'CheckLockHolderLiveness')[0].error?.name).toBe('Sfn.ExecutionDoesNotExistException');
     expect(r.output.outcome).toBe('succeeded');
@@ -233,18 +223,18 @@ describe('lock contention', () => {
 
   test('two reclaimers race for one stale lock: exactly one runs, the other skips naming the winner', async () => {
     const stale = executionArn('Crashed');
-    aws.executions.set(stale, 'FAILED');
-    await holdLock(db, stale);
-    aws.whileTaskRuns = () => new Promise((resolve) => setTimeout(resolve, 300));
+    world.aws.executions.set(stale, 'FAILED');
+    await holdLock(world.db, stale);
+    world.aws.whileTaskRuns = () => new Promise((resolve) => setTimeout(resolve, 300));
 
     const [a, b] = await Promise.all([
-      runScenario(db, aws, { name: 'ReclaimerA' }),
-      runScenario(db, aws, { name: 'ReclaimerB' }),
+      runScenario(world.db, world.aws, { name: 'ReclaimerA' }),
+      runScenario(world.db, world.aws, { name: 'ReclaimerB' }),
     ]);
 
     const outcomes = [a.output.outcome, b.output.outcome].sort();
     expect(outcomes).toEqual(['skipped', 'succeeded']);
-    expect(aws.startedTasks).toHaveLength(1);
+    expect(world.aws.startedTasks).toHaveLength(1);
     const [winner, loser] = a.output.outcome === 'succeeded' ? [a, b] : [b, a];
     expect(loser.output.lockHolder).toBe(winner.executionArn);
     // Both settled the same stale owner; the conditional put let only one of them take the lock.
@@ -256,9 +246,9 @@ describe('lock contention', () => {
 
   test('an AcquireLock whose first write landed but whose answer was lost proceeds as the owner', async () => {
     // The put landed before the (retried) attempt: the item already names this very execution.
-    await holdLock(db, executionArn('AnswerLost'));
+    await holdLock(world.db, executionArn('AnswerLost'));
 
-    const r = await runScenario(db, aws, { name: 'AnswerLost' });
+    const r = await runScenario(world.db, world.aws, { name: 'AnswerLost' });
 
     expect(r.statesEntered.slice(3, 7)).toEqual([
       'AcquireLock',
@@ -275,10 +265,10 @@ describe('lock contention', () => {
 describe('running-task check', () => {
   test('a task of the family asked to stop but still inside its stop grace: skipped, nothing started, lock released', async () => {
     const stopping = newTaskArn();
-    aws.listTasksAnswers = [[], [stopping]];
-    aws.describeCallsUntilStopped = Number.POSITIVE_INFINITY; // ECS still reports it RUNNING
+    world.aws.listTasksAnswers = [[], [stopping]];
+    world.aws.describeCallsUntilStopped = Number.POSITIVE_INFINITY; // ECS still reports it RUNNING
 
-    const r = await runScenario(db, aws);
+    const r = await runScenario(world.db, world.aws);
 
     expect(r.output).toMatchObject({ outcome: 'skipped', stoppingTaskArns: [stopping] });
     expect(r.output.reason).toContain('was asked to stop and has not stopped yet');
@@ -288,21 +278,21 @@ describe('running-task check', () => {
   });
 
   test('tasks of the family stopped lately and reported STOPPED: the batch runs', async () => {
-    aws.listTasksAnswers = [[], [newTaskArn(), newTaskArn()]];
+    world.aws.listTasksAnswers = [[], [newTaskArn(), newTaskArn()]];
 
-    const r = await runScenario(db, aws);
+    const r = await runScenario(world.db, world.aws);
 
     expect(r.statesEntered).toEqual(expect.arrayContaining(['LookAtEachStoppingTask', 'IsAnyTaskStillStopping']));
     expect(r.output.outcome).toBe('succeeded');
-    expect(aws.startedTasks).toHaveLength(1);
+    expect(world.aws.startedTasks).toHaveLength(1);
   });
 
   test('a stopped task ECS no longer knows is not running: the batch runs', async () => {
     const gone = newTaskArn();
-    aws.unknownToEcs.add(gone);
-    aws.listTasksAnswers = [[], [gone]];
+    world.aws.unknownToEcs.add(gone);
+    world.aws.listTasksAnswers = [[], [gone]];
 
-    const r = await runScenario(db, aws);
+    const r = await runScenario(world.db, world.aws);
 
     expect(r.statesEntered).toContain('WereStoppingTasksFound');
     expect(r.statesEntered).not.toContain('LookAtEachStoppingTask');
@@ -311,23 +301,23 @@ describe('running-task check', () => {
 
   test('a task of the family started by hand: skipped, lock released, its ARN reported, nothing started', async () => {
     const manual = newTaskArn();
-    aws.listTasksAnswers = [[manual]];
+    world.aws.listTasksAnswers = [[manual]];
 
-    const r = await runScenario(db, aws);
+    const r = await runScenario(world.db, world.aws);
 
     expect(r.output).toMatchObject({ outcome: 'skipped', runningTaskArns: [manual] });
     expect(callsTo(r, 'StartBatchTask')).toHaveLength(0);
     expect(callsTo(r, 'ReleaseLockAfterSkip')).toHaveLength(1);
     expect(r.lockItem).toBeUndefined();
-    expect(aws.published[0].Message).toContain(manual);
+    expect(world.aws.published[0].Message).toContain(manual);
   });
 });
 
 describe('starting the task', () => {
   test('capacity failure (failures[] RESOURCE:MEMORY) then success: retried after a backoff', async () => {
-    aws.runTaskAnswers = [capacityFailure('RESOURCE:MEMORY'), 'start'];
+    world.aws.runTaskAnswers = [capacityFailure('RESOURCE:MEMORY'), 'start'];
 
-    const r = await runScenario(db, aws);
+    const r = await runScenario(world.db, world.aws);
 
     expect(r.status).toBe('SUCCEEDED');
     const starts = callsTo(r, 'StartBatchTask');
@@ -338,9 +328,14 @@ describe('starting the task', () => {
   });
 
   test('capacity failures exhausted: could_not_start, one alert, lock released', async () => {
-    aws.runTaskAnswers = [capacityFailure(), capacityFailure(), capacityFailure(), capacityFailure('RESOURCE:CPU')];
+    world.aws.runTaskAnswers = [
+      capacityFailure(),
+      capacityFailure(),
+      capacityFailure(),
+      capacityFailure('RESOURCE:CPU'),
+    ];
 
-    const r = await runScenario(db, aws);
+    const r = await runScenario(world.db, world.aws);
 
     expect(r.status).toBe('FAILED');
     expect(r.error).toBe('BatchRunner.CouldNotStart');
@@ -353,7 +348,7 @@ describe('starting the task', () => {
   });
 
   test('RunTask answer lost (server error after retries): the reconciler looks the task up in ECS before the lock goes', async () => {
-    const r = await runScenario(db, aws, {
+    const r = await runScenario(world.db, world.aws, {
       inject: (call) =>
         call.state === 'StartBatchTask'
           ? Object.assign(new Error('Service unavailable'), { name: 'Ecs.ServerException' })
@@ -361,7 +356,7 @@ describe('starting the task', () => {
     });
     expect(r.error).toBe('BatchRunner.StartAnswerLost');
     expect(r.statesEntered).toContain('NoteStartMayHaveRun');
-    expect(aws.reconcilerCalls.at(-1)).toMatchObject({ action: 'finish', executionArn: r.executionArn });
+    expect(world.aws.reconcilerCalls.at(-1)).toMatchObject({ action: 'finish', executionArn: r.executionArn });
     // ECS lists no task of this execution: nothing may run, so the lock is released and the alert says so.
     expect(alerts()[0].Message).toContain('Task may still run: false');
     expect(alerts()[0].Message).not.toContain('ECS did not start the task');
@@ -369,14 +364,14 @@ describe('starting the task', () => {
   });
 
   test('RunTask times out without an answer: the task may have started, so it is treated as an answer lost', async () => {
-    const r = await runScenario(db, aws, {
+    const r = await runScenario(world.db, world.aws, {
       inject: (call) =>
         call.state === 'StartBatchTask' ? Object.assign(new Error('no answer'), { name: 'States.Timeout' }) : undefined,
     });
     expect(r.error).toBe('BatchRunner.StartAnswerLost');
     expect(r.output).toBeUndefined();
     // The reconciler looked for a task of this execution before the lock went.
-    expect(aws.reconcilerCalls.at(-1)).toMatchObject({ action: 'finish', executionArn: r.executionArn });
+    expect(world.aws.reconcilerCalls.at(-1)).toMatchObject({ action: 'finish', executionArn: r.executionArn });
     expect(r.lockItem).toBeUndefined();
     expect(alerts()).toHaveLength(1);
     expect(alerts()[0].MessageAttributes.outcome.StringValue).toBe('could_not_start');
@@ -384,40 +379,40 @@ describe('starting the task', () => {
 
   test('RunTask answer lost but ECS started the task: it is found by its tags and stopped before the lock is released', async () => {
     let started: string | undefined;
-    aws.describeCallsUntilStopped = 2; // RUNNING when first looked up, STOPPED after the reconciler's stop
-    const r = await runScenario(db, aws, {
+    world.aws.describeCallsUntilStopped = 2; // RUNNING when first looked up, STOPPED after the reconciler's stop
+    const r = await runScenario(world.db, world.aws, {
       inject: (call) => {
         if (call.state !== 'StartBatchTask') return undefined;
         // The call takes effect; only its answer is lost.
         started ??= newTaskArn();
-        aws.taskStartedBy.set(started, 'LostAnswer');
-        aws.listTasksAnswers = [[started]];
+        world.aws.taskStartedBy.set(started, 'LostAnswer');
+        world.aws.listTasksAnswers = [[started]];
         return Object.assign(new Error('Service unavailable'), { name: 'Ecs.ServerException' });
       },
       name: 'LostAnswer',
     });
     expect(r.error).toBe('BatchRunner.StartAnswerLost');
-    expect(aws.stopRequests.map((s) => s.task)).toContain(started);
-    expect(aws.stopRequests.find((s) => s.task === started)?.reason).toContain('is ending its run');
+    expect(world.aws.stopRequests.map((s) => s.task)).toContain(started);
+    expect(world.aws.stopRequests.find((s) => s.task === started)?.reason).toContain('is ending its run');
     expect(r.lockItem).toBeUndefined();
     expect(alerts()).toHaveLength(1);
   });
 
   test('the watcher is briefly unavailable: the wait is retried, the batch is not stopped', async () => {
-    const r = await runScenario(db, aws, {
+    const r = await runScenario(world.db, world.aws, {
       inject: (call, attempt) =>
         call.state === 'WaitForTaskToStop' && attempt < 2
           ? Object.assign(new Error('Rate exceeded'), { name: 'BatchRunner.WatcherUnavailable' })
           : undefined,
     });
     expect(r.output.outcome).toBe('succeeded');
-    expect(aws.stopRequests).toEqual([]);
+    expect(world.aws.stopRequests).toEqual([]);
   });
 
   test('RunTask API throttled: retried by the state, then runs', async () => {
     // ECS models no ThrottlingException: an SDK integration reports an unmodeled error as
     // <Service>.<Service>Exception (Step Functions developer guide, AWS SDK service integrations).
-    const r = await runScenario(db, aws, {
+    const r = await runScenario(world.db, world.aws, {
       inject: (call, attempt) =>
         call.state === 'StartBatchTask' && attempt < 2
           ? Object.assign(new Error('Rate exceeded'), { name: 'Ecs.EcsException' })
@@ -434,9 +429,9 @@ describe('starting the task', () => {
 
 describe('answers that leave out what the ECS model makes optional', () => {
   test('a stopped task described without lastStatus is not taken for STOPPED: timed_out, the task may still run, one alert, the lock kept', async () => {
-    aws.watch = 'deadline';
-    aws.describeOmitsLastStatus = true;
-    const r = await runScenario(db, aws);
+    world.aws.watch = 'deadline';
+    world.aws.describeOmitsLastStatus = true;
+    const r = await runScenario(world.db, world.aws);
 
     expect(r.status).toBe('FAILED');
     expect(r.error).toBe('BatchRunner.TimedOut');
@@ -451,9 +446,9 @@ describe('answers that leave out what the ECS model makes optional', () => {
 
 describe('failures and the hard timeout', () => {
   test('non-zero exit: failed with exit code and stop reason, lock released, one alert with the log link', async () => {
-    aws.watch = { exitCode: 3 };
+    world.aws.watch = { exitCode: 3 };
 
-    const r = await runScenario(db, aws);
+    const r = await runScenario(world.db, world.aws);
 
     expect(r.status).toBe('FAILED');
     expect(r.error).toBe('BatchRunner.TaskFailed');
@@ -463,7 +458,7 @@ describe('failures and the hard timeout', () => {
     expect(alert.Subject).toBe('[batch-runner] missing-images failed');
     expect(alert.Message).toContain('"exitCode":3');
     expect(alert.Message).toContain('Essential container in task exited');
-    expect(alert.Message).toContain(aws.startedTasks[0]);
+    expect(alert.Message).toContain(world.aws.startedTasks[0]);
     expect(alert.Message).toContain('log-events/batch$252Fapp$252F');
     expect(alert.Message).toContain(`#/v2/executions/details/${r.executionArn}`);
     expect(alert.MessageAttributes).toMatchObject({
@@ -473,10 +468,10 @@ describe('failures and the hard timeout', () => {
   });
 
   test('hard timeout: StopTask on its own task ARN with a reason, lock released only after STOPPED, one "timed out" alert', async () => {
-    aws.watch = 'hang';
-    aws.describeCallsUntilStopped = 2;
+    world.aws.watch = 'hang';
+    world.aws.describeCallsUntilStopped = 2;
 
-    const r = await runScenario(db, aws, {
+    const r = await runScenario(world.db, world.aws, {
       substitutions: { WaitChunkSeconds: '1', WaitChunkCount: '2', HardTimeoutSeconds: '2' },
     });
 
@@ -485,9 +480,9 @@ describe('failures and the hard timeout', () => {
     // Two chunks, then one more look at the boundary after the last: the watcher answers the task's own
     // outcome or DeadlineReached; here it cannot answer, so the chunk count decides.
     expect(r.statesEntered.filter((s) => s === 'WaitForTaskToStop')).toHaveLength(3);
-    expect(aws.stopRequests).toEqual([
+    expect(world.aws.stopRequests).toEqual([
       {
-        task: aws.startedTasks[0],
+        task: world.aws.startedTasks[0],
         reason: expect.stringMatching(/^batch-runner: hard timeout of 2 s reached \(execution /),
       },
     ]);
@@ -504,10 +499,10 @@ describe('failures and the hard timeout', () => {
   });
 
   test('STOPPED never confirmed: bounded checks, the lock stays held naming the task, the alert says the task may still run', async () => {
-    aws.watch = 'hang';
-    aws.describeCallsUntilStopped = Number.POSITIVE_INFINITY;
+    world.aws.watch = 'hang';
+    world.aws.describeCallsUntilStopped = Number.POSITIVE_INFINITY;
 
-    const r = await runScenario(db, aws, {
+    const r = await runScenario(world.db, world.aws, {
       substitutions: { WaitChunkSeconds: '1', WaitChunkCount: '1', StopConfirmAttempts: '3' },
     });
 
@@ -517,7 +512,7 @@ describe('failures and the hard timeout', () => {
     // Never released beside a task that may still run: the next start, the cleanup or the reconciler
     // releases it once ECS reports the task STOPPED.
     expect(r.lockItem?.owner.S).toBe(r.executionArn);
-    expect(r.lockItem?.pendingStopTaskArns.SS).toEqual([aws.startedTasks[0]]);
+    expect(r.lockItem?.pendingStopTaskArns.SS).toEqual([world.aws.startedTasks[0]]);
     expect(alerts()).toHaveLength(1);
     expect(alerts()[0].Message).toContain('Task may still run: true');
     expect(alerts()[0].Message).toContain('Lock: kept until the task is confirmed STOPPED');
@@ -526,16 +521,16 @@ describe('failures and the hard timeout', () => {
 
 describe('a wait that times out without a started task', () => {
   test('RunTask started nothing and the watcher never answered: an internal error, no StopTask, lock released, one alert', async () => {
-    aws.runTaskAnswers = [capacityFailure()];
-    aws.watch = 'silent';
+    world.aws.runTaskAnswers = [capacityFailure()];
+    world.aws.watch = 'silent';
 
-    const r = await runScenario(db, aws, { substitutions: { WaitChunkSeconds: '1' } });
+    const r = await runScenario(world.db, world.aws, { substitutions: { WaitChunkSeconds: '1' } });
 
     expect(r.error).toBe('BatchRunner.InternalError');
     expect(r.statesEntered).toEqual(
       expect.arrayContaining(['CountWaitChunk', 'HasHardTimeoutPassed', 'RecordWatchError']),
     );
-    expect(aws.stopRequests).toEqual([]);
+    expect(world.aws.stopRequests).toEqual([]);
     expect(r.lockItem).toBeUndefined();
     expect(alerts()).toHaveLength(1);
   });
@@ -543,7 +538,7 @@ describe('a wait that times out without a started task', () => {
 
 describe('releasing the lock', () => {
   test('release fails transiently: retried, then released', async () => {
-    const r = await runScenario(db, aws, {
+    const r = await runScenario(world.db, world.aws, {
       inject: (call, attempt) =>
         call.state === 'ReleaseLock' && attempt < 2
           ? Object.assign(new Error('Throughput exceeded'), { name: 'DynamoDB.ProvisionedThroughputExceededException' })
@@ -556,9 +551,9 @@ describe('releasing the lock', () => {
 
   test('release finds another owner: reported as lock lost, the other owner keeps its lock', async () => {
     const intruder = executionArn('ForcedUnlockThenStarted');
-    aws.whileTaskRuns = async () => holdLock(db, intruder);
+    world.aws.whileTaskRuns = async () => holdLock(world.db, intruder);
 
-    const r = await runScenario(db, aws);
+    const r = await runScenario(world.db, world.aws);
 
     expect(r.status).toBe('FAILED');
     expect(r.error).toBe('BatchRunner.LockLost');
@@ -571,17 +566,17 @@ describe('releasing the lock', () => {
 
 describe('lock lost while the task runs', () => {
   test('the watcher finds another owner: the runner stops its own task and alerts "lock lost"', async () => {
-    aws.watch = 'lock-lost';
-    aws.executions.set(executionArn('Intruder'), 'RUNNING');
-    aws.whileTaskRuns = () => holdLock(db, executionArn('Intruder'));
+    world.aws.watch = 'lock-lost';
+    world.aws.executions.set(executionArn('Intruder'), 'RUNNING');
+    world.aws.whileTaskRuns = () => holdLock(world.db, executionArn('Intruder'));
 
-    const r = await runScenario(db, aws);
+    const r = await runScenario(world.db, world.aws);
 
     expect(r.error).toBe('BatchRunner.LockLost');
-    expect(aws.stopRequests).toEqual([
-      { task: aws.startedTasks[0], reason: expect.stringContaining('lock lost while running') },
+    expect(world.aws.stopRequests).toEqual([
+      { task: world.aws.startedTasks[0], reason: expect.stringContaining('lock lost while running') },
     ]);
-    expect(aws.reconcilerAnswers.at(-1)).toMatchObject({ status: 'not held by this execution' });
+    expect(world.aws.reconcilerAnswers.at(-1)).toMatchObject({ status: 'not held by this execution' });
     expect(alerts()).toHaveLength(1);
     expect(alerts()[0].Message).toContain('Lock: not held by this execution');
     expect(r.lockItem?.owner.S).toBe(executionArn('Intruder'));
@@ -611,7 +606,7 @@ describe('input', () => {
   ])(
     'invalid manual input (%s): fails before the lock, nothing started, one alert naming the problem',
     async (_label, input, message) => {
-      const r = await runScenario(db, aws, { input });
+      const r = await runScenario(world.db, world.aws, { input });
 
       expect(r.status).toBe('FAILED');
       expect(r.error).toBe('BatchRunner.InvalidInput');
@@ -631,10 +626,10 @@ describe('input', () => {
 
   test('invalid input does not disturb a lock held by a running execution', async () => {
     const holder = executionArn('Running');
-    aws.executions.set(holder, 'RUNNING');
-    await holdLock(db, holder);
+    world.aws.executions.set(holder, 'RUNNING');
+    await holdLock(world.db, holder);
 
-    const r = await runScenario(db, aws, { input: { reason: '' } });
+    const r = await runScenario(world.db, world.aws, { input: { reason: '' } });
 
     expect(r.error).toBe('BatchRunner.InvalidInput');
     expect(r.lockItem?.owner.S).toBe(holder);
@@ -643,8 +638,8 @@ describe('input', () => {
 
 describe('alerting', () => {
   test('alert publish fails: still ends FAILED with the original error, lock released, one alert attempted', async () => {
-    aws.watch = { exitCode: 1 };
-    const r = await runScenario(db, aws, {
+    world.aws.watch = { exitCode: 1 };
+    const r = await runScenario(world.db, world.aws, {
       inject: (call) =>
         call.state === 'PublishFailureAlert'
           ? Object.assign(new Error('Topic unavailable'), { name: 'SNS.InternalErrorException' })
@@ -655,12 +650,12 @@ describe('alerting', () => {
     expect(r.error).toBe('BatchRunner.TaskFailed');
     expect(r.lockItem).toBeUndefined();
     expect(failureAlerts(r)).toHaveLength(1);
-    expect(aws.published).toHaveLength(0);
+    expect(world.aws.published).toHaveLength(0);
   });
 
   test('recording the alert is throttled once, then SNS is down: the alert stays owed for the reconciler to deliver', async () => {
-    aws.watch = { exitCode: 1 };
-    const r = await runScenario(db, aws, {
+    world.aws.watch = { exitCode: 1 };
+    const r = await runScenario(world.db, world.aws, {
       inject: (call, attempt) => {
         if (call.state === 'RecordOwedAlert' && attempt === 0)
           return Object.assign(new Error('Rate exceeded'), { name: 'DynamoDB.ThrottlingException' });
@@ -671,8 +666,8 @@ describe('alerting', () => {
     });
 
     expect(r.error).toBe('BatchRunner.TaskFailed');
-    expect(aws.published).toEqual([]);
-    const { Item } = await db.client.send(
+    expect(world.aws.published).toEqual([]);
+    const { Item } = await world.db.client.send(
       new GetItemCommand({
         TableName: LOCK_TABLE,
         Key: { batch: { S: `alert#${r.executionArn}` } },
@@ -690,42 +685,42 @@ describe('alerting', () => {
 describe('one run per scheduled slot', () => {
   test('a late duplicate delivery of a slot that already ran is skipped: no lock touched, no task, a notice', async () => {
     const slot = scheduledInput();
-    const first = await runScenario(db, aws, { input: slot, name: 'FirstDelivery' });
+    const first = await runScenario(world.db, world.aws, { input: slot, name: 'FirstDelivery' });
     expect(first.output.outcome).toBe('succeeded');
 
     // Scheduler delivers the same slot again, long after the first run ended and released the lock.
-    const late = await runScenario(db, aws, { input: { ...slot }, name: 'LateDuplicate' });
+    const late = await runScenario(world.db, world.aws, { input: { ...slot }, name: 'LateDuplicate' });
 
     expect(late.status).toBe('SUCCEEDED');
     expect(late.output).toMatchObject({ outcome: 'skipped', duplicateSlot: slot.scheduledTime });
     expect(late.output.reason).toContain(`the scheduled slot ${slot.scheduledTime} has already been claimed`);
     expect(callsTo(late, 'AcquireLock')).toHaveLength(0);
-    expect(aws.startedTasks).toHaveLength(1);
+    expect(world.aws.startedTasks).toHaveLength(1);
     expect(late.lockItem).toBeUndefined();
-    expect(aws.published.at(-1)?.Subject).toBe(`[batch-runner] ${FAMILY} skipped (schedule)`);
+    expect(world.aws.published.at(-1)?.Subject).toBe(`[batch-runner] ${FAMILY} skipped (schedule)`);
   });
 
   test('two deliveries of one slot at once: exactly one runs', async () => {
     const slot = scheduledInput();
-    aws.whileTaskRuns = () => new Promise((resolve) => setTimeout(resolve, 200));
+    world.aws.whileTaskRuns = () => new Promise((resolve) => setTimeout(resolve, 200));
     const [a, b] = await Promise.all([
-      runScenario(db, aws, { input: slot, name: 'DeliveryA' }),
-      runScenario(db, aws, { input: { ...slot }, name: 'DeliveryB' }),
+      runScenario(world.db, world.aws, { input: slot, name: 'DeliveryA' }),
+      runScenario(world.db, world.aws, { input: { ...slot }, name: 'DeliveryB' }),
     ]);
     expect([a.output.outcome, b.output.outcome].sort()).toEqual(['skipped', 'succeeded']);
-    expect(aws.startedTasks).toHaveLength(1);
+    expect(world.aws.startedTasks).toHaveLength(1);
   });
 
   test('the next slot runs; a manual start is not a slot and is never a duplicate', async () => {
-    await runScenario(db, aws, { input: scheduledInput('2026-12-01T21:00:00Z') });
-    const next = await runScenario(db, aws, { input: scheduledInput('2026-12-02T21:00:00Z') });
-    const manual = await runScenario(db, aws, { input: {} });
+    await runScenario(world.db, world.aws, { input: scheduledInput('2026-12-01T21:00:00Z') });
+    const next = await runScenario(world.db, world.aws, { input: scheduledInput('2026-12-02T21:00:00Z') });
+    const manual = await runScenario(world.db, world.aws, { input: {} });
     expect([next.output.outcome, manual.output.outcome]).toEqual(['succeeded', 'succeeded']);
     expect(callsTo(manual, 'ClaimScheduledSlot')).toHaveLength(0);
   });
 
   test('a manual run for a slot (run --for) claims it: the Scheduler`s delivery of that slot and a second run for it are skipped', async () => {
-    const manual = await runScenario(db, aws, {
+    const manual = await runScenario(world.db, world.aws, {
       input: { trigger: 'cli', requestedBy: 'alice', slot: '2026-12-05T06:00+09:00' },
       name: 'ManualForSlot',
     });
@@ -741,24 +736,24 @@ describe('one run per scheduled slot', () => {
     ]);
 
     // The schedule then fires for the same slot: it ran already.
-    const scheduled = await runScenario(db, aws, { input: scheduledInput('2026-12-04T21:00:00Z') });
+    const scheduled = await runScenario(world.db, world.aws, { input: scheduledInput('2026-12-04T21:00:00Z') });
     expect(scheduled.output).toMatchObject({ outcome: 'skipped', duplicateSlot: '2026-12-04T21:00:00Z' });
     expect(scheduled.statesEntered).toContain('RecordSkipDuplicateSlot');
 
     // A second manual run for it (written in UTC this time) is skipped too, saying why.
-    const again = await runScenario(db, aws, { input: { trigger: 'cli', slot: '2026-12-04T21:00:00Z' } });
+    const again = await runScenario(world.db, world.aws, { input: { trigger: 'cli', slot: '2026-12-04T21:00:00Z' } });
     expect(again.output).toMatchObject({ outcome: 'skipped', duplicateSlot: '2026-12-04T21:00:00Z' });
     expect(again.output.reason).toContain('The slot 2026-12-04T21:00:00Z this run stands for has already been claimed');
     expect(again.statesEntered).toContain('RecordSkipSlotAlreadyClaimed');
     expect(callsTo(again, 'AcquireLock')).toHaveLength(0);
-    expect(aws.startedTasks).toHaveLength(1);
-    expect(aws.published.at(-1)?.Subject).toBe(`[batch-runner] ${FAMILY} skipped (cli)`);
+    expect(world.aws.startedTasks).toHaveLength(1);
+    expect(world.aws.published.at(-1)?.Subject).toBe(`[batch-runner] ${FAMILY} skipped (cli)`);
   });
 
   test('a claim whose write landed but whose answer was lost is this execution`s own: the retried claim proceeds', async () => {
     const slot = scheduledInput();
     // What the first attempt left behind before its answer was lost.
-    await db.client.send(
+    await world.db.client.send(
       new PutItemCommand({
         TableName: LOCK_TABLE,
         Item: {
@@ -767,13 +762,13 @@ describe('one run per scheduled slot', () => {
         },
       }),
     );
-    const r = await runScenario(db, aws, { input: slot, name: 'ClaimAnswerLost' });
+    const r = await runScenario(world.db, world.aws, { input: slot, name: 'ClaimAnswerLost' });
     expect(callsTo(r, 'ClaimScheduledSlot')[0].error).toBeUndefined();
     expect(r.output.outcome).toBe('succeeded');
   });
 
   test('the claim itself failing does not stop the run: the lock still prevents overlap', async () => {
-    const r = await runScenario(db, aws, {
+    const r = await runScenario(world.db, world.aws, {
       inject: (call) =>
         call.state === 'ClaimScheduledSlot'
           ? Object.assign(new Error('boom'), { name: 'DynamoDB.AmazonDynamoDBException' })
@@ -787,9 +782,9 @@ describe('one run per scheduled slot', () => {
 describe('dependencies (after): a run started by the upstream batch`s success', () => {
   /** The upstream batch's success, run by the same definition under the upstream's name. */
   const upstreamSuccess = async (input: Record<string, unknown>, name: string) => {
-    const upstream = await runScenario(db, aws, { input, name, batch: { name: 'xml-articles' } });
+    const upstream = await runScenario(world.db, world.aws, { input, name, batch: { name: 'xml-articles' } });
     expect(upstream.output.outcome).toBe('succeeded');
-    const event = aws.busEvents.filter((e) => e.DetailType === 'Batch Run Succeeded').at(-1);
+    const event = world.aws.busEvents.filter((e) => e.DetailType === 'Batch Run Succeeded').at(-1);
     expect(event?.Detail.batch).toBe('xml-articles');
     return { upstream, detail: event?.Detail as Record<string, any> };
   };
@@ -805,7 +800,7 @@ describe('dependencies (after): a run started by the upstream batch`s success', 
       upstream: { batch: 'xml-articles', executionArn: upstream.executionArn },
     });
 
-    const r = await runScenario(db, aws, { input, name: 'DependencyRun' });
+    const r = await runScenario(world.db, world.aws, { input, name: 'DependencyRun' });
     expect(r.status).toBe('SUCCEEDED');
     expect(r.output.outcome).toBe('succeeded');
     expect(r.statesEntered.slice(0, 4)).toEqual([
@@ -823,7 +818,7 @@ describe('dependencies (after): a run started by the upstream batch`s success', 
         { Name: 'BATCH_RUNNER_SCHEDULED_TIME', Value: slot.scheduledTime },
       ]),
     );
-    const succeeded = aws.busEvents.filter((e) => e.DetailType === 'Batch Run Succeeded').at(-1);
+    const succeeded = world.aws.busEvents.filter((e) => e.DetailType === 'Batch Run Succeeded').at(-1);
     expect(succeeded?.Detail.run).toMatchObject({
       trigger: 'dependency',
       scheduledTime: slot.scheduledTime,
@@ -832,26 +827,32 @@ describe('dependencies (after): a run started by the upstream batch`s success', 
     });
 
     // EventBridge delivers at least once: the same success again.
-    const again = await runScenario(db, aws, { input: dependencyInputFrom(detail), name: 'DependencyDuplicate' });
+    const again = await runScenario(world.db, world.aws, {
+      input: dependencyInputFrom(detail),
+      name: 'DependencyDuplicate',
+    });
     expect(again.output).toMatchObject({ outcome: 'skipped', duplicateSlot: slot.scheduledTime });
     expect(again.statesEntered).toContain('RecordSkipDuplicateSlot');
     expect(callsTo(again, 'AcquireLock')).toHaveLength(0);
-    expect(aws.startedTasks).toHaveLength(2); // the upstream's task and the dependent's, no third
-    expect(aws.published.at(-1)?.Subject).toBe(`[batch-runner] ${FAMILY} skipped (dependency)`);
+    expect(world.aws.startedTasks).toHaveLength(2); // the upstream's task and the dependent's, no third
+    expect(world.aws.published.at(-1)?.Subject).toBe(`[batch-runner] ${FAMILY} skipped (dependency)`);
   });
 
   test('an upstream run without a slot: the dependent stands for the scheduled time the upstream task was told (its execution start)', async () => {
     const { detail } = await upstreamSuccess({ trigger: 'cli', requestedBy: 'alice' }, 'UpstreamManual');
     expect(detail.run.scheduledTime).toBeUndefined();
     expect(detail.scheduledTime).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/);
-    const r = await runScenario(db, aws, { input: dependencyInputFrom(detail), name: 'DependencyOfManual' });
+    const r = await runScenario(world.db, world.aws, {
+      input: dependencyInputFrom(detail),
+      name: 'DependencyOfManual',
+    });
     expect(r.output.outcome).toBe('succeeded');
     expect(r.statesEntered[1]).toBe('PrepareDependencyRun');
     expect(callsTo(r, 'ClaimScheduledSlot')[0].params.Item.batch.S).toBe(`slot#${FAMILY}#${detail.scheduledTime}`);
   });
 
   test('a dependency input with anything more (a forged reason or overrides) is validated, and refused: dependency is no manual trigger', async () => {
-    const r = await runScenario(db, aws, {
+    const r = await runScenario(world.db, world.aws, {
       input: {
         trigger: 'dependency',
         scheduledTime: '2026-12-01T21:00:00Z',
@@ -861,7 +862,7 @@ describe('dependencies (after): a run started by the upstream batch`s success', 
     });
     expect(r.status).toBe('FAILED');
     expect(r.statesEntered.slice(0, 2)).toEqual(['RouteInput', 'ValidateManualInput']);
-    expect(aws.startedTasks).toHaveLength(0);
+    expect(world.aws.startedTasks).toHaveLength(0);
   });
 });
 
@@ -884,9 +885,9 @@ describe('redrive (the console button on a failed execution)', () => {
   }
 
   test('a redriven execution whose lock was taken meanwhile starts nothing and leaves the new owner`s lock alone', async () => {
-    aws = new LockTakenMeanwhile();
-    aws.executions.set(executionArn('NewOwner'), 'RUNNING');
-    const r = await runScenario(db, aws, { redriveCount: 1, input: {} });
+    world.aws = new LockTakenMeanwhile();
+    world.aws.executions.set(executionArn('NewOwner'), 'RUNNING');
+    const r = await runScenario(world.db, world.aws, { redriveCount: 1, input: {} });
 
     expect(r.error).toBe('BatchRunner.RedriveWithoutLock');
     expect(r.statesEntered).toEqual(expect.arrayContaining(['ConfirmLockAfterRedrive', 'RecordRedriveWithoutLock']));
@@ -895,10 +896,10 @@ describe('redrive (the console button on a failed execution)', () => {
   });
 
   test('a redriven execution that still owns its lock runs; a new execution skips the check', async () => {
-    const redriven = await runScenario(db, aws, { redriveCount: 1, input: {} });
+    const redriven = await runScenario(world.db, world.aws, { redriveCount: 1, input: {} });
     expect(redriven.output.outcome).toBe('succeeded');
     expect(redriven.statesEntered).toContain('ConfirmLockAfterRedrive');
-    const fresh = await runScenario(db, aws, { input: {} });
+    const fresh = await runScenario(world.db, world.aws, { input: {} });
     expect(fresh.statesEntered).not.toContain('ConfirmLockAfterRedrive');
   });
 });
@@ -906,28 +907,28 @@ describe('redrive (the console button on a failed execution)', () => {
 describe('overlap policies', () => {
   test('wait: gets the lock once the holder finishes', async () => {
     const holder = executionArn('FinishingSoon');
-    aws.executions.set(holder, 'RUNNING');
-    await holdLock(db, holder);
-    aws.beforeDescribeExecution = async (n) => {
+    world.aws.executions.set(holder, 'RUNNING');
+    await holdLock(world.db, holder);
+    world.aws.beforeDescribeExecution = async (n) => {
       // The holder releases its lock between our first and second wait (it is still finishing).
       if (n === 2) {
-        await db.client.send(new DeleteItemCommand({ TableName: LOCK_TABLE, Key: { batch: { S: FAMILY } } }));
+        await world.db.client.send(new DeleteItemCommand({ TableName: LOCK_TABLE, Key: { batch: { S: FAMILY } } }));
       }
     };
 
-    const r = await runScenario(db, aws, { batch: { overlapPolicy: 'wait' } });
+    const r = await runScenario(world.db, world.aws, { batch: { overlapPolicy: 'wait' } });
 
     expect(r.output.outcome).toBe('succeeded');
     expect(r.statesEntered.filter((s) => s === 'WaitForLock')).toHaveLength(2);
-    expect(aws.startedTasks).toHaveLength(1);
+    expect(world.aws.startedTasks).toHaveLength(1);
   });
 
   test('wait: gives up after the bound and skips, naming the holder', async () => {
     const holder = executionArn('StuckForHours');
-    aws.executions.set(holder, 'RUNNING');
-    await holdLock(db, holder);
+    world.aws.executions.set(holder, 'RUNNING');
+    await holdLock(world.db, holder);
 
-    const r = await runScenario(db, aws, {
+    const r = await runScenario(world.db, world.aws, {
       batch: { overlapPolicy: 'wait' },
       substitutions: { LockWaitAttempts: '3' },
     });
@@ -940,42 +941,45 @@ describe('overlap policies', () => {
   test('replace: stops the running copy (execution, then its task through the reconciler), takes the lock, then runs', async () => {
     const holder = executionArn('HungFor15Hours');
     const hungTask = newTaskArn();
-    aws.executions.set(holder, 'RUNNING');
-    aws.taskStartedBy.set(hungTask, 'HungFor15Hours');
-    aws.describeCallsUntilStopped = 2; // RUNNING when first looked up, STOPPED after the reconciler's stop
-    await holdLock(db, holder);
-    aws.listTasksAnswers = [[hungTask], []];
+    world.aws.executions.set(holder, 'RUNNING');
+    world.aws.taskStartedBy.set(hungTask, 'HungFor15Hours');
+    world.aws.describeCallsUntilStopped = 2; // RUNNING when first looked up, STOPPED after the reconciler's stop
+    await holdLock(world.db, holder);
+    world.aws.listTasksAnswers = [[hungTask], []];
 
-    const r = await runScenario(db, aws, { batch: { overlapPolicy: 'replace' } });
+    const r = await runScenario(world.db, world.aws, { batch: { overlapPolicy: 'replace' } });
 
     expect(callsTo(r, 'StopLockHolder')[0].params).toMatchObject({
       ExecutionArn: holder,
       Error: 'BatchRunner.Replaced',
     });
-    expect(aws.stopRequests).toEqual([
+    expect(world.aws.stopRequests).toEqual([
       { task: hungTask, reason: expect.stringContaining('execution HungFor15Hours is ABORTED') },
     ]);
     // The lock was let go only after the hung task was confirmed STOPPED.
-    expect(aws.reconcilerAnswers[0]).toMatchObject({ lock: 'released', taskMayStillRun: false });
+    expect(world.aws.reconcilerAnswers[0]).toMatchObject({ lock: 'released', taskMayStillRun: false });
     expect(callsTo(r, 'CheckRunningTasks')).toHaveLength(1);
     expect(r.output.outcome).toBe('succeeded');
-    expect(aws.startedTasks).toHaveLength(1);
+    expect(world.aws.startedTasks).toHaveLength(1);
   });
 });
 
 describe('overlap policy replace and copies started outside the runner', () => {
   test('a copy of the family started by hand is stopped with a reason naming the replacing run, which then runs', async () => {
     const copy = newTaskArn();
-    aws.listTasksAnswers = [[copy], []];
+    world.aws.listTasksAnswers = [[copy], []];
 
-    const r = await runScenario(db, aws, { name: 'ReplacesHandStartedCopy', batch: { overlapPolicy: 'replace' } });
+    const r = await runScenario(world.db, world.aws, {
+      name: 'ReplacesHandStartedCopy',
+      batch: { overlapPolicy: 'replace' },
+    });
 
     // The stopped reason is what an operator sees on the copy in the ECS console.
-    expect(aws.stopRequests).toEqual([
+    expect(world.aws.stopRequests).toEqual([
       { task: copy, reason: 'batch-runner: replaced by execution ReplacesHandStartedCopy (overlap policy replace)' },
     ]);
     expect(r.output).toMatchObject({ outcome: 'succeeded', lockRelease: { status: 'released' } });
-    expect(aws.startedTasks).toHaveLength(1);
+    expect(world.aws.startedTasks).toHaveLength(1);
     expect(r.lockItem).toBeUndefined();
   });
 });
@@ -983,41 +987,41 @@ describe('overlap policy replace and copies started outside the runner', () => {
 describe('a stale lock whose state changes while it is settled', () => {
   test('the stale owner`s task does not stop in time: skipped naming it, its lock kept until STOPPED, nothing started', async () => {
     const stale = executionArn('CrashedWithItsTask');
-    aws.executions.set(stale, 'FAILED');
-    await holdLock(db, stale);
+    world.aws.executions.set(stale, 'FAILED');
+    await holdLock(world.db, stale);
     const orphan = newTaskArn();
-    aws.taskStartedBy.set(orphan, 'CrashedWithItsTask');
-    aws.listTasksAnswers = [[orphan]];
-    aws.describeCallsUntilStopped = Number.POSITIVE_INFINITY;
+    world.aws.taskStartedBy.set(orphan, 'CrashedWithItsTask');
+    world.aws.listTasksAnswers = [[orphan]];
+    world.aws.describeCallsUntilStopped = Number.POSITIVE_INFINITY;
 
-    const r = await runScenario(db, aws);
+    const r = await runScenario(world.db, world.aws);
 
     expect(r.status).toBe('SUCCEEDED');
     expect(r.output).toMatchObject({ outcome: 'skipped', lockHolder: stale });
     expect(r.output.reason).toContain('its task has not stopped yet');
     expect(r.output.reason).toContain(orphan);
     // The reconciler asked ECS to stop the orphan; the runner started nothing beside it.
-    expect(aws.stopRequests.map((s) => s.task)).toEqual([orphan]);
-    expect(aws.startedTasks).toEqual([]);
+    expect(world.aws.stopRequests.map((s) => s.task)).toEqual([orphan]);
+    expect(world.aws.startedTasks).toEqual([]);
     expect(r.lockItem?.owner.S).toBe(stale);
     expect(r.lockItem?.pendingStopTaskArns.SS).toEqual([orphan]);
-    expect(aws.published.map((p) => p.MessageAttributes.severity.StringValue)).toContain('notice');
+    expect(world.aws.published.map((p) => p.MessageAttributes.severity.StringValue)).toContain('notice');
   });
 
   test('the stale lock is released by someone else meanwhile: the run takes the free lock and runs', async () => {
     const stale = executionArn('EndedMeanwhile');
-    aws.executions.set(stale, 'FAILED');
-    await holdLock(db, stale);
+    world.aws.executions.set(stale, 'FAILED');
+    await holdLock(world.db, stale);
     // Between reading the holder and settling it, its own cleanup releases the lock.
-    aws.beforeDescribeExecution = async () => {
-      await db.client.send(new DeleteItemCommand({ TableName: LOCK_TABLE, Key: { batch: { S: FAMILY } } }));
+    world.aws.beforeDescribeExecution = async () => {
+      await world.db.client.send(new DeleteItemCommand({ TableName: LOCK_TABLE, Key: { batch: { S: FAMILY } } }));
     };
 
-    const r = await runScenario(db, aws);
+    const r = await runScenario(world.db, world.aws);
 
-    expect(aws.reconcilerAnswers[0]).toMatchObject({ lock: 'free' });
+    expect(world.aws.reconcilerAnswers[0]).toMatchObject({ lock: 'free' });
     expect(r.output).toMatchObject({ outcome: 'succeeded', lockRelease: { status: 'released' } });
-    expect(aws.startedTasks).toHaveLength(1);
+    expect(world.aws.startedTasks).toHaveLength(1);
     expect(r.lockItem).toBeUndefined();
     expect(alerts()).toEqual([]);
   });
@@ -1025,59 +1029,59 @@ describe('a stale lock whose state changes while it is settled', () => {
   test('a live run takes the stale lock meanwhile: looked at again, skipped naming the live run, its lock untouched', async () => {
     const stale = executionArn('Crashed');
     const newcomer = executionArn('StartedMeanwhile');
-    aws.executions.set(stale, 'FAILED');
-    aws.executions.set(newcomer, 'RUNNING');
-    await holdLock(db, stale);
-    aws.beforeDescribeExecution = async (call) => {
-      if (call === 1) await holdLock(db, newcomer);
+    world.aws.executions.set(stale, 'FAILED');
+    world.aws.executions.set(newcomer, 'RUNNING');
+    await holdLock(world.db, stale);
+    world.aws.beforeDescribeExecution = async (call) => {
+      if (call === 1) await holdLock(world.db, newcomer);
     };
 
-    const r = await runScenario(db, aws);
+    const r = await runScenario(world.db, world.aws);
 
-    expect(aws.reconcilerAnswers[0]).toMatchObject({ lock: 'held by a live owner' });
+    expect(world.aws.reconcilerAnswers[0]).toMatchObject({ lock: 'held by a live owner' });
     expect(r.output).toMatchObject({ outcome: 'skipped', lockHolder: newcomer });
-    expect(aws.startedTasks).toEqual([]);
-    expect(aws.stopRequests).toEqual([]);
+    expect(world.aws.startedTasks).toEqual([]);
+    expect(world.aws.stopRequests).toEqual([]);
     expect(r.lockItem?.owner.S).toBe(newcomer);
   });
 
   test('a lock item without its acquisition time: skipped naming the holder, saying the time is unknown', async () => {
     const holder = executionArn('OldVersionHolder');
-    aws.executions.set(holder, 'RUNNING');
-    await db.client.send(
+    world.aws.executions.set(holder, 'RUNNING');
+    await world.db.client.send(
       new PutItemCommand({ TableName: LOCK_TABLE, Item: { batch: { S: FAMILY }, owner: { S: holder } } }),
     );
 
-    const r = await runScenario(db, aws);
+    const r = await runScenario(world.db, world.aws);
 
     expect(r.output).toMatchObject({ outcome: 'skipped', lockHolder: holder });
     expect(r.output.reason).toContain('does not say since when');
-    expect(aws.startedTasks).toEqual([]);
+    expect(world.aws.startedTasks).toEqual([]);
     expect(r.lockItem?.owner.S).toBe(holder);
-    expect(aws.published).toHaveLength(1);
+    expect(world.aws.published).toHaveLength(1);
   });
 });
 
 describe('a skip whose lock was taken over', () => {
   test('a task of the family runs and another run takes the lock meanwhile: lock lost, one alert, its lock untouched', async () => {
     const intruder = executionArn('ForcedUnlockThenStarted');
-    aws.listTasksAnswers = [[newTaskArn()]];
-    const services = aws.services.bind(aws);
-    aws.services = (dynamodb) => {
+    world.aws.listTasksAnswers = [[newTaskArn()]];
+    const services = world.aws.services.bind(world.aws);
+    world.aws.services = (dynamodb) => {
       const s = services(dynamodb);
       const listTasks = s.ecs.listTasks.bind(s.ecs);
       s.ecs.listTasks = async (p) => {
-        await holdLock(db, intruder);
+        await holdLock(world.db, intruder);
         return listTasks(p);
       };
       return s;
     };
 
-    const r = await runScenario(db, aws);
+    const r = await runScenario(world.db, world.aws);
 
     expect(r.status).toBe('FAILED');
     expect(r.error).toBe('BatchRunner.LockLost');
-    expect(aws.startedTasks).toEqual([]);
+    expect(world.aws.startedTasks).toEqual([]);
     expect(r.lockItem?.owner.S).toBe(intruder);
     expect(alerts()).toHaveLength(1);
     expect(alerts()[0].Message).toContain('may have overlapped');
@@ -1087,13 +1091,16 @@ describe('a skip whose lock was taken over', () => {
 
 describe('the deadline and a watcher outage', () => {
   test('the watcher answers DeadlineReached: the runner stops its task, releases after STOPPED, one "timed out" alert', async () => {
-    aws.watch = 'deadline';
+    world.aws.watch = 'deadline';
 
-    const r = await runScenario(db, aws);
+    const r = await runScenario(world.db, world.aws);
 
     expect(r.error).toBe('BatchRunner.TimedOut');
-    expect(aws.stopRequests).toEqual([
-      { task: aws.startedTasks[0], reason: expect.stringMatching(/^batch-runner: hard timeout of \d+ s reached/) },
+    expect(world.aws.stopRequests).toEqual([
+      {
+        task: world.aws.startedTasks[0],
+        reason: expect.stringMatching(/^batch-runner: hard timeout of \d+ s reached/),
+      },
     ]);
     expect(r.lockItem).toBeUndefined();
     expect(alerts()).toHaveLength(1);
@@ -1102,8 +1109,8 @@ describe('the deadline and a watcher outage', () => {
   });
 
   test('the watcher is unavailable at the deadline: the chunk count decides, the task is stopped, one "timed out" alert', async () => {
-    aws.watch = 'hang';
-    const r = await runScenario(db, aws, {
+    world.aws.watch = 'hang';
+    const r = await runScenario(world.db, world.aws, {
       substitutions: { WaitChunkSeconds: '1', WaitChunkCount: '1' },
       // The first chunk times out; every attempt of the look at the deadline finds the watcher down.
       inject: (call, attempt) =>
@@ -1113,7 +1120,7 @@ describe('the deadline and a watcher outage', () => {
     });
 
     expect(r.error).toBe('BatchRunner.TimedOut');
-    expect(aws.stopRequests.map((s) => s.task)).toEqual([aws.startedTasks[0]]);
+    expect(world.aws.stopRequests.map((s) => s.task)).toEqual([world.aws.startedTasks[0]]);
     expect(r.lockItem).toBeUndefined();
     expect(alerts()).toHaveLength(1);
     expect(alerts()[0].Subject).toBe('[batch-runner] missing-images timed_out');
@@ -1121,7 +1128,7 @@ describe('the deadline and a watcher outage', () => {
 
   test('the watcher is down longer than its retries before the deadline: the runner waits a chunk and asks again', async () => {
     const down = 5; // the first attempt and its 4 retries
-    const r = await runScenario(db, aws, {
+    const r = await runScenario(world.db, world.aws, {
       inject: (call, attempt) =>
         call.state === 'WaitForTaskToStop' && attempt < down
           ? Object.assign(new Error('Rate exceeded'), { name: 'Lambda.ServiceException' })
@@ -1130,19 +1137,19 @@ describe('the deadline and a watcher outage', () => {
 
     expect(callsTo(r, 'WaitForTaskToStop')).toHaveLength(down + 1);
     expect(r.output).toMatchObject({ outcome: 'succeeded', task: { exitCode: 0 } });
-    expect(aws.stopRequests).toEqual([]);
+    expect(world.aws.stopRequests).toEqual([]);
     expect(r.lockItem).toBeUndefined();
     expect(alerts()).toEqual([]);
   });
 
   test('ECS no longer knows the task after StopTask: it is not running, the lock is released, one "timed out" alert', async () => {
-    aws.watch = 'hang';
-    aws.forgetsStoppedTasks = true;
+    world.aws.watch = 'hang';
+    world.aws.forgetsStoppedTasks = true;
 
-    const r = await runScenario(db, aws, { substitutions: { WaitChunkSeconds: '1', WaitChunkCount: '1' } });
+    const r = await runScenario(world.db, world.aws, { substitutions: { WaitChunkSeconds: '1', WaitChunkCount: '1' } });
 
     expect(r.error).toBe('BatchRunner.TimedOut');
-    expect(aws.stopRequests.map((s) => s.task)).toEqual([aws.startedTasks[0]]);
+    expect(world.aws.stopRequests.map((s) => s.task)).toEqual([world.aws.startedTasks[0]]);
     expect(r.lockItem).toBeUndefined();
     expect(alerts()).toHaveLength(1);
     expect(alerts()[0].Message).toContain('Task may still run: false');
@@ -1151,10 +1158,10 @@ describe('the deadline and a watcher outage', () => {
 
 describe('one alert per execution', () => {
   test('the reconciler already recorded and sent this execution`s alert: the run sends no second one', async () => {
-    aws.watch = { exitCode: 2 };
+    world.aws.watch = { exitCode: 2 };
     let arn = '';
-    const services = aws.services.bind(aws);
-    aws.services = (dynamodb) => {
+    const services = world.aws.services.bind(world.aws);
+    world.aws.services = (dynamodb) => {
       const s = services(dynamodb);
       const watcher = s.functions[WATCHER_ARN];
       // While the task runs, the reconciler's sweep records (and delivers) this execution's alert.
@@ -1162,7 +1169,7 @@ describe('one alert per execution', () => {
         ...s.functions,
         [WATCHER_ARN]: async (payload: Record<string, any>) => {
           arn = payload.executionArn;
-          await db.client.send(
+          await world.db.client.send(
             new PutItemCommand({
               TableName: LOCK_TABLE,
               Item: { batch: { S: `alert#${arn}` }, state: { S: 'delivered' }, source: { S: 'reconciler' } },
@@ -1174,21 +1181,21 @@ describe('one alert per execution', () => {
       return { ...s, functions };
     };
 
-    const r = await runScenario(db, aws);
+    const r = await runScenario(world.db, world.aws);
 
     expect(r.executionArn).toBe(arn);
     expect(r.status).toBe('FAILED');
     expect(r.error).toBe('BatchRunner.TaskFailed');
-    expect(aws.published).toEqual([]);
+    expect(world.aws.published).toEqual([]);
     expect(r.lockItem).toBeUndefined();
   });
 });
 
 describe('duration guards (durationGuards)', () => {
-  const notices = () => aws.published.filter((p) => p.MessageAttributes.severity.StringValue === 'notice');
+  const notices = () => world.aws.published.filter((p) => p.MessageAttributes.severity.StringValue === 'notice');
 
   test('a run within both guards: no notice, the output carries the task run time', async () => {
-    const r = await runScenario(db, aws, {
+    const r = await runScenario(world.db, world.aws, {
       batch: { durationGuards: { minDurationSeconds: 10, nearHardTimeoutShare: 0.5 } },
     });
 
@@ -1203,12 +1210,12 @@ describe('duration guards (durationGuards)', () => {
     // The fixture's task runs from StartedAt to StoppedAt in 33.085 s.
     expect(r.output.task.durationSeconds).toBe(33);
     expect(r.output.task.durationNotice).toBeUndefined();
-    expect(aws.published).toEqual([]);
+    expect(world.aws.published).toEqual([]);
   });
 
   test('a success faster than minDurationSeconds: one notice after the lock is released, in the output and the event', async () => {
-    aws.watch = { exitCode: 0, runSeconds: 2 };
-    const r = await runScenario(db, aws, { batch: { durationGuards: { minDurationSeconds: 30 } } });
+    world.aws.watch = { exitCode: 0, runSeconds: 2 };
+    const r = await runScenario(world.db, world.aws, { batch: { durationGuards: { minDurationSeconds: 30 } } });
 
     expect(r.status).toBe('SUCCEEDED');
     expect(r.output.outcome).toBe('succeeded');
@@ -1226,36 +1233,36 @@ describe('duration guards (durationGuards)', () => {
     expect(r.output.task.durationNotice.message).toContain(
       'The task ran 2 s, less than durationGuards.minDurationSeconds (30 s)',
     );
-    expect(aws.published).toHaveLength(1);
+    expect(world.aws.published).toHaveLength(1);
     expect(notices()).toHaveLength(1);
     expect(alerts()).toEqual([]);
-    expect(aws.published[0].Subject).toBe(`[batch-runner] ${FAMILY} succeeded: tooShort`);
-    expect(aws.published[0].Message).toContain('less than durationGuards.minDurationSeconds');
-    expect(aws.published[0].MessageAttributes.outcome.StringValue).toBe('succeeded');
-    const succeeded = aws.busEvents.find((e) => e.DetailType === 'Batch Run Succeeded');
+    expect(world.aws.published[0].Subject).toBe(`[batch-runner] ${FAMILY} succeeded: tooShort`);
+    expect(world.aws.published[0].Message).toContain('less than durationGuards.minDurationSeconds');
+    expect(world.aws.published[0].MessageAttributes.outcome.StringValue).toBe('succeeded');
+    const succeeded = world.aws.busEvents.find((e) => e.DetailType === 'Batch Run Succeeded');
     const detail = typeof succeeded!.Detail === 'string' ? JSON.parse(succeeded!.Detail) : succeeded!.Detail;
     expect(detail.task).toMatchObject({ durationSeconds: 2, durationNotice: { kind: 'tooShort' } });
   });
 
   test('a success above nearHardTimeoutShare of the hard timeout: one notice naming the threshold', async () => {
-    aws.watch = { exitCode: 0, runSeconds: 3000 };
-    const r = await runScenario(db, aws, { batch: { durationGuards: { nearHardTimeoutShare: 0.8 } } });
+    world.aws.watch = { exitCode: 0, runSeconds: 3000 };
+    const r = await runScenario(world.db, world.aws, { batch: { durationGuards: { nearHardTimeoutShare: 0.8 } } });
 
     expect(r.status).toBe('SUCCEEDED');
     expect(r.statesEntered).toContain('RecordNearHardTimeout');
     expect(r.statesEntered).not.toContain('RecordTooShort');
     expect(r.output.task).toMatchObject({ durationSeconds: 3000, durationNotice: { kind: 'nearHardTimeout' } });
     expect(notices()).toHaveLength(1);
-    expect(aws.published[0].Message).toContain('(2880 s of 3600 s)');
+    expect(world.aws.published[0].Message).toContain('(2880 s of 3600 s)');
   });
 
   test('without durationGuards the run time is reported but never compared', async () => {
-    aws.watch = { exitCode: 0, runSeconds: 1 };
-    const r = await runScenario(db, aws, {});
+    world.aws.watch = { exitCode: 0, runSeconds: 1 };
+    const r = await runScenario(world.db, world.aws, {});
 
     expect(r.output.task.durationSeconds).toBe(1);
     expect(r.statesEntered).toContain('HasDurationGuards');
     expect(r.statesEntered).not.toContain('CheckDuration');
-    expect(aws.published).toEqual([]);
+    expect(world.aws.published).toEqual([]);
   });
 });

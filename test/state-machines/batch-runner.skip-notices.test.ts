@@ -1,6 +1,5 @@
-import { DeleteItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { PutItemCommand } from '@aws-sdk/client-dynamodb';
 import type { BatchConfig } from '../../config/batch-config';
-import type { EmbeddedDynamoDb } from '../../local/lock-store';
 import { FAMILY, newTaskArn } from '../fixtures/ecs-payloads';
 import {
   executionArn,
@@ -9,8 +8,7 @@ import {
   runScenario,
   type Scenario,
   scheduledInput,
-  ScriptedAws,
-  startLockStore,
+  useScenarioWorld,
 } from '../support/asl-harness';
 
 /**
@@ -20,27 +18,15 @@ import {
  * each skip state must go through ShouldNotifySkip.)
  */
 
-let db: EmbeddedDynamoDb;
-let aws: ScriptedAws;
-
-beforeAll(async () => {
-  db = await startLockStore();
-});
-afterAll(async () => {
-  await db.close();
-});
-beforeEach(async () => {
-  aws = new ScriptedAws();
-  await db.client.send(new DeleteItemCommand({ TableName: LOCK_TABLE, Key: { batch: { S: FAMILY } } }));
-});
+const world = useScenarioWorld();
 
 /** How each skip is reached: what the world looks like, and the runs before the one that skips. */
 const SKIPS: ReadonlyArray<[state: string, setup: () => Promise<{ before?: Scenario[]; run: Scenario }>]> = [
   [
     'RecordSkipLockHeld',
     async () => {
-      aws.executions.set(executionArn('LiveHolder'), 'RUNNING');
-      await holdLock(db, executionArn('LiveHolder'));
+      world.aws.executions.set(executionArn('LiveHolder'), 'RUNNING');
+      await holdLock(world.db, executionArn('LiveHolder'));
       return { run: {} };
     },
   ],
@@ -48,8 +34,8 @@ const SKIPS: ReadonlyArray<[state: string, setup: () => Promise<{ before?: Scena
     'RecordSkipLockHeldSinceUnknown',
     async () => {
       // A lock item written by hand, without acquiredAt.
-      aws.executions.set(executionArn('HandWritten'), 'RUNNING');
-      await db.client.send(
+      world.aws.executions.set(executionArn('HandWritten'), 'RUNNING');
+      await world.db.client.send(
         new PutItemCommand({
           TableName: LOCK_TABLE,
           Item: { batch: { S: FAMILY }, owner: { S: executionArn('HandWritten') } },
@@ -61,7 +47,7 @@ const SKIPS: ReadonlyArray<[state: string, setup: () => Promise<{ before?: Scena
   [
     'RecordSkipTaskRunning',
     async () => {
-      aws.listTasksAnswers = [[newTaskArn()]];
+      world.aws.listTasksAnswers = [[newTaskArn()]];
       return { run: {} };
     },
   ],
@@ -69,12 +55,12 @@ const SKIPS: ReadonlyArray<[state: string, setup: () => Promise<{ before?: Scena
     'RecordSkipPreviousTaskStopping',
     async () => {
       const stale = executionArn('CrashedWithItsTask');
-      aws.executions.set(stale, 'FAILED');
-      await holdLock(db, stale);
+      world.aws.executions.set(stale, 'FAILED');
+      await holdLock(world.db, stale);
       const orphan = newTaskArn();
-      aws.taskStartedBy.set(orphan, 'CrashedWithItsTask');
-      aws.listTasksAnswers = [[orphan]];
-      aws.describeCallsUntilStopped = Number.POSITIVE_INFINITY;
+      world.aws.taskStartedBy.set(orphan, 'CrashedWithItsTask');
+      world.aws.listTasksAnswers = [[orphan]];
+      world.aws.describeCallsUntilStopped = Number.POSITIVE_INFINITY;
       return { run: {} };
     },
   ],
@@ -98,11 +84,11 @@ describe.each(SKIPS)('%s', (state, setup) => {
   const skipOnce = async (skipNotification: BatchConfig['skipNotification']) => {
     const { before = [], run } = await setup();
     const batch = { skipNotification };
-    for (const earlier of before) await runScenario(db, aws, { ...earlier, batch });
-    const published = aws.published.length;
-    const r = await runScenario(db, aws, { ...run, batch });
+    for (const earlier of before) await runScenario(world.db, world.aws, { ...earlier, batch });
+    const published = world.aws.published.length;
+    const r = await runScenario(world.db, world.aws, { ...run, batch });
     // Skip messages only: a crashed lock owner still gets its own one alert from the reconciler.
-    const skipMessages = aws.published
+    const skipMessages = world.aws.published
       .slice(published)
       .filter((p) => p.MessageAttributes.outcome.StringValue === 'skipped');
     return { r, published: skipMessages };

@@ -1,6 +1,4 @@
-import { DeleteItemCommand } from '@aws-sdk/client-dynamodb';
 import Ajv2020 from 'ajv/dist/2020';
-import type { EmbeddedDynamoDb } from '../../local/lock-store';
 import {
   RUN_EVENT_DETAIL_SCHEMAS,
   RUN_EVENT_DETAIL_TYPES,
@@ -11,12 +9,11 @@ import { capacityFailure, FAMILY } from '../fixtures/ecs-payloads';
 import {
   executionArn,
   holdLock,
-  LOCK_TABLE,
   runScenario,
   type ScenarioResult,
   scheduledInput,
   ScriptedAws,
-  startLockStore,
+  useScenarioWorld,
 } from '../support/asl-harness';
 
 /**
@@ -46,28 +43,17 @@ function eventsOf(aws: ScriptedAws): Array<[RunEventDetailType, Record<string, a
   });
 }
 
-let db: EmbeddedDynamoDb;
-let aws: ScriptedAws;
-beforeAll(async () => {
-  db = await startLockStore();
-});
-afterAll(async () => {
-  await db.close();
-});
-beforeEach(async () => {
-  aws = new ScriptedAws();
-  await db.client.send(new DeleteItemCommand({ TableName: LOCK_TABLE, Key: { batch: { S: FAMILY } } }));
-});
+const world = useScenarioWorld();
 
 const order = (r: ScenarioResult, state: string) => r.calls.findIndex((c) => c.state === state);
 
 describe('lifecycle events on EventBridge', () => {
   test('a scheduled run that succeeds: Started after RunTask, Succeeded after the lock is released', async () => {
     const input = scheduledInput();
-    const r = await runScenario(db, aws, { input, name: 'EventsHappy' });
+    const r = await runScenario(world.db, world.aws, { input, name: 'EventsHappy' });
 
     expect(r.output.outcome).toBe('succeeded');
-    const events = eventsOf(aws);
+    const events = eventsOf(world.aws);
     expect(events.map(([type]) => type)).toEqual(['Batch Run Started', 'Batch Run Succeeded']);
     const [[, started], [, succeeded]] = events;
     expect(started).toEqual({
@@ -82,10 +68,13 @@ describe('lifecycle events on EventBridge', () => {
         requestedBy: 'EventBridge Scheduler',
         overrides: {},
       },
-      task: { taskArn: aws.startedTasks[0] },
+      task: { taskArn: world.aws.startedTasks[0] },
       startAttempt: 0,
     });
-    expect(succeeded).toMatchObject({ outcome: 'succeeded', task: { taskArn: aws.startedTasks[0], exitCode: 0 } });
+    expect(succeeded).toMatchObject({
+      outcome: 'succeeded',
+      task: { taskArn: world.aws.startedTasks[0], exitCode: 0 },
+    });
     expect(order(r, 'PublishStartedEvent')).toBeGreaterThan(order(r, 'StartBatchTask'));
     expect(order(r, 'PublishStartedEvent')).toBeLessThan(order(r, 'WaitForTaskToStop'));
     expect(order(r, 'PublishSucceededEvent')).toBeGreaterThan(order(r, 'ReleaseLock'));
@@ -94,22 +83,22 @@ describe('lifecycle events on EventBridge', () => {
   });
 
   test('a success with a durationGuards notice: the Succeeded event carries the run time and the notice (schema-valid)', async () => {
-    aws.watch = { exitCode: 0, runSeconds: 2 };
-    const r = await runScenario(db, aws, { batch: { durationGuards: { minDurationSeconds: 30 } } });
+    world.aws.watch = { exitCode: 0, runSeconds: 2 };
+    const r = await runScenario(world.db, world.aws, { batch: { durationGuards: { minDurationSeconds: 30 } } });
 
     expect(r.output.outcome).toBe('succeeded');
-    const succeeded = eventsOf(aws).find(([type]) => type === 'Batch Run Succeeded')![1];
+    const succeeded = eventsOf(world.aws).find(([type]) => type === 'Batch Run Succeeded')![1];
     expect(succeeded.task).toMatchObject({ durationSeconds: 2, durationNotice: { kind: 'tooShort' } });
     expect(order(r, 'PublishSucceededEvent')).toBeGreaterThan(order(r, 'NotifyDuration'));
   });
 
   test('a skip says why and who holds the lock; with skipNotification none too', async () => {
     const holder = executionArn('LiveHolder');
-    await holdLock(db, holder);
-    aws.executions.set(holder, 'RUNNING');
-    const r = await runScenario(db, aws, { input: { trigger: 'cli', requestedBy: 'alice' } });
+    await holdLock(world.db, holder);
+    world.aws.executions.set(holder, 'RUNNING');
+    const r = await runScenario(world.db, world.aws, { input: { trigger: 'cli', requestedBy: 'alice' } });
     expect(r.output.outcome).toBe('skipped');
-    const [[type, skipped]] = eventsOf(aws);
+    const [[type, skipped]] = eventsOf(world.aws);
     expect(type).toBe('Batch Run Skipped');
     expect(skipped).toMatchObject({
       outcome: 'skipped',
@@ -118,17 +107,17 @@ describe('lifecycle events on EventBridge', () => {
     });
     expect(skipped.reason).toContain(holder);
 
-    aws.busEvents.length = 0;
-    const quiet = await runScenario(db, aws, { input: {}, batch: { skipNotification: 'none' } });
+    world.aws.busEvents.length = 0;
+    const quiet = await runScenario(world.db, world.aws, { input: {}, batch: { skipNotification: 'none' } });
     expect(quiet.statesEntered).not.toContain('NotifySkipped');
-    expect(eventsOf(aws).map(([t]) => t)).toEqual(['Batch Run Skipped']);
+    expect(eventsOf(world.aws).map(([t]) => t)).toEqual(['Batch Run Skipped']);
   });
 
   test('a non-zero exit: Started, then Failed after the alert, with the error and the task', async () => {
-    aws.watch = { exitCode: 2 };
-    const r = await runScenario(db, aws);
+    world.aws.watch = { exitCode: 2 };
+    const r = await runScenario(world.db, world.aws);
     expect(r.status).toBe('FAILED');
-    const events = eventsOf(aws);
+    const events = eventsOf(world.aws);
     expect(events.map(([t]) => t)).toEqual(['Batch Run Started', 'Batch Run Failed']);
     expect(events[1][1]).toMatchObject({
       outcome: 'failed',
@@ -140,47 +129,52 @@ describe('lifecycle events on EventBridge', () => {
   });
 
   test('the hard timeout: Failed with outcome timed_out', async () => {
-    aws.watch = 'hang';
-    const r = await runScenario(db, aws, {
+    world.aws.watch = 'hang';
+    const r = await runScenario(world.db, world.aws, {
       substitutions: { WaitChunkSeconds: '1', WaitChunkCount: '1', HardTimeoutSeconds: '1' },
     });
     expect(r.error).toBe('BatchRunner.TimedOut');
-    expect(eventsOf(aws).map(([t, d]) => `${t}/${d.outcome}`)).toEqual([
+    expect(eventsOf(world.aws).map(([t, d]) => `${t}/${d.outcome}`)).toEqual([
       'Batch Run Started/started',
       'Batch Run Failed/timed_out',
     ]);
   });
 
   test('could not start (capacity): no Started event, Failed with outcome could_not_start', async () => {
-    aws.runTaskAnswers = [capacityFailure(), capacityFailure(), capacityFailure(), capacityFailure('RESOURCE:CPU')];
-    const r = await runScenario(db, aws, { substitutions: { WaitChunkSeconds: '1' } });
+    world.aws.runTaskAnswers = [
+      capacityFailure(),
+      capacityFailure(),
+      capacityFailure(),
+      capacityFailure('RESOURCE:CPU'),
+    ];
+    const r = await runScenario(world.db, world.aws, { substitutions: { WaitChunkSeconds: '1' } });
     expect(r.error).toBe('BatchRunner.CouldNotStart');
     expect(r.statesEntered.filter((s) => s === 'IsTaskStarted')).toHaveLength(4);
-    expect(eventsOf(aws).map(([t, d]) => `${t}/${d.outcome}`)).toEqual(['Batch Run Failed/could_not_start']);
+    expect(eventsOf(world.aws).map(([t, d]) => `${t}/${d.outcome}`)).toEqual(['Batch Run Failed/could_not_start']);
   });
 
   test('invalid input: Failed with outcome invalid_input, nothing started', async () => {
-    const r = await runScenario(db, aws, { input: { reason: '' } });
+    const r = await runScenario(world.db, world.aws, { input: { reason: '' } });
     expect(r.error).toBe('BatchRunner.InvalidInput');
-    expect(eventsOf(aws).map(([t, d]) => `${t}/${d.outcome}`)).toEqual(['Batch Run Failed/invalid_input']);
+    expect(eventsOf(world.aws).map(([t, d]) => `${t}/${d.outcome}`)).toEqual(['Batch Run Failed/invalid_input']);
   });
 
   test('a bus that answers FailedEntryCount > 0 once: the event is put again (Retry on EventBridge.FailedEntry)', async () => {
-    aws.putEventsAnswers = ['failed-entry'];
-    const r = await runScenario(db, aws);
+    world.aws.putEventsAnswers = ['failed-entry'];
+    const r = await runScenario(world.db, world.aws);
     expect(r.calls.filter((c) => c.state === 'PublishStartedEvent').map((c) => c.error?.name)).toEqual([
       'EventBridge.FailedEntry',
       undefined,
     ]);
-    expect(eventsOf(aws).map(([t]) => t)).toEqual(['Batch Run Started', 'Batch Run Succeeded']);
+    expect(eventsOf(world.aws).map(([t]) => t)).toEqual(['Batch Run Started', 'Batch Run Succeeded']);
   });
 
   test.each([
     ['success', () => undefined, 'SUCCEEDED', 'succeeded'],
-    ['failure', () => (aws.watch = { exitCode: 2 }), 'FAILED', undefined],
+    ['failure', () => (world.aws.watch = { exitCode: 2 }), 'FAILED', undefined],
     [
       'skip',
-      () => (aws.listTasksAnswers = [['arn:aws:ecs:ap-northeast-1:123456789012:task/batch-runner/0b1c']]),
+      () => (world.aws.listTasksAnswers = [['arn:aws:ecs:ap-northeast-1:123456789012:task/batch-runner/0b1c']]),
       'SUCCEEDED',
       'skipped',
     ],
@@ -188,11 +182,11 @@ describe('lifecycle events on EventBridge', () => {
     'a bus that refuses every entry never changes the run (%s): same outcome, lock, alerts',
     async (_label, setup, status, outcome) => {
       setup();
-      aws.putEventsAnswers = Array(20).fill('failed-entry');
-      const r = await runScenario(db, aws);
+      world.aws.putEventsAnswers = Array(20).fill('failed-entry');
+      const r = await runScenario(world.db, world.aws);
       expect(r.status).toBe(status);
       if (outcome) expect(r.output.outcome).toBe(outcome);
-      expect(aws.busEvents).toEqual([]);
+      expect(world.aws.busEvents).toEqual([]);
       expect(r.lockItem).toBeUndefined();
       // Each event state tried 3 times (2 retries), then went on.
       const publishStates = [
@@ -203,7 +197,7 @@ describe('lifecycle events on EventBridge', () => {
           Array(3).fill('EventBridge.FailedEntry'),
         );
       expect(publishStates.length).toBeGreaterThan(0);
-      expect(aws.published.filter((p) => p.MessageAttributes.severity.StringValue === 'alert')).toHaveLength(
+      expect(world.aws.published.filter((p) => p.MessageAttributes.severity.StringValue === 'alert')).toHaveLength(
         status === 'FAILED' ? 1 : 0,
       );
     },

@@ -1,4 +1,4 @@
-import { GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { DeleteItemCommand, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import type { BatchConfig } from '../../config/batch-config';
 import { evaluateStoppedTask, startedTaskArn, startFailureCause, taskLogUrl } from '../../handlers/lib/task-outcome';
 import { handleReconcilerEvent } from '../../handlers/cleanup';
@@ -436,6 +436,25 @@ export async function holdLock(dynamodb: EmbeddedDynamoDb, owner: string): Promi
       },
     }),
   );
+}
+
+/**
+ * The world of a definition test file: one embedded lock store for the file, a fresh ScriptedAws and a
+ * free lock before each test. Use `world.db` and `world.aws` inside tests (set by the hooks).
+ */
+export function useScenarioWorld(): { db: EmbeddedDynamoDb; aws: ScriptedAws } {
+  const world = {} as { db: EmbeddedDynamoDb; aws: ScriptedAws };
+  beforeAll(async () => {
+    world.db = await startLockStore();
+  });
+  afterAll(async () => {
+    await world.db?.close();
+  });
+  beforeEach(async () => {
+    world.aws = new ScriptedAws();
+    await world.db.client.send(new DeleteItemCommand({ TableName: LOCK_TABLE, Key: { batch: { S: FAMILY } } }));
+  });
+  return world;
 }
 
 export async function startLockStore(): Promise<EmbeddedDynamoDb> {
