@@ -294,6 +294,26 @@ describe('a transient error in any retried Task state', () => {
 });
 
 /**
+ * Runs the base scenario that reaches `stateName` twice: calm, and with `fault` on the state's first
+ * call only. Returns what a user sees of each and the faulted first call.
+ */
+async function onceAgainstCalm(reaching: Map<string, BaseScenario>, stateName: string, fault: Error | 'hang') {
+  const base = reaching.get(stateName);
+  if (!base) throw new Error(`No base scenario reaches Task state ${stateName}: add one to BASE_SCENARIOS.`);
+  await clearLock();
+  const calmAws = new ScriptedAws();
+  const calm = await observed(calmAws, await runScenario(db, calmAws, await base.setup(db, calmAws)));
+  await clearLock();
+  const aws = new ScriptedAws();
+  const scenario = await base.setup(db, aws);
+  const r = await runScenario(db, aws, {
+    ...scenario,
+    inject: (call, attempt) => (call.state === stateName && attempt === 0 ? fault : undefined),
+  });
+  return { calm, seen: await observed(aws, r), first: r.calls.find((c) => c.state === stateName) };
+}
+
+/**
  * A call that never answers: for every Task state that retries States.Timeout (and the watcher, whose
  * timeout ends one wait chunk), a call that hangs once is abandoned after the state's TimeoutSeconds and
  * the run goes on as if it had answered: the same outcome, lock, messages and tasks. Timers run 1000
@@ -319,22 +339,9 @@ describe('a call that hangs once in any Task state that retries or chunks on Sta
   });
 
   test.each(HANGERS)('%s', async (stateName) => {
-    const base = reaching.get(stateName);
-    if (!base) throw new Error(`No base scenario reaches Task state ${stateName}: add one to BASE_SCENARIOS.`);
-    await clearLock();
-    const calmAws = new ScriptedAws();
-    const expected = await observed(calmAws, await runScenario(db, calmAws, await base.setup(db, calmAws)));
-
-    await clearLock();
-    const aws = new ScriptedAws();
-    const scenario = await base.setup(db, aws);
-    const r = await runScenario(db, aws, {
-      ...scenario,
-      inject: (call, attempt) => (call.state === stateName && attempt === 0 ? 'hang' : undefined),
-    });
-
-    expect(r.calls.filter((c) => c.state === stateName)[0].error?.name).toBe('States.Timeout');
-    expect(await observed(aws, r)).toEqual(expected);
+    const { first, seen, calm } = await onceAgainstCalm(reaching, stateName, 'hang');
+    expect(first?.error?.name).toBe('States.Timeout');
+    expect(seen).toEqual(calm);
   });
 });
 
@@ -361,23 +368,13 @@ describe('a throttling answer of its service, once, in any Task state', () => {
   });
 
   test.each(TASK_STATES.map((s) => [s.name, s.resource]))('%s (%s)', async (stateName, resource) => {
-    const base = reaching.get(stateName);
-    if (!base) throw new Error(`No base scenario reaches Task state ${stateName}: add one to BASE_SCENARIOS.`);
     const errorName = THROTTLED[parseResource(resource).service];
-    await clearLock();
-    const calmAws = new ScriptedAws();
-    const expected = await observed(calmAws, await runScenario(db, calmAws, await base.setup(db, calmAws)));
-
-    await clearLock();
-    const aws = new ScriptedAws();
-    const scenario = await base.setup(db, aws);
-    const r = await runScenario(db, aws, {
-      ...scenario,
-      inject: (call, attempt) =>
-        call.state === stateName && attempt === 0 ? new ServiceError(errorName, 'Rate exceeded') : undefined,
-    });
-
-    expect(r.calls.filter((c) => c.state === stateName)[0].error?.name).toBe(errorName);
-    expect(await observed(aws, r)).toEqual(expected);
+    const { first, seen, calm } = await onceAgainstCalm(
+      reaching,
+      stateName,
+      new ServiceError(errorName, 'Rate exceeded'),
+    );
+    expect(first?.error?.name).toBe(errorName);
+    expect(seen).toEqual(calm);
   });
 });
