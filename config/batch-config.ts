@@ -260,7 +260,7 @@ export interface BatchConfig {
    * to resume (`npx batch-runner resume <batch>`). A repeatedly failing nightly batch otherwise keeps
    * failing, and alerting, every night until someone looks (Temporal's `pauseOnFailure`). Counted by
    * the reconciler from Step Functions' own execution history, newest first: only runs started by the
-   * schedule or by a dependency count; a run that FAILED or TIMED_OUT is a failure (except one refused
+   * schedule count (a batch with `after` may not set it); a run that FAILED or TIMED_OUT is a failure (except one refused
    * for invalid input), a succeeded run ends the streak, skipped, aborted and manual runs neither count
    * nor reset it. Runs started before the last pause or `resume` never count. A schedule already
    * DISABLED (paused by an operator) is left alone. N travels in the schedule's input, so a change

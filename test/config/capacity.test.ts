@@ -75,6 +75,15 @@ describe('what the state machine is given', () => {
   });
 });
 
+/** An imported network whose tasks get public IPs (Fargate only). */
+const PUBLIC_IP_NETWORK = {
+  vpcId: 'vpc-0a1b2c3d',
+  availabilityZones: ['ap-northeast-1a'],
+  subnetIds: ['subnet-0bcf5b43'],
+  securityGroupIds: ['sg-0a1b2c3d'],
+  assignPublicIp: 'ENABLED' as const,
+};
+
 describe('refused with the batch, the field, the value and the fix', () => {
   test.each([
     [
@@ -188,13 +197,7 @@ describe('refused with the batch, the field, the value and the fix', () => {
     expect(() =>
       addBatchRunnerStacks(app, {
         batches: [withCapacity({ launchType: 'EC2' })],
-        network: {
-          vpcId: 'vpc-0a1b2c3d',
-          availabilityZones: ['ap-northeast-1a'],
-          subnetIds: ['subnet-0bcf5b43'],
-          securityGroupIds: ['sg-0a1b2c3d'],
-          assignPublicIp: 'ENABLED',
-        },
+        network: PUBLIC_IP_NETWORK,
       }),
     ).toThrow(/capacity\.launchType = "EC2" is invalid with network\.assignPublicIp = "ENABLED"/);
     expect(() =>
@@ -204,13 +207,7 @@ describe('refused with the batch, the field, the value and the fix', () => {
             capacityProviderStrategy: [{ capacityProvider: 'nightly-asg' }, { capacityProvider: 'FARGATE' }],
           }),
         ],
-        network: {
-          vpcId: 'vpc-0a1b2c3d',
-          availabilityZones: ['ap-northeast-1a'],
-          subnetIds: ['subnet-0bcf5b43'],
-          securityGroupIds: ['sg-0a1b2c3d'],
-          assignPublicIp: 'ENABLED',
-        },
+        network: PUBLIC_IP_NETWORK,
       }),
     ).toThrow(
       /capacity\.capacityProviderStrategy = \["nightly-asg"\] is invalid with network\.assignPublicIp = "ENABLED"/,
