@@ -1,5 +1,5 @@
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -10,6 +10,7 @@ import {
   substitutionsFor,
 } from '../state-machines/definition';
 import { TEST_BATCH, TEST_BINDINGS } from '../test/support/asl-harness';
+import { retrierProblems } from '../test/support/aws-asl-rules';
 
 /**
  * `npm run mutate:asl`: mutation testing of the ASL definition. Generates plausible careless edits of
@@ -247,8 +248,11 @@ function invalidReason(template: string, original: string): string | undefined {
   if (JSON.stringify(placeholdersIn(template)) !== JSON.stringify(placeholdersIn(original)))
     return 'drops a placeholder';
   try {
-    const result = validateAsl(JSON.parse(renderDefinition(substitutionsFor(TEST_BATCH, TEST_BINDINGS), template)));
-    return result.isValid ? undefined : `invalid ASL: ${JSON.stringify(result.errors).slice(0, 120)}`;
+    const rendered = JSON.parse(renderDefinition(substitutionsFor(TEST_BATCH, TEST_BINDINGS), template));
+    const result = validateAsl(rendered);
+    if (!result.isValid) return `invalid ASL: ${JSON.stringify(result.errors).slice(0, 120)}`;
+    const refusedByAws = retrierProblems(rendered);
+    return refusedByAws.length > 0 ? `refused by AWS: ${refusedByAws[0]}` : undefined;
   } catch (err) {
     return `does not render: ${(err as Error).message.slice(0, 120)}`;
   }
@@ -259,20 +263,105 @@ function option(name: string): string | undefined {
   return i >= 0 ? process.argv[i + 1] : undefined;
 }
 
-function runDefinitionTests(templatePath: string, timeoutSeconds: number): 'killed' | 'survived' | 'timeout' {
-  const result = spawnSync(
-    process.execPath,
-    [require.resolve('jest/bin/jest'), 'test/state-machines', '--bail', '--silent', '--maxWorkers=2'],
-    {
-      cwd: join(__dirname, '..'),
-      env: { ...process.env, BATCH_RUNNER_ASL_TEMPLATE: templatePath, BATCH_RUNNER_ASL_COVERAGE: 'off' },
-      encoding: 'utf8',
-      timeout: timeoutSeconds * 1000,
-      killSignal: 'SIGKILL',
-    },
+const ROOT = join(__dirname, '..');
+const DEFINITION_TESTS = join(ROOT, 'test', 'state-machines');
+const ENVIRONMENT = join(ROOT, 'test', 'support', 'asl-mutation-environment.ts');
+
+/** Per definition test file: the states each of its tests' executions entered (none: a static test). */
+type StateMap = Array<{ testPath: string; tests: Record<string, string[]> }>;
+
+/** The state a mutant edits: its id is "<state>: <edit>". */
+export const mutatedState = (mutant: Mutant) => mutant.id.slice(0, mutant.id.indexOf(': '));
+
+/**
+ * The tests that can tell a mutant of `state` from the definition: those whose executions entered the
+ * state (no other execution can behave differently) and those that run none (they read the definition).
+ */
+export function testsFor(map: StateMap, state: string): { files: string[]; names: string[] } {
+  const files: string[] = [];
+  const names: string[] = [];
+  for (const { testPath, tests } of map) {
+    const chosen = Object.entries(tests)
+      .filter(([, states]) => states.length === 0 || states.includes(state))
+      .map(([name]) => name);
+    if (chosen.length === 0) continue;
+    files.push(testPath);
+    names.push(...chosen);
+  }
+  return { files, names };
+}
+
+const escapeRegex = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+interface JestRun {
+  readonly status: number | null;
+  readonly timedOut: boolean;
+  readonly output: string;
+}
+
+/** One Jest run of (some of) the definition tests, with the test environment of the mutation runs. */
+function runJest(args: string[], env: Record<string, string>, timeoutSeconds: number): Promise<JestRun> {
+  return new Promise((resolve) => {
+    const child = spawn(
+      process.execPath,
+      [
+        require.resolve('jest/bin/jest'),
+        ...['--config', join(ROOT, 'jest.mutation.config.js'), '--testEnvironment', ENVIRONMENT, '--silent'],
+        ...args,
+      ],
+      { cwd: ROOT, env: { ...process.env, BATCH_RUNNER_ASL_COVERAGE: 'off', ...env }, stdio: 'pipe' },
+    );
+    let output = '';
+    child.stdout.on('data', (d) => (output += d));
+    child.stderr.on('data', (d) => (output += d));
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill('SIGKILL');
+    }, timeoutSeconds * 1000);
+    child.on('close', (status) => {
+      clearTimeout(timer);
+      resolve({ status, timedOut, output });
+    });
+  });
+}
+
+/** Runs every definition test once on the unmutated definition and reads which states each entered. */
+async function buildStateMap(dir: string): Promise<StateMap> {
+  const mapDir = join(dir, 'state-map');
+  const run = await runJest([DEFINITION_TESTS, '--maxWorkers=2'], { BATCH_RUNNER_ASL_STATE_MAP: mapDir }, 900);
+  if (run.status !== 0)
+    throw new Error(
+      `the definition tests fail on the unmutated definition; fix them before measuring mutants:\n${run.output.slice(-4000)}`,
+    );
+  return readdirSync(mapDir).map((f) => JSON.parse(readFileSync(join(mapDir, f), 'utf8')));
+}
+
+/** Runs the tests that can kill `mutant` against its template; a failing test ends the run. */
+async function verdictOf(
+  templatePath: string,
+  tests: { files: string[]; names: string[] },
+  timeoutSeconds: number,
+): Promise<'killed' | 'survived' | 'timeout'> {
+  if (tests.names.length === 0) return 'survived';
+  const pattern = `^(?:${tests.names.map(escapeRegex).join('|')})$`;
+  const run = await runJest(
+    [...tests.files.map(escapeRegex), '--testNamePattern', pattern, '--bail', '--runInBand'],
+    { BATCH_RUNNER_ASL_TEMPLATE: templatePath, BATCH_RUNNER_FAIL_FAST: '1' },
+    timeoutSeconds,
   );
-  if (result.error || result.signal) return 'timeout';
-  return result.status === 0 ? 'survived' : 'killed';
+  if (run.timedOut) return 'timeout';
+  if (run.status === 0) return 'survived';
+  // Only a failing test kills; Jest failing for any other reason is the tool's fault, not a verdict.
+  if (/Tests:.*\d+ failed/.test(run.output) || /Test Suites:.*\d+ failed/.test(run.output)) return 'killed';
+  throw new Error(`Jest failed without a failing test on ${templatePath}:\n${run.output.slice(-4000)}`);
+}
+
+interface Planned {
+  readonly n: number;
+  readonly mutant: Mutant;
+  readonly template?: string;
+  readonly verdict?: string;
 }
 
 async function main(): Promise<void> {
@@ -287,32 +376,53 @@ async function main(): Promise<void> {
   mutants = mutants.filter((_, i) => i % every === 0);
   mutants = mutants.slice(0, Number(option('limit') ?? mutants.length));
   const timeoutSeconds = Number(option('timeout') ?? 300);
+  const jobs = Math.max(1, Number(option('jobs') ?? 2));
+  const listOnly = process.argv.includes('--list');
+
+  const planned: Planned[] = mutants.map((mutant, n) => {
+    const definition = structuredClone(base);
+    mutant.apply(definition);
+    const template = printTemplate(definition);
+    const invalid = template === original ? 'no change' : invalidReason(template, original);
+    if (invalid) return { n, mutant, verdict: `not run (${invalid})` };
+    if (mutant.id in equivalent) return { n, mutant, verdict: 'equivalent' };
+    if (listOnly) return { n, mutant, verdict: 'listed' };
+    return { n, mutant, template };
+  });
 
   const dir = mkdtempSync(join(tmpdir(), 'asl-mutants-'));
   const results: Array<{ id: string; verdict: string }> = [];
   const startedAt = Date.now();
+  const report = (p: Planned, verdict: string, seconds?: number) => {
+    results.push({ id: p.mutant.id, verdict });
+    const took = seconds === undefined ? '' : ` (${seconds} s)`;
+    process.stdout.write(`[${p.n + 1}/${mutants.length}] ${verdict.padEnd(9)} ${p.mutant.id}${took}\n`);
+  };
   try {
-    for (const [n, mutant] of mutants.entries()) {
-      const definition = structuredClone(base);
-      mutant.apply(definition);
-      const template = printTemplate(definition);
-      const invalid = template === original ? 'no change' : invalidReason(template, original);
-      let verdict: string;
-      if (invalid) verdict = `not run (${invalid})`;
-      else if (mutant.id in equivalent) verdict = 'equivalent';
-      else if (process.argv.includes('--list')) verdict = 'listed';
-      else {
-        const file = join(dir, `mutant-${n}.asl.json`);
-        writeFileSync(file, template);
-        verdict = runDefinitionTests(file, timeoutSeconds);
-      }
-      results.push({ id: mutant.id, verdict });
-      process.stdout.write(`[${n + 1}/${mutants.length}] ${verdict.padEnd(9)} ${mutant.id}\n`);
+    const toRun = planned.filter((p) => p.template !== undefined);
+    let map: StateMap = [];
+    if (toRun.length > 0) {
+      process.stdout.write(`Mapping which states each definition test enters (one run of all of them)...\n`);
+      map = await buildStateMap(dir);
     }
+    for (const p of planned) if (p.verdict) report(p, p.verdict);
+    let next = 0;
+    const worker = async () => {
+      while (next < toRun.length) {
+        const p = toRun[next++];
+        const file = join(dir, `mutant-${p.n}.asl.json`);
+        writeFileSync(file, p.template!);
+        const tests = testsFor(map, mutatedState(p.mutant));
+        const began = Date.now();
+        const verdict = await verdictOf(file, tests, timeoutSeconds);
+        report(p, verdict, Math.round((Date.now() - began) / 1000));
+      }
+    };
+    await Promise.all(Array.from({ length: jobs }, worker));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
-  if (process.argv.includes('--list')) return;
+  if (listOnly) return;
   const counted = results.filter((r) => ['killed', 'survived', 'timeout'].includes(r.verdict));
   const killed = counted.filter((r) => r.verdict !== 'survived');
   const survivors = counted.filter((r) => r.verdict === 'survived');

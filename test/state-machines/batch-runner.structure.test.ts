@@ -11,6 +11,7 @@ import {
   substitutionsFor,
 } from '../../state-machines/definition';
 import { TEST_BATCH, TEST_BINDINGS } from '../support/asl-harness';
+import { retrierProblems } from '../support/aws-asl-rules';
 
 // asl-validator is CommonJS: module.exports is the validator function.
 const validateAsl: (def: unknown) => { isValid: boolean; errors: unknown[] } = require('asl-validator');
@@ -25,6 +26,19 @@ describe('the ASL template', () => {
       expect({ batch: batch.name, errors: result.errors }).toEqual({ batch: batch.name, errors: [] });
       expect(result.isValid).toBe(true);
     }
+  });
+
+  test('keeps to the rules AWS adds to States Language (a zero retry back-off is refused on deploy)', () => {
+    for (const batch of [TEST_BATCH, ...BATCHES])
+      expect({ batch: batch.name, problems: retrierProblems(render(batch)) }).toEqual({
+        batch: batch.name,
+        problems: [],
+      });
+    const zeroBackOff = render();
+    zeroBackOff.States.ClaimScheduledSlot.Retry[0].IntervalSeconds = 0;
+    expect(retrierProblems(zeroBackOff)).toEqual([
+      'ClaimScheduledSlot.Retry[0].IntervalSeconds is 0; AWS accepts a whole number of seconds from 1 to 99999999',
+    ]);
   });
 
   test('every placeholder is documented, and every documented placeholder is used', () => {

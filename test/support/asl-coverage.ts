@@ -185,6 +185,12 @@ export const COVERAGE_TEST_DIR = join(__dirname, '..', 'state-machines');
 
 const coveredInThisFile = new Set<string>();
 
+/**
+ * The global under which the mutation runs' test environment (asl-mutation-environment.ts) keeps a Set
+ * of the states the current test's executions entered; the harness adds to it when it is there.
+ */
+export const STATES_ENTERED = '__batchRunnerStatesEntered';
+
 /** Adds one execution's edges to this test file's coverage (only for the definition tests). */
 export function recordTransitions(edges: readonly string[]): void {
   for (const edge of edges) coveredInThisFile.add(edge);

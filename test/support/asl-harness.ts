@@ -8,7 +8,7 @@ import { placementOfRunTask } from '../../local/local-ecs';
 import { servicesReconcileWorld, statusOnlyExecutions } from '../../local/reconcile-world';
 import { type EmbeddedDynamoDb, ensureLockTable, startEmbeddedDynamoDb } from '../../local/lock-store';
 import { type EngineEvent, type LocalExecutionResult, runLocalExecution } from '../../local/run-execution';
-import { inDefinitionTest, recordTransitions, transitionsOf, writeFileCoverage } from './asl-coverage';
+import { inDefinitionTest, recordTransitions, STATES_ENTERED, transitionsOf, writeFileCoverage } from './asl-coverage';
 import { type FaultInjector, type LocalServices, ServiceError } from '../../local/task-resources';
 import { type DeploymentBindings, renderDefinition, substitutionsFor } from '../../state-machines/definition';
 import {
@@ -396,6 +396,8 @@ export async function runScenario(
     .map(([n]) => [n, 1]);
   const events: EngineEvent[] = [];
   const coverage = inDefinitionTest();
+  // Set by the mutation runs' test environment: which states this test's executions entered.
+  const statesEntered = (globalThis as Record<string, unknown>)[STATES_ENTERED] as Set<string> | undefined;
   const result = await runLocalExecution({
     definition,
     input: 'input' in scenario ? scenario.input : scheduledInput(),
@@ -404,8 +406,10 @@ export async function runScenario(
     inject: scenario.inject,
     redriveCount: scenario.redriveCount,
     waitTimeOverrides: Object.fromEntries(waitStates),
-    onEvent: coverage ? (event) => events.push(event) : undefined,
+    onEvent: coverage || statesEntered ? (event) => events.push(event) : undefined,
   });
+  for (const event of statesEntered ? events : [])
+    if (event.type === 'StateEntered') statesEntered!.add(event.state.name);
   if (coverage) {
     const context = { Execution: { Id: arn, RedriveCount: scenario.redriveCount ?? 0 } };
     recordTransitions(await transitionsOf(JSON.parse(definition), events, context));
