@@ -1,5 +1,5 @@
 // StrykerJS mutation testing of the TypeScript that decides the runner's behaviour.
-// `npm run mutate:ts` (all of it, slow) or `npm run mutate:ts -- --mutate handlers/lib/reconcile.ts`.
+// `npm run mutate:ts` runs it one group of files at a time (bench/mutate-ts.ts); one file: `npx stryker run --mutate handlers/lib/reconcile.ts`.
 // Too slow for every CI run: the last scores are recorded in README.md ("How strong the tests are").
 /** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
 export default {

@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -268,7 +269,7 @@ const DEFINITION_TESTS = join(ROOT, 'test', 'state-machines');
 const ENVIRONMENT = join(ROOT, 'test', 'support', 'asl-mutation-environment.ts');
 
 /** Per definition test file: the states each of its tests' executions entered (none: a static test). */
-type StateMap = Array<{ testPath: string; tests: Record<string, string[]> }>;
+type StateMap = Array<{ testPath: string; tests: Record<string, string[]>; millis: Record<string, number> }>;
 
 /** The state a mutant edits: its id is "<state>: <edit>". */
 export const mutatedState = (mutant: Mutant) => mutant.id.slice(0, mutant.id.indexOf(': '));
@@ -277,19 +278,35 @@ export const mutatedState = (mutant: Mutant) => mutant.id.slice(0, mutant.id.ind
  * The tests that can tell a mutant of `state` from the definition: those whose executions entered the
  * state (no other execution can behave differently) and those that run none (they read the definition).
  */
-export function testsFor(map: StateMap, state: string): { files: string[]; names: string[] } {
+export function testsFor(map: StateMap, state: string): SelectedTests {
   const files: string[] = [];
   const names: string[] = [];
-  for (const { testPath, tests } of map) {
+  let slowestMillis = 0;
+  for (const { testPath, tests, millis } of map) {
     const chosen = Object.entries(tests)
       .filter(([, states]) => states.length === 0 || states.includes(state))
       .map(([name]) => name);
     if (chosen.length === 0) continue;
     files.push(testPath);
     names.push(...chosen);
+    for (const name of chosen) slowestMillis = Math.max(slowestMillis, millis[name] ?? 0);
   }
-  return { files, names };
+  return { files, names, slowestMillis };
 }
+
+interface SelectedTests {
+  readonly files: string[];
+  readonly names: string[];
+  /** The longest any of them took on the unmutated definition. */
+  readonly slowestMillis: number;
+}
+
+/**
+ * A mutant's test timeout: a mutant that makes an execution hang (a lost transition, a wait that never
+ * ends) fails its test at this timeout instead of Jest's 60 s: five times the slowest selected test,
+ * at least 10 s (as StrykerJS's timeout factor does).
+ */
+const testTimeoutMillis = (tests: SelectedTests) => Math.max(10_000, 5 * tests.slowestMillis);
 
 const escapeRegex = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
@@ -326,27 +343,54 @@ function runJest(args: string[], env: Record<string, string>, timeoutSeconds: nu
   });
 }
 
-/** Runs every definition test once on the unmutated definition and reads which states each entered. */
+/** A digest of everything the state map depends on: the tests and the code and definition they run. */
+function sourcesDigest(): string {
+  const hash = createHash('sha256');
+  const walk = (dir: string) => {
+    for (const entry of readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+      const path = join(dir, entry.name);
+      if (entry.isDirectory()) walk(path);
+      else if (/\.(ts|json|js)$/.test(entry.name)) hash.update(path).update(readFileSync(path));
+    }
+  };
+  for (const dir of ['test', 'local', 'handlers', 'config', 'state-machines']) walk(join(ROOT, dir));
+  return hash.digest('hex').slice(0, 16);
+}
+
+/**
+ * Runs every definition test once on the unmutated definition and reads which states each entered.
+ * The map is kept in the system's temp folder and reused while the tests, the code and the definition
+ * are unchanged (a `--filter` run right after another then starts at once).
+ */
 async function buildStateMap(dir: string): Promise<StateMap> {
+  const cached = join(tmpdir(), `batch-runner-asl-state-map-${sourcesDigest()}.json`);
+  if (existsSync(cached)) return JSON.parse(readFileSync(cached, 'utf8'));
   const mapDir = join(dir, 'state-map');
   const run = await runJest([DEFINITION_TESTS, '--maxWorkers=2'], { BATCH_RUNNER_ASL_STATE_MAP: mapDir }, 900);
   if (run.status !== 0)
     throw new Error(
       `the definition tests fail on the unmutated definition; fix them before measuring mutants:\n${run.output.slice(-4000)}`,
     );
-  return readdirSync(mapDir).map((f) => JSON.parse(readFileSync(join(mapDir, f), 'utf8')));
+  const map: StateMap = readdirSync(mapDir).map((f) => JSON.parse(readFileSync(join(mapDir, f), 'utf8')));
+  writeFileSync(cached, JSON.stringify(map));
+  return map;
 }
 
 /** Runs the tests that can kill `mutant` against its template; a failing test ends the run. */
 async function verdictOf(
   templatePath: string,
-  tests: { files: string[]; names: string[] },
+  tests: SelectedTests,
   timeoutSeconds: number,
 ): Promise<'killed' | 'survived' | 'timeout'> {
   if (tests.names.length === 0) return 'survived';
   const pattern = `^(?:${tests.names.map(escapeRegex).join('|')})$`;
   const run = await runJest(
-    [...tests.files.map(escapeRegex), '--testNamePattern', pattern, '--bail', '--runInBand'],
+    [
+      ...tests.files.map(escapeRegex),
+      ...['--testNamePattern', pattern, '--bail', '--runInBand', '--testTimeout', String(testTimeoutMillis(tests))],
+      // A hung execution's timers would keep Jest from exiting after its test failed.
+      '--forceExit',
+    ],
     { BATCH_RUNNER_ASL_TEMPLATE: templatePath, BATCH_RUNNER_FAIL_FAST: '1' },
     timeoutSeconds,
   );

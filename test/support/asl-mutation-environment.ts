@@ -12,7 +12,7 @@ import { STATES_ENTERED } from './asl-coverage';
  *   which states each test's executions entered (the harness adds them to the set at `globalThis[STATES_ENTERED]`). A
  *   mutant edits one state, and only an execution that enters that state can behave differently, so a
  *   mutant needs only the tests that entered its state (plus the tests that run no execution: they read
- *   the definition itself).
+ *   the definition itself), and how long each took (a mutant's run gets a test timeout from them).
  * - **Fail fast** (`BATCH_RUNNER_FAIL_FAST=1`): after the first failing test of a file the rest are
  *   skipped. One failure kills the mutant; Jest's `--bail` stops the other files.
  */
@@ -23,6 +23,9 @@ interface TestBlock {
 }
 interface TestEntry extends TestBlock {
   mode?: 'skip' | 'only' | 'todo';
+}
+interface TestEntry extends TestBlock {
+  duration?: number | null;
 }
 type TestEvent = { readonly name: string; readonly test?: TestEntry };
 
@@ -37,6 +40,7 @@ export default class AslMutationEnvironment extends NodeEnvironment {
   private readonly testPath: string;
   private failed = false;
   private readonly statesByTest: Record<string, string[]> = {};
+  private readonly millisByTest: Record<string, number> = {};
 
   constructor(...[config, context]: ConstructorParameters<typeof NodeEnvironment>) {
     super(config, context);
@@ -53,6 +57,7 @@ export default class AslMutationEnvironment extends NodeEnvironment {
     if (event.name === 'test_done') {
       const entered = this.global[STATES_ENTERED] as Set<string> | undefined;
       this.statesByTest[fullName(event.test!)] = [...(entered ?? [])].sort();
+      this.millisByTest[fullName(event.test!)] = event.test!.duration ?? 0;
     }
   }
 
@@ -62,7 +67,7 @@ export default class AslMutationEnvironment extends NodeEnvironment {
       mkdirSync(dir, { recursive: true });
       writeFileSync(
         join(dir, `${basename(this.testPath)}.json`),
-        JSON.stringify({ testPath: this.testPath, tests: this.statesByTest }),
+        JSON.stringify({ testPath: this.testPath, tests: this.statesByTest, millis: this.millisByTest }),
       );
     }
     await super.teardown();
