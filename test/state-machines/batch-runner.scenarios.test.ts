@@ -624,6 +624,44 @@ describe('input', () => {
     },
   );
 
+  /** The scheduler's and a dependency rule's exact shapes, each broken in one way a hand-written input might. */
+  const DEPENDENCY_INPUT = {
+    trigger: 'dependency',
+    scheduledTime: '2026-12-01T21:00:00Z',
+    upstream: { batch: 'xml-articles', executionArn: executionArn('Upstream') },
+  };
+  test.each([
+    ['schedule without scheduledTime', { trigger: 'schedule' }],
+    ['schedule with a scheduledTime that is no timestamp', { ...SCHEDULED_INPUT, scheduledTime: 'yesterday' }],
+    ['schedule with a reason', { ...SCHEDULED_INPUT, reason: 'rerun of last night' }],
+    ['schedule with a requestedBy', { ...SCHEDULED_INPUT, requestedBy: 'alice' }],
+    ['dependency without scheduledTime', { ...DEPENDENCY_INPUT, scheduledTime: undefined }],
+    ['dependency with a scheduledTime that is no timestamp', { ...DEPENDENCY_INPUT, scheduledTime: 'today' }],
+    ['dependency without upstream', { ...DEPENDENCY_INPUT, upstream: undefined }],
+    [
+      'dependency whose upstream batch is no string',
+      { ...DEPENDENCY_INPUT, upstream: { ...DEPENDENCY_INPUT.upstream, batch: 7 } },
+    ],
+    ['dependency without the upstream execution', { ...DEPENDENCY_INPUT, upstream: { batch: 'xml-articles' } }],
+    [
+      'dependency whose upstream execution is no string',
+      { ...DEPENDENCY_INPUT, upstream: { ...DEPENDENCY_INPUT.upstream, executionArn: 1 } },
+    ],
+    ['dependency with a reason', { ...DEPENDENCY_INPUT, reason: 'again' }],
+    ['dependency with a requestedBy', { ...DEPENDENCY_INPUT, requestedBy: 'alice' }],
+  ])(
+    'an input almost of an exact shape (%s) is validated like any manual input and refused: no crash, nothing started',
+    async (_label, input) => {
+      const r = await runScenario(world.db, world.aws, { input: JSON.parse(JSON.stringify(input)) });
+
+      expect(r.statesEntered.slice(0, 2)).toEqual(['RouteInput', 'ValidateManualInput']);
+      expect([r.status, r.error]).toEqual(['FAILED', 'BatchRunner.InvalidInput']);
+      expect(r.cause).toMatch(/trigger = "(schedule|dependency)" is not allowed/);
+      expect(world.aws.startedTasks).toHaveLength(0);
+      expect(r.lockItem).toBeUndefined();
+    },
+  );
+
   test('invalid input does not disturb a lock held by a running execution', async () => {
     const holder = executionArn('Running');
     world.aws.executions.set(holder, 'RUNNING');
