@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 
 /**
  * `npm run mutate:ts`: StrykerJS on the TypeScript that decides the runner's behaviour (stryker.config.mjs),
@@ -105,7 +105,8 @@ function main(): void {
       const run = spawnSync(
         process.execPath,
         [
-          require.resolve('@stryker-mutator/core/bin/stryker.js'),
+          // The package exports no bin path; its package.json is exported.
+          join(dirname(require.resolve('@stryker-mutator/core/package.json')), 'bin', 'stryker.js'),
           'run',
           '--mutate',
           GROUPS[group].join(','),

@@ -348,6 +348,38 @@ describe('a call that hangs once in any Task state that retries or chunks on Sta
 });
 
 /**
+ * A service that never answers: for every Task state, a call that hangs on every attempt is abandoned at
+ * the state's TimeoutSeconds (after its retries, if it retries States.Timeout) and the run ends by itself:
+ * the execution is over, and the lock is not left to this run unless releasing it is what hung (the next
+ * start reclaims it then). Timers run 1000 times faster, so a TimeoutSeconds of days hangs the test.
+ */
+describe('a call that never answers, in any Task state', () => {
+  let reaching: Map<string, BaseScenario>;
+  let restore: () => void;
+  beforeAll(async () => {
+    reaching = await reachingScenarios();
+    restore = dilateTimers(1000);
+  });
+  afterAll(() => restore());
+
+  test.each(TASK_STATES.map((s) => s.name))('%s', async (stateName) => {
+    const base = reaching.get(stateName);
+    if (!base) throw new Error(`No base scenario reaches Task state ${stateName}: add one to BASE_SCENARIOS.`);
+    await clearLock();
+    const aws = new ScriptedAws();
+    const scenario = await base.setup(db, aws);
+    const r = await runScenario(db, aws, {
+      ...scenario,
+      inject: (call) => (call.state === stateName ? 'hang' : undefined),
+    });
+
+    expect(r.calls.find((c) => c.state === stateName)?.error?.name).toBe('States.Timeout');
+    expect(['SUCCEEDED', 'FAILED']).toContain(r.status);
+    if (!RELEASE_STATES.includes(stateName)) expect(r.lockItem?.owner.S).not.toBe(r.executionArn);
+  });
+});
+
+/**
  * Throttling, named by the service and not read from the definition: every Task state rides out one
  * throttling answer of the service it calls (a state whose Retry was dropped or emptied would take its
  * Catch instead, and the run would end differently). Modeled names where the service has one; for ECS

@@ -2,6 +2,7 @@ import { weighRun } from '../../handlers/lib/pause-on-failure';
 import { DeleteItemCommand, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import type { EmbeddedDynamoDb } from '../../local/lock-store';
 import { dependencyInputFrom } from '../../state-machines/run-events';
+import { ServiceError } from '../../local/task-resources';
 import { capacityFailure, FAMILY, newTaskArn } from '../fixtures/ecs-payloads';
 import {
   executionArn,
@@ -16,6 +17,7 @@ import {
   WATCHER_ARN,
   useScenarioWorld,
 } from '../support/asl-harness';
+import { dilateTimers } from '../support/time-dilation';
 
 /**
  * Path-by-path scenarios of state-machines/batch-runner.asl.json, executed by aws-local-stepfunctions
@@ -736,6 +738,38 @@ describe('one run per scheduled slot', () => {
     expect(world.aws.startedTasks).toHaveLength(1);
     expect(late.lockItem).toBeUndefined();
     expect(world.aws.published.at(-1)?.Subject).toBe(`[batch-runner] ${FAMILY} skipped (schedule)`);
+  });
+
+  test('a slot claim that is throttled, then not answered, is retried: the slot is still claimed, so a late duplicate is skipped', async () => {
+    const slot = scheduledInput();
+    const restore = dilateTimers(1000);
+    let first: ScenarioResult | undefined;
+    try {
+      first = await runScenario(world.db, world.aws, {
+        input: slot,
+        name: 'ClaimRetried',
+        inject: (call, attempt) =>
+          call.state !== 'ClaimScheduledSlot'
+            ? undefined
+            : attempt === 0
+              ? new ServiceError('DynamoDB.ThrottlingException', 'Rate exceeded')
+              : attempt === 1
+                ? 'hang'
+                : undefined,
+      });
+    } finally {
+      restore();
+    }
+    expect(callsTo(first!, 'ClaimScheduledSlot').map((c) => c.error?.name ?? 'ok')).toEqual([
+      'DynamoDB.ThrottlingException',
+      'States.Timeout',
+      'ok',
+    ]);
+    expect(first!.output.outcome).toBe('succeeded');
+
+    const late = await runScenario(world.db, world.aws, { input: { ...slot }, name: 'LateAfterRetry' });
+    expect(late.output).toMatchObject({ outcome: 'skipped', duplicateSlot: slot.scheduledTime });
+    expect(world.aws.startedTasks).toHaveLength(1);
   });
 
   test('two deliveries of one slot at once: exactly one runs', async () => {
