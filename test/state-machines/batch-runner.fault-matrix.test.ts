@@ -197,6 +197,9 @@ describe('a service error in any Task state', () => {
     const alertMessage =
       (r.calls.find((c) => c.state === 'PublishFailureAlert')?.params.Message as string | undefined) ?? '';
 
+    // No task was started unless this execution held the lock at that moment.
+    for (const taskArn of aws.startedTasks) expect(aws.lockOwnerAtStart.get(taskArn)).toBe(r.executionArn);
+
     // No task this execution started is left running unannounced.
     const watcher = r.calls.filter((c) => c.state === 'WaitForTaskToStop');
     for (const taskArn of aws.startedTasks) {
@@ -237,6 +240,7 @@ async function observed(aws: ScriptedAws, r: ScenarioResult) {
     lock: r.lockItem === undefined ? 'free' : r.lockItem.owner.S === r.executionArn ? 'held by this run' : 'held',
     messages: aws.published.map((p) => `${p.MessageAttributes?.severity?.StringValue}: ${p.Subject}`),
     tasksStarted: aws.startedTasks.length,
+    tasksStartedWithoutTheLock: aws.startedTasks.filter((t) => aws.lockOwnerAtStart.get(t) !== r.executionArn).length,
     tasksStopped: aws.stopRequests.length,
     // Who stopped them, as the task's stoppedReason tells (ECS console, alert): the runner at its
     // deadline, or the reconciler cleaning up after it (the execution's name cut off).
@@ -376,6 +380,7 @@ describe('a call that never answers, in any Task state', () => {
     expect(r.calls.find((c) => c.state === stateName)?.error?.name).toBe('States.Timeout');
     expect(['SUCCEEDED', 'FAILED']).toContain(r.status);
     if (!RELEASE_STATES.includes(stateName)) expect(r.lockItem?.owner.S).not.toBe(r.executionArn);
+    for (const taskArn of aws.startedTasks) expect(aws.lockOwnerAtStart.get(taskArn)).toBe(r.executionArn);
   });
 });
 

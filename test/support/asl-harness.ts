@@ -128,6 +128,8 @@ export class ScriptedAws {
    */
   putEventsAnswers: Array<'ok' | 'failed-entry'> = [];
   readonly startedTasks: string[] = [];
+  /** Who held the batch's lock (its owner, or undefined when free) the moment each task was started. */
+  readonly lockOwnerAtStart = new Map<string, string | undefined>();
   /** Where ECS placed each started task (launch type, capacity provider), as RunTask answered. */
   readonly placements = new Map<string, Record<string, unknown>>();
   readonly stopRequests: Array<{ task: string; reason: string }> = [];
@@ -158,6 +160,7 @@ export class ScriptedAws {
           if (answer !== 'start') return answer;
           const taskArn = newTaskArn();
           this.startedTasks.push(taskArn);
+          this.lockOwnerAtStart.set(taskArn, (await readLock(dynamodb))?.owner?.S);
           this.placements.set(taskArn, answerPlacement(p));
           // Created now, as ECS answers: the watcher counts the run's deadline from CreatedAt.
           return {
