@@ -1,4 +1,4 @@
-import { DeleteItemCommand, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { DeleteItemCommand, type DynamoDBClient, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import type { BatchConfig } from '../../config/batch-config';
 import { evaluateStoppedTask, startedTaskArn, startFailureCause, taskLogUrl } from '../../handlers/lib/task-outcome';
 import { handleReconcilerEvent } from '../../handlers/cleanup';
@@ -153,7 +153,7 @@ export class ScriptedAws {
 
   services(dynamodb: EmbeddedDynamoDb): LocalServices {
     const services: LocalServices = {
-      dynamodb: dynamodb.client,
+      dynamodb: eventuallyConsistent(dynamodb.client),
       ecs: {
         runTask: async (p) => {
           const answer = this.runTaskAnswers.shift() ?? 'start';
@@ -419,6 +419,22 @@ export async function runScenario(
   }
   aws.executions.set(arn, result.status);
   return { ...result, executionArn: arn, lockItem: await readLock(dynamodb) };
+}
+
+/**
+ * The lock table as DynamoDB may answer an eventually consistent read: "the response might not reflect
+ * the results of a recently completed write operation" (DynamoDB developer guide, "Read consistency").
+ * In these scenarios every write is recent, so a GetItem without `ConsistentRead: true` misses the item.
+ * The definition must read the lock strongly consistent; dynalite itself always reads the latest write.
+ */
+function eventuallyConsistent(client: DynamoDBClient): DynamoDBClient {
+  const send = client.send.bind(client) as (command: unknown) => Promise<unknown>;
+  return Object.assign(Object.create(client) as DynamoDBClient, {
+    send: (command: unknown) =>
+      command instanceof GetItemCommand && command.input.ConsistentRead !== true
+        ? Promise.resolve({ $metadata: {} })
+        : send(command),
+  });
 }
 
 export async function readLock(dynamodb: EmbeddedDynamoDb): Promise<Record<string, any> | undefined> {
