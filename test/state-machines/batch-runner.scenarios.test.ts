@@ -223,6 +223,16 @@ describe('lock contention', () => {
     expect(r.output.outcome).toBe('succeeded');
   });
 
+  test('lock whose owner is no execution ARN (an item written by hand) is reclaimed like a stale one', async () => {
+    await holdLock(world.db, 'alice was here');
+
+    const r = await runScenario(world.db, world.aws);
+
+    expect(callsTo(r, 'CheckLockHolderLiveness')[0].error?.name).toBe('Sfn.InvalidArnException');
+    expect(r.output.outcome).toBe('succeeded');
+    expect(world.aws.startedTasks).toHaveLength(1);
+  });
+
   test('two reclaimers race for one stale lock: exactly one runs, the other skips naming the winner', async () => {
     const stale = executionArn('Crashed');
     world.aws.executions.set(stale, 'FAILED');

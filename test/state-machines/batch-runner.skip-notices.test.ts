@@ -86,7 +86,18 @@ describe.each(SKIPS)('%s', (state, setup) => {
     const batch = { skipNotification };
     for (const earlier of before) await runScenario(world.db, world.aws, { ...earlier, batch });
     const published = world.aws.published.length;
+    const [started, stops] = [world.aws.startedTasks.length, world.aws.stopRequests.length];
     const r = await runScenario(world.db, world.aws, { ...run, batch });
+    // A skip leaves the work of others alone: it starts nothing, and stops only a task the reconciler
+    // found orphaned by a dead lock owner (never one started by hand or by a live run).
+    expect(world.aws.startedTasks.length).toBe(started);
+    for (const { task } of world.aws.stopRequests.slice(stops)) {
+      const owner = world.aws.taskStartedBy.get(task);
+      expect({ task, ownerStatus: owner && world.aws.executions.get(executionArn(owner)) }).toEqual({
+        task,
+        ownerStatus: 'FAILED',
+      });
+    }
     // Skip messages only: a crashed lock owner still gets its own one alert from the reconciler.
     const skipMessages = world.aws.published
       .slice(published)

@@ -213,6 +213,12 @@ export class ScriptedAws {
         describeExecution: async (p) => {
           this.describeExecutionCalls += 1;
           await this.beforeDescribeExecution(this.describeExecutionCalls);
+          // As Step Functions answers an ARN that is no execution ARN (a lock item written by hand).
+          if (!/^arn:aws[a-z-]*:states:[a-z0-9-]+:\d{12}:execution:[^:]+:[^:]+$/.test(p.ExecutionArn))
+            throw new ServiceError(
+              'Sfn.InvalidArnException',
+              `Invalid Arn: 'Resource type not valid in this context: ${p.ExecutionArn}'`,
+            );
           const status = this.executions.get(p.ExecutionArn);
           if (!status)
             throw new ServiceError(
