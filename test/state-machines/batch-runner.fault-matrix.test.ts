@@ -1,7 +1,12 @@
 import { DeleteItemCommand } from '@aws-sdk/client-dynamodb';
 import type { EmbeddedDynamoDb } from '../../local/lock-store';
 import { parseResource, ServiceError, taskStatesOf } from '../../local/task-resources';
-import { readDefinitionTemplate, renderDefinition, substitutionsFor } from '../../state-machines/definition';
+import {
+  BATCH_RUNNER_ASL_PATH,
+  readDefinitionTemplate,
+  renderDefinition,
+  substitutionsFor,
+} from '../../state-machines/definition';
 import { FAMILY, newTaskArn } from '../fixtures/ecs-payloads';
 import {
   executionArn,
@@ -270,7 +275,15 @@ describe('a transient error in any retried Task state', () => {
     return calm.get(base.label)!;
   }
 
-  const RETRIERS = TASK_STATES.flatMap((s) =>
+  // The retry policy to prove is the committed file's (state-machines/batch-runner.asl.json); the runs
+  // use the definition under test, which differs only when BATCH_RUNNER_ASL_TEMPLATE points at a mutant
+  // (npm run mutate:asl): a dropped Retry then fails its test instead of dropping the test.
+  const COMMITTED_TASK_STATES = taskStatesOf(
+    JSON.parse(
+      renderDefinition(substitutionsFor(TEST_BATCH, TEST_BINDINGS), readDefinitionTemplate(BATCH_RUNNER_ASL_PATH)),
+    ),
+  );
+  const RETRIERS = COMMITTED_TASK_STATES.flatMap((s) =>
     ((s.state.Retry ?? []) as Array<{ ErrorEquals: string[] }>).map((r, i) => [s.name, i, r.ErrorEquals[0]] as const),
   );
 

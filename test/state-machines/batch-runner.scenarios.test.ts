@@ -1031,9 +1031,11 @@ describe('overlap policies', () => {
 
     const r = await runScenario(world.db, world.aws, { batch: { overlapPolicy: 'replace' } });
 
-    expect(callsTo(r, 'StopLockHolder')[0].params).toMatchObject({
+    expect(callsTo(r, 'StopLockHolder')[0].params).toEqual({
       ExecutionArn: holder,
       Error: 'BatchRunner.Replaced',
+      // What the stopped run's console page says about why it ended.
+      Cause: `Replaced by execution ${r.executionArn} (overlap policy replace).`,
     });
     expect(world.aws.stopRequests).toEqual([
       { task: hungTask, reason: expect.stringContaining('execution HungFor15Hours is ABORTED') },
@@ -1044,6 +1046,27 @@ describe('overlap policies', () => {
     expect(r.output.outcome).toBe('succeeded');
     expect(world.aws.startedTasks).toHaveLength(1);
   });
+});
+
+test('replace, but the running copy cannot be stopped (access denied): the run fails with one alert, the copy and its lock left alone, nothing started', async () => {
+  const holder = executionArn('CannotBeStopped');
+  world.aws.executions.set(holder, 'RUNNING');
+  await holdLock(world.db, holder);
+
+  const r = await runScenario(world.db, world.aws, {
+    batch: { overlapPolicy: 'replace' },
+    inject: (call) =>
+      call.state === 'StopLockHolder'
+        ? new ServiceError('Sfn.AccessDeniedException', 'not authorized to perform: states:StopExecution')
+        : undefined,
+  });
+
+  expect([r.status, r.error]).toEqual(['FAILED', 'BatchRunner.InternalError']);
+  expect(r.cause).toContain('Could not acquire the lock (Sfn.AccessDeniedException');
+  expect(world.aws.executions.get(holder)).toBe('RUNNING');
+  expect(r.lockItem?.owner.S).toBe(holder);
+  expect(world.aws.startedTasks).toHaveLength(0);
+  expect(alerts()).toHaveLength(1);
 });
 
 describe('overlap policy replace and copies started outside the runner', () => {
