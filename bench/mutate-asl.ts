@@ -27,7 +27,7 @@ import { retrierProblems } from '../test/support/aws-asl-rules';
  * with the reason in bench/asl-equivalent-mutants.json and not counted.
  *
  * Options: --list (print the mutants and exit), --filter <regex> (mutant ids), --every <n> (every n-th
- * mutant, for a sample), --limit <n>, --timeout <s> per mutant (default 300; a timeout counts as killed).
+ * mutant, for a sample), --from <n> (start at the n-th mutant, to resume a run), --limit <n>, --timeout <s> per mutant (default 300; a timeout counts as killed).
  * Too slow for CI (one Jest run of the definition tests per mutant): not part of `npm test`.
  */
 
@@ -413,11 +413,14 @@ async function main(): Promise<void> {
   const base = parseTemplate(original);
   if (printTemplate(base) !== original) throw new Error('the template does not round-trip through the mutator');
   const equivalent = JSON.parse(readFileSync(EQUIVALENT_FILE, 'utf8')) as Record<string, string>;
-  let mutants = generateMutants(base);
+  const all = generateMutants(base);
+  const numberOf = new Map(all.map((m, i) => [m.id, i + 1]));
+  let mutants = all;
   const filter = option('filter');
   if (filter) mutants = mutants.filter((m) => new RegExp(filter).test(m.id));
   const every = Number(option('every') ?? 1);
-  mutants = mutants.filter((_, i) => i % every === 0);
+  const from = Number(option('from') ?? 1);
+  mutants = mutants.filter((_, i) => i % every === 0 && i + 1 >= from);
   mutants = mutants.slice(0, Number(option('limit') ?? mutants.length));
   const timeoutSeconds = Number(option('timeout') ?? 300);
   const jobs = Math.max(1, Number(option('jobs') ?? 2));
@@ -440,7 +443,8 @@ async function main(): Promise<void> {
   const report = (p: Planned, verdict: string, seconds?: number) => {
     results.push({ id: p.mutant.id, verdict });
     const took = seconds === undefined ? '' : ` (${seconds} s)`;
-    process.stdout.write(`[${p.n + 1}/${mutants.length}] ${verdict.padEnd(9)} ${p.mutant.id}${took}\n`);
+    // Numbered as in the whole list (--list), so that --from resumes where a run stopped.
+    process.stdout.write(`[${numberOf.get(p.mutant.id)}/${all.length}] ${verdict.padEnd(9)} ${p.mutant.id}${took}\n`);
   };
   try {
     const toRun = planned.filter((p) => p.template !== undefined);
