@@ -1089,6 +1089,60 @@ describe('overlap policy replace and copies started outside the runner', () => {
   });
 });
 
+describe('overlap policy replace when the copy does not go', () => {
+  test('a copy that cannot be stopped (access denied): the run fails with one alert, the copy left alone, nothing started', async () => {
+    const copy = newTaskArn();
+    world.aws.listTasksAnswers = [[copy]];
+
+    const r = await runScenario(world.db, world.aws, {
+      batch: { overlapPolicy: 'replace' },
+      inject: (call) =>
+        call.state === 'StopRunningCopy'
+          ? new ServiceError('Ecs.AccessDeniedException', 'not authorized to perform: ecs:StopTask')
+          : undefined,
+    });
+
+    expect([r.status, r.error]).toEqual(['FAILED', 'BatchRunner.InternalError']);
+    expect(r.cause).toContain('Could not check for running tasks');
+    expect(world.aws.startedTasks).toHaveLength(0);
+    expect(alerts()).toHaveLength(1);
+    expect(r.lockItem).toBeUndefined();
+  });
+
+  test('a StopTask that does not answer once is retried: the copy is stopped and the run goes on', async () => {
+    const copy = newTaskArn();
+    world.aws.listTasksAnswers = [[copy], []];
+    const restore = dilateTimers(1000);
+    let r: ScenarioResult | undefined;
+    try {
+      r = await runScenario(world.db, world.aws, {
+        batch: { overlapPolicy: 'replace' },
+        inject: (call, attempt) => (call.state === 'StopRunningCopy' && attempt === 0 ? 'hang' : undefined),
+      });
+    } finally {
+      restore();
+    }
+    expect(callsTo(r!, 'StopRunningCopy').map((c) => c.error?.name ?? 'ok')).toEqual(['States.Timeout', 'ok']);
+    expect(world.aws.stopRequests.map((s) => s.task)).toEqual([copy]);
+    expect(r!.output.outcome).toBe('succeeded');
+  });
+
+  test('a copy that never stops: stopped once per check, at most StopConfirmAttempts times, then skipped naming it', async () => {
+    const copy = newTaskArn();
+    world.aws.listTasksAnswers = [[copy]];
+
+    const r = await runScenario(world.db, world.aws, {
+      batch: { overlapPolicy: 'replace' },
+      substitutions: { StopConfirmAttempts: '3' },
+    });
+
+    expect(world.aws.stopRequests.map((s) => s.task)).toEqual([copy, copy, copy]);
+    expect(r.output).toMatchObject({ outcome: 'skipped' });
+    expect(JSON.stringify(r.output)).toContain(copy);
+    expect(world.aws.startedTasks).toHaveLength(0);
+  });
+});
+
 describe('a stale lock whose state changes while it is settled', () => {
   test('the stale owner`s task does not stop in time: skipped naming it, its lock kept until STOPPED, nothing started', async () => {
     const stale = executionArn('CrashedWithItsTask');
