@@ -977,6 +977,35 @@ describe('redrive (the console button on a failed execution)', () => {
     expect(r.lockItem?.owner.S).toBe(executionArn('NewOwner'));
   });
 
+  test('a redriven execution whose lock was released meanwhile (no lock item) starts nothing, and the release step says why', async () => {
+    class LockReleasedMeanwhile extends ScriptedAws {
+      services(dynamodb: EmbeddedDynamoDb) {
+        const s = super.services(dynamodb);
+        return {
+          ...s,
+          ecs: {
+            ...s.ecs,
+            listTasks: async (p: Record<string, any>) => {
+              await dynamodb.client.send(
+                new DeleteItemCommand({ TableName: LOCK_TABLE, Key: { batch: { S: FAMILY } } }),
+              );
+              return s.ecs.listTasks(p);
+            },
+          },
+        };
+      }
+    }
+    world.aws = new LockReleasedMeanwhile();
+    const r = await runScenario(world.db, world.aws, { redriveCount: 1, input: {} });
+
+    expect([r.status, r.error]).toEqual(['FAILED', 'BatchRunner.RedriveWithoutLock']);
+    expect(world.aws.startedTasks).toHaveLength(0);
+    expect(r.lockItem).toBeUndefined();
+    // The release step ran on this path too: the reconciler looked for this execution's tasks.
+    expect(world.aws.reconcilerCalls.map((c) => c.action)).toEqual(['finish']);
+    expect(alerts()).toHaveLength(1);
+  });
+
   test('a redriven execution that still owns its lock runs; a new execution skips the check', async () => {
     const redriven = await runScenario(world.db, world.aws, { redriveCount: 1, input: {} });
     expect(redriven.output.outcome).toBe('succeeded');
