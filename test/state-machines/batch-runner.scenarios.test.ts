@@ -289,6 +289,27 @@ describe('running-task check', () => {
     expect(r.lockItem).toBeUndefined();
   });
 
+  test('of two tasks asked to stop, one STOPPED and one still RUNNING: skipped naming both, nothing started', async () => {
+    const [stopped, stillStopping] = [newTaskArn(), newTaskArn()];
+    world.aws.listTasksAnswers = [[], [stopped, stillStopping]];
+    world.aws.stillRunning.add(stillStopping);
+
+    const r = await runScenario(world.db, world.aws);
+
+    expect(r.output).toMatchObject({ outcome: 'skipped', stoppingTaskArns: [stopped, stillStopping] });
+    expect(world.aws.startedTasks).toHaveLength(0);
+  });
+
+  test('a task asked to stop, described without lastStatus, is not taken for STOPPED: skipped, nothing started', async () => {
+    world.aws.listTasksAnswers = [[], [newTaskArn()]];
+    world.aws.describeOmitsLastStatus = true;
+
+    const r = await runScenario(world.db, world.aws);
+
+    expect([r.status, r.output?.outcome]).toEqual(['SUCCEEDED', 'skipped']);
+    expect(world.aws.startedTasks).toHaveLength(0);
+  });
+
   test('tasks of the family stopped lately and reported STOPPED: the batch runs', async () => {
     world.aws.listTasksAnswers = [[], [newTaskArn(), newTaskArn()]];
 

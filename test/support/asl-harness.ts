@@ -108,6 +108,8 @@ export class ScriptedAws {
   forgetsStoppedTasks = false;
   /** DescribeTasks answers tasks without `LastStatus` (optional in the ECS model). */
   describeOmitsLastStatus = false;
+  /** Tasks ECS keeps describing as RUNNING whatever happens (a stop still inside its grace). */
+  readonly stillRunning = new Set<string>();
   /** Tasks ECS no longer knows (DescribeTasks answers MISSING for them). */
   readonly unknownToEcs = new Set<string>();
   watch: WatchScript = { exitCode: 0 };
@@ -188,7 +190,7 @@ export class ScriptedAws {
               .filter((arn) => this.unknownToEcs.has(arn))
               .map((arn) => ({ Arn: arn, Reason: 'MISSING' })),
             Tasks: known.map((taskArn) => ({
-              ...(stopped
+              ...(stopped && !this.stillRunning.has(taskArn)
                 ? describedTask({
                     taskArn,
                     lastStatus: 'STOPPED',
