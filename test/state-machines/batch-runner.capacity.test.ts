@@ -54,6 +54,26 @@ describe('Fargate Spot with a fallback to on-demand Fargate', () => {
     expect(r.output.task.capacity).toBe('FARGATE_SPOT');
   });
 
+  test.each([
+    ['with the run`s context', {}, {}],
+    [
+      'with an allowed command override',
+      { overrides: { environment: ['DRY_RUN'], command: true } },
+      { command: ['node', 'backfill.js'] },
+    ],
+    ['with the operator`s overrides only', { runContextEnvironment: false }, { environment: { DRY_RUN: 'true' } }],
+  ])('a manual run %s starts on FARGATE_SPOT too', async (_label, batch, overrides) => {
+    const r = await runScenario(world.db, world.aws, {
+      batch: { ...ON_SPOT, ...batch },
+      input: { trigger: 'cli', overrides },
+    });
+
+    expect(r.status).toBe('SUCCEEDED');
+    expect(starts(r).map((c) => [c.state, c.params.CapacityProviderStrategy])).toEqual([
+      ['StartBatchTaskOnSpot', SPOT_STRATEGY],
+    ]);
+  });
+
   test('a Spot interruption is retried without a retry policy, on on-demand Fargate (fallbackAfter 1): success, no alert, the attempt says FARGATE_SPOT', async () => {
     world.aws.watchPerTask = [spotInterruption, { exitCode: 0 }];
     const r = await runScenario(world.db, world.aws, { batch: ON_SPOT });
