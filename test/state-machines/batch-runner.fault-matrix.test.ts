@@ -119,6 +119,17 @@ const RELEASE_STATES = ['ReleaseLock', 'ReleaseLockAfterFailure', 'ReleaseLockAf
 
 const definition = JSON.parse(renderDefinition(substitutionsFor(TEST_BATCH, TEST_BINDINGS), readDefinitionTemplate()));
 const TASK_STATES = taskStatesOf(definition);
+/**
+ * The Task states of the committed file (state-machines/batch-runner.asl.json), whose retry and catch
+ * policies the matrix proves; the runs use the definition under test, which differs only when
+ * BATCH_RUNNER_ASL_TEMPLATE points at a mutant (npm run mutate:asl): a dropped Retry or caught error then
+ * fails its test instead of dropping the test.
+ */
+const TASK_STATES_OF_COMMITTED_FILE = taskStatesOf(
+  JSON.parse(
+    renderDefinition(substitutionsFor(TEST_BATCH, TEST_BINDINGS), readDefinitionTemplate(BATCH_RUNNER_ASL_PATH)),
+  ),
+);
 
 let db: EmbeddedDynamoDb;
 const clearLock = () => db.client.send(new DeleteItemCommand({ TableName: LOCK_TABLE, Key: { batch: { S: FAMILY } } }));
@@ -275,15 +286,7 @@ describe('a transient error in any retried Task state', () => {
     return calm.get(base.label)!;
   }
 
-  // The retry policy to prove is the committed file's (state-machines/batch-runner.asl.json); the runs
-  // use the definition under test, which differs only when BATCH_RUNNER_ASL_TEMPLATE points at a mutant
-  // (npm run mutate:asl): a dropped Retry then fails its test instead of dropping the test.
-  const COMMITTED_TASK_STATES = taskStatesOf(
-    JSON.parse(
-      renderDefinition(substitutionsFor(TEST_BATCH, TEST_BINDINGS), readDefinitionTemplate(BATCH_RUNNER_ASL_PATH)),
-    ),
-  );
-  const RETRIERS = COMMITTED_TASK_STATES.flatMap((s) =>
+  const RETRIERS = TASK_STATES_OF_COMMITTED_FILE.flatMap((s) =>
     ((s.state.Retry ?? []) as Array<{ ErrorEquals: string[] }>).map((r, i) => [s.name, i, r.ErrorEquals[0]] as const),
   );
 
@@ -309,6 +312,55 @@ describe('a transient error in any retried Task state', () => {
     expect(calls[0].error?.name).toBe(errorName);
     expect(calls[1]?.error).toBeUndefined();
     expect(await observed(aws, r)).toEqual(expected);
+  });
+});
+
+/**
+ * Every error a Catch names leads where its first one does: raised on every call of the state (so that
+ * retries, if any, run out), each later error of the committed file's Catch lists ends the run as the
+ * first does: the same outcome, lock, messages and tasks. A Catch that lost one of its errors would let
+ * that error fall through to a later Catch (or none) and end the run differently.
+ */
+describe('each error a Catch names, in any Task state', () => {
+  let reaching: Map<string, BaseScenario>;
+  beforeAll(async () => {
+    reaching = await reachingScenarios();
+  });
+
+  /** How often the committed file's state retries an error (the first Retry that names it, or States.ALL). */
+  const retriesOf = (stateName: string, errorName: string): number => {
+    const state = TASK_STATES_OF_COMMITTED_FILE.find((s) => s.name === stateName)!.state;
+    const retrier = ((state.Retry ?? []) as Array<{ ErrorEquals: string[]; MaxAttempts?: number }>).find(
+      (r) => r.ErrorEquals.includes(errorName) || r.ErrorEquals.includes('States.ALL'),
+    );
+    return retrier === undefined ? 0 : (retrier.MaxAttempts ?? 3);
+  };
+
+  const ALTERNATIVES = TASK_STATES_OF_COMMITTED_FILE.flatMap((s) =>
+    ((s.state.Catch ?? []) as Array<{ ErrorEquals: string[] }>).flatMap((c, i) =>
+      c.ErrorEquals.slice(1).map((other) => [s.name, i, c.ErrorEquals[0], other] as const),
+    ),
+  );
+
+  test.each(ALTERNATIVES)('%s Catch[%i]: %s and %s end the run alike', async (stateName, _index, first, other) => {
+    const base = reaching.get(stateName);
+    if (!base) throw new Error(`No base scenario reaches Task state ${stateName}: add one to BASE_SCENARIOS.`);
+    const endingWith = async (errorName: string) => {
+      await clearLock();
+      const aws = new ScriptedAws();
+      const scenario = await base.setup(db, aws);
+      // The first call and every retry of it fail; a later visit of the state (after a lock wait) is calm.
+      const failingCalls = 1 + retriesOf(stateName, errorName);
+      const r = await runScenario(db, aws, {
+        ...scenario,
+        inject: (call, attempt) =>
+          call.state === stateName && attempt < failingCalls
+            ? new ServiceError(errorName, `injected ${errorName}`)
+            : undefined,
+      });
+      return observed(aws, r);
+    };
+    expect(await endingWith(other)).toEqual(await endingWith(first));
   });
 });
 
