@@ -1465,6 +1465,18 @@ describe('duration guards (durationGuards)', () => {
     expect(world.aws.published[0].Message).toContain('(2880 s of 3600 s)');
   });
 
+  test.each([
+    ['exactly minDurationSeconds', 30, { minDurationSeconds: 30 }],
+    ['exactly nearHardTimeoutShare of the hard timeout', 2880, { nearHardTimeoutShare: 0.8 }],
+  ])('a success of %s is within the guards: no notice', async (_label, runSeconds, durationGuards) => {
+    world.aws.watch = { exitCode: 0, runSeconds };
+    const r = await runScenario(world.db, world.aws, { batch: { durationGuards } });
+
+    expect(r.output.task.durationSeconds).toBe(runSeconds);
+    expect(r.output.task.durationNotice).toBeUndefined();
+    expect(world.aws.published).toEqual([]);
+  });
+
   test('without durationGuards the run time is reported but never compared', async () => {
     world.aws.watch = { exitCode: 0, runSeconds: 1 };
     const r = await runScenario(world.db, world.aws, {});
