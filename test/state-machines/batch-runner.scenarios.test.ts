@@ -1477,6 +1477,15 @@ describe('duration guards (durationGuards)', () => {
     expect(world.aws.published).toEqual([]);
   });
 
+  test('a success described without startedAt has no run time to compare: succeeded, no notice', async () => {
+    world.aws.watch = { exitCode: 0, withoutStartedAt: true };
+    const r = await runScenario(world.db, world.aws, { batch: { durationGuards: { minDurationSeconds: 30 } } });
+
+    expect(r.output.outcome).toBe('succeeded');
+    expect(r.output.task.durationSeconds ?? null).toBeNull();
+    expect(world.aws.published).toEqual([]);
+  });
+
   test('without durationGuards the run time is reported but never compared', async () => {
     world.aws.watch = { exitCode: 0, runSeconds: 1 };
     const r = await runScenario(world.db, world.aws, {});

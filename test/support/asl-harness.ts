@@ -78,6 +78,8 @@ export type WatchScript =
       stoppedReason?: string;
       /** Seconds from StartedAt to StoppedAt (default: the fixture's 33 s). */
       runSeconds?: number;
+      /** The described task leaves out startedAt (optional in the ECS model): no run time is known. */
+      withoutStartedAt?: boolean;
     }
   | 'hang'
   | 'lock-lost'
@@ -342,6 +344,7 @@ export class ScriptedAws {
     }) as { StartedAt?: number; StoppedAt?: number };
     Object.assign(task, this.placements.get(taskArn));
     if (watch.runSeconds !== undefined) task.StoppedAt = (task.StartedAt ?? 0) + watch.runSeconds * 1000;
+    if (watch.withoutStartedAt) delete task.StartedAt;
     const verdict = evaluateStoppedTask(task as any, payload.batch.containerName, logUrl);
     if (!verdict.ok) throw new ServiceError(verdict.error, JSON.stringify(verdict.summary));
     return verdict.summary;
