@@ -385,13 +385,16 @@ async function onceAgainstCalm(reaching: Map<string, BaseScenario>, stateName: s
 }
 
 /**
- * A call that never answers: for every Task state that retries States.Timeout (and the watcher, whose
- * timeout ends one wait chunk), a call that hangs once is abandoned after the state's TimeoutSeconds and
- * the run goes on as if it had answered: the same outcome, lock, messages and tasks. Timers run 1000
- * times faster here (test/support/time-dilation.ts), so a state whose TimeoutSeconds became days would
- * hang the run, and the test fails by its timeout.
+ * Calls that do not answer, timers 1000 times faster (test/support/time-dilation.ts), so a state whose
+ * TimeoutSeconds became days hangs the run and the test fails by its timeout.
+ * - Once: for every Task state that retries States.Timeout (and the watcher, whose timeout ends one wait
+ *   chunk), a call that hangs once is abandoned after the state's TimeoutSeconds and the run goes on as if
+ *   it had answered: the same outcome, lock, messages and tasks.
+ * - Never: for every Task state, a call that hangs on every attempt is abandoned at the state's
+ *   TimeoutSeconds (after its retries) and the run ends by itself: the execution is over, and the lock is
+ *   not left to this run unless releasing it is what hung (the next start reclaims it then).
  */
-describe('a call that hangs once in any Task state that retries or chunks on States.Timeout', () => {
+describe('a call that does not answer, in any Task state', () => {
   let reaching: Map<string, BaseScenario>;
   let restore: () => void;
   beforeAll(async () => {
@@ -409,29 +412,13 @@ describe('a call that hangs once in any Task state that retries or chunks on Sta
     expect(HANGERS.length).toBeGreaterThanOrEqual(TASK_STATES.length - 5);
   });
 
-  test.each(HANGERS)('%s', async (stateName) => {
+  test.each(HANGERS)('hangs once, where States.Timeout is retried or chunked: %s', async (stateName) => {
     const { first, seen, calm } = await onceAgainstCalm(reaching, stateName, 'hang');
     expect(first?.error?.name).toBe('States.Timeout');
     expect(seen).toEqual(calm);
   });
-});
 
-/**
- * A service that never answers: for every Task state, a call that hangs on every attempt is abandoned at
- * the state's TimeoutSeconds (after its retries, if it retries States.Timeout) and the run ends by itself:
- * the execution is over, and the lock is not left to this run unless releasing it is what hung (the next
- * start reclaims it then). Timers run 1000 times faster, so a TimeoutSeconds of days hangs the test.
- */
-describe('a call that never answers, in any Task state', () => {
-  let reaching: Map<string, BaseScenario>;
-  let restore: () => void;
-  beforeAll(async () => {
-    reaching = await reachingScenarios();
-    restore = dilateTimers(1000);
-  });
-  afterAll(() => restore());
-
-  test.each(TASK_STATES.map((s) => s.name))('%s', async (stateName) => {
+  test.each(TASK_STATES.map((s) => s.name))('never answers: %s', async (stateName) => {
     const base = reaching.get(stateName);
     if (!base) throw new Error(`No base scenario reaches Task state ${stateName}: add one to BASE_SCENARIOS.`);
     await clearLock();

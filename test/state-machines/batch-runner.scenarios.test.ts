@@ -1098,27 +1098,6 @@ describe('overlap policies', () => {
   });
 });
 
-test('replace, but the running copy cannot be stopped (access denied): the run fails with one alert, the copy and its lock left alone, nothing started', async () => {
-  const holder = executionArn('CannotBeStopped');
-  world.aws.executions.set(holder, 'RUNNING');
-  await holdLock(world.db, holder);
-
-  const r = await runScenario(world.db, world.aws, {
-    batch: { overlapPolicy: 'replace' },
-    inject: (call) =>
-      call.state === 'StopLockHolder'
-        ? new ServiceError('Sfn.AccessDeniedException', 'not authorized to perform: states:StopExecution')
-        : undefined,
-  });
-
-  expect([r.status, r.error]).toEqual(['FAILED', 'BatchRunner.InternalError']);
-  expect(r.cause).toContain('Could not acquire the lock (Sfn.AccessDeniedException');
-  expect(world.aws.executions.get(holder)).toBe('RUNNING');
-  expect(r.lockItem?.owner.S).toBe(holder);
-  expect(world.aws.startedTasks).toHaveLength(0);
-  expect(alerts()).toHaveLength(1);
-});
-
 describe('overlap policy replace and copies started outside the runner', () => {
   test('a copy of the family started by hand is stopped with a reason naming the replacing run, which then runs', async () => {
     const copy = newTaskArn();
@@ -1140,6 +1119,27 @@ describe('overlap policy replace and copies started outside the runner', () => {
 });
 
 describe('overlap policy replace when the copy does not go', () => {
+  test('replace, but the running copy cannot be stopped (access denied): the run fails with one alert, the copy and its lock left alone, nothing started', async () => {
+    const holder = executionArn('CannotBeStopped');
+    world.aws.executions.set(holder, 'RUNNING');
+    await holdLock(world.db, holder);
+
+    const r = await runScenario(world.db, world.aws, {
+      batch: { overlapPolicy: 'replace' },
+      inject: (call) =>
+        call.state === 'StopLockHolder'
+          ? new ServiceError('Sfn.AccessDeniedException', 'not authorized to perform: states:StopExecution')
+          : undefined,
+    });
+
+    expect([r.status, r.error]).toEqual(['FAILED', 'BatchRunner.InternalError']);
+    expect(r.cause).toContain('Could not acquire the lock (Sfn.AccessDeniedException');
+    expect(world.aws.executions.get(holder)).toBe('RUNNING');
+    expect(r.lockItem?.owner.S).toBe(holder);
+    expect(world.aws.startedTasks).toHaveLength(0);
+    expect(alerts()).toHaveLength(1);
+  });
+
   test('a copy that cannot be stopped (access denied): the run fails with one alert, the copy left alone, nothing started', async () => {
     const copy = newTaskArn();
     world.aws.listTasksAnswers = [[copy]];
