@@ -238,6 +238,7 @@ describe('a service error in any Task state', () => {
     } else {
       // The one message is the failure alert that says the lock is kept, also after a skip (not a skip notice).
       expect(alertMessage).toMatch(/The lock could not be released|Lock: kept/);
+      if (r.statesEntered.includes('RecordReleaseError')) expect(r.error).toBe('BatchRunner.LockReleaseFailed');
       expect(r.lockItem?.owner.S).toBe(r.executionArn);
       const next = new ScriptedAws();
       next.executions.set(r.executionArn, r.status);

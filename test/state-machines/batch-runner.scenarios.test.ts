@@ -1027,6 +1027,55 @@ describe('redrive (the console button on a failed execution)', () => {
     expect(alerts()).toHaveLength(1);
   });
 
+  describe('a redriven execution whose first start found no capacity checks its lock again before the next start', () => {
+    test('the lock was taken during the back-off: no second start, the new owner keeps its lock', async () => {
+      class LockTakenDuringBackOff extends ScriptedAws {
+        services(dynamodb: EmbeddedDynamoDb) {
+          const s = super.services(dynamodb);
+          return {
+            ...s,
+            ecs: {
+              ...s.ecs,
+              runTask: async (p: Record<string, any>) => {
+                const answer = await s.ecs.runTask(p);
+                await holdLock(dynamodb, executionArn('NewOwner'));
+                return answer;
+              },
+            },
+          };
+        }
+      }
+      world.aws = new LockTakenDuringBackOff();
+      world.aws.executions.set(executionArn('NewOwner'), 'RUNNING');
+      world.aws.runTaskAnswers = [capacityFailure(), 'start'];
+
+      const r = await runScenario(world.db, world.aws, { redriveCount: 1, input: {} });
+
+      expect([r.status, r.error]).toEqual(['FAILED', 'BatchRunner.RedriveWithoutLock']);
+      expect(callsTo(r, 'StartBatchTask')).toHaveLength(1);
+      expect(world.aws.startedTasks).toEqual([]);
+      expect(r.lockItem?.owner.S).toBe(executionArn('NewOwner'));
+    });
+
+    test('the lock cannot be read then: no second start', async () => {
+      world.aws.runTaskAnswers = [capacityFailure(), 'start'];
+      let lockChecks = 0;
+      const r = await runScenario(world.db, world.aws, {
+        redriveCount: 1,
+        input: {},
+        inject: (call) =>
+          call.state === 'ConfirmLockAfterRedrive' && ++lockChecks > 1
+            ? new ServiceError('DynamoDB.AccessDeniedException', 'not authorized to perform: dynamodb:GetItem')
+            : undefined,
+      });
+
+      expect([r.status, r.error]).toEqual(['FAILED', 'BatchRunner.RedriveWithoutLock']);
+      expect(callsTo(r, 'ConfirmLockAfterRedrive')).toHaveLength(2);
+      expect(callsTo(r, 'StartBatchTask')).toHaveLength(1);
+      expect(world.aws.startedTasks).toEqual([]);
+    });
+  });
+
   test('a redriven execution that still owns its lock runs; a new execution skips the check', async () => {
     const redriven = await runScenario(world.db, world.aws, { redriveCount: 1, input: {} });
     expect(redriven.output.outcome).toBe('succeeded');

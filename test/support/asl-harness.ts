@@ -8,6 +8,7 @@ import { placementOfRunTask } from '../../local/local-ecs';
 import { servicesReconcileWorld, statusOnlyExecutions } from '../../local/reconcile-world';
 import { type EmbeddedDynamoDb, ensureLockTable, startEmbeddedDynamoDb } from '../../local/lock-store';
 import { type EngineEvent, type LocalExecutionResult, runLocalExecution } from '../../local/run-execution';
+import { outcomeContractProblems } from './documented-outcomes';
 import { inDefinitionTest, recordTransitions, STATES_ENTERED, transitionsOf, writeFileCoverage } from './asl-coverage';
 import { type FaultInjector, type LocalServices, ServiceError } from '../../local/task-resources';
 import { type DeploymentBindings, renderDefinition, substitutionsFor } from '../../state-machines/definition';
@@ -412,6 +413,7 @@ export async function runScenario(
   const coverage = inDefinitionTest();
   // Set by the mutation runs' test environment: which states this test's executions entered.
   const statesEntered = (globalThis as Record<string, unknown>)[STATES_ENTERED] as Set<string> | undefined;
+  const [alertsBefore, busEventsBefore] = [aws.published.length, aws.busEvents.length];
   const result = await runLocalExecution({
     definition,
     input: 'input' in scenario ? scenario.input : scheduledInput(),
@@ -429,6 +431,13 @@ export async function runScenario(
     recordTransitions(await transitionsOf(JSON.parse(definition), events, context));
   }
   aws.executions.set(arn, result.status);
+  // Every scenario holds the run to what README.md promises its alert and event say of a failure.
+  const problems = outcomeContractProblems(
+    result,
+    aws.published.slice(alertsBefore),
+    aws.busEvents.slice(busEventsBefore),
+  );
+  if (problems.length > 0) throw new Error(problems.join('\n'));
   return { ...result, executionArn: arn, lockItem: await readLock(dynamodb) };
 }
 
