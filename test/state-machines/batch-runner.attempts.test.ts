@@ -92,6 +92,21 @@ const earlier = (n: number, taskArn: string, exit: number | null, stop: string, 
   `attempt ${n}: task ${taskArn} on FARGATE, exit code ${exit}, stop code ${stop}: retried (${why}); `;
 
 describe('retries by failure reason', () => {
+  test('a batch without a retry policy that exits non-zero: one attempt, and the alert`s details carry attempts as every failure`s do', async () => {
+    world.aws.watch = { exitCode: 3 };
+    const r = await runScenario(world.db, world.aws);
+
+    expect([r.status, r.error]).toEqual(['FAILED', 'BatchRunner.TaskFailed']);
+    expect(world.aws.startedTasks).toHaveLength(1);
+    expect(alerts()).toHaveLength(1);
+    const details = JSON.parse(alerts()[0].Message.split('Details: ')[1]);
+    expect(details).toMatchObject({
+      error: 'BatchRunner.TaskFailed',
+      task: { taskArn: world.aws.startedTasks[0], exitCode: 3 },
+      attempts: { number: 1, earlier: '' },
+    });
+  });
+
   test('exit code 75 is retried once the task is STOPPED: a new task with its own ClientToken, attempt 2, the same slot; success', async () => {
     world.aws.watchPerTask = [{ exitCode: 75 }, { exitCode: 0 }];
     const input = scheduledInput('2026-11-30T22:00:00Z');

@@ -1384,6 +1384,25 @@ describe('the deadline and a watcher outage', () => {
     expect(alerts()[0].Subject).toBe('[batch-runner] missing-images timed_out');
   });
 
+  test('the watcher is down throughout: the task is stopped once the hard timeout`s chunks have passed, not a chunk later', async () => {
+    world.aws.watch = 'hang';
+    const r = await runScenario(world.db, world.aws, {
+      substitutions: { WaitChunkSeconds: '1', WaitChunkCount: '3', HardTimeoutSeconds: '3' },
+      inject: (call) =>
+        call.state === 'WaitForTaskToStop'
+          ? Object.assign(new Error('Rate exceeded'), { name: 'Lambda.ServiceException' })
+          : undefined,
+    });
+
+    expect(r.error).toBe('BatchRunner.TimedOut');
+    expect(world.aws.stopRequests.map((s) => s.task)).toEqual([world.aws.startedTasks[0]]);
+    // Without the watcher, the runner's own waits are the clock: each is one chunk (WaitChunkSeconds).
+    const beforeStop = r.statesEntered.slice(0, r.statesEntered.indexOf('StopBatchTask'));
+    expect(beforeStop.filter((s) => s === 'WaitWithoutWatcher')).toHaveLength(3);
+    expect(r.lockItem).toBeUndefined();
+    expect(alerts()).toHaveLength(1);
+  });
+
   test('the watcher is down longer than its retries before the deadline: the runner waits a chunk and asks again', async () => {
     const down = 5; // the first attempt and its 4 retries
     const r = await runScenario(world.db, world.aws, {

@@ -29,6 +29,25 @@ describe('toDescribedTask', () => {
   });
 });
 
+describe('evaluateStoppedTask', () => {
+  test('a STOPPED task ECS describes with only its ARN and status still gets exitCode and stopCode (null): the definition`s ShouldRetryTask reads both', () => {
+    const verdict = evaluateStoppedTask({ TaskArn: taskArn('t2'), LastStatus: 'STOPPED' }, 'app', null);
+    expect(verdict).toEqual({
+      ok: false,
+      error: 'BatchRunner.TaskFailed',
+      summary: expect.objectContaining({ taskArn: taskArn('t2'), exitCode: null, stopCode: null, containers: [] }),
+    });
+  });
+
+  test('the batch container`s exit code decides, not a sidecar`s', () => {
+    const task = toDescribedTask(
+      ecsTaskStateChange({ taskArn: taskArn('t3'), exitCode: 0, sidecarExitCode: 137 }).detail,
+    );
+    expect(evaluateStoppedTask(task, 'app', null)).toMatchObject({ ok: true, summary: { exitCode: 0 } });
+    expect(evaluateStoppedTask(task, 'log-router', null)).toMatchObject({ ok: false, summary: { exitCode: 137 } });
+  });
+});
+
 describe('ARN helpers', () => {
   test('cluster of a long-format task ARN', () => {
     expect(clusterArnOfTask(taskArn('0f9e8d'))).toBe(CLUSTER_ARN);
