@@ -531,6 +531,27 @@ describe('failures and the hard timeout', () => {
     expect(alerts()[0].Message).toContain('"ExitCode":143');
   });
 
+  test('the stopped task cannot be described (DescribeTasks refused): the lock stays held naming the task, the alert says it may still run', async () => {
+    world.aws.watch = 'hang';
+    world.aws.describeCallsUntilStopped = Number.POSITIVE_INFINITY;
+    let looks = 0;
+    const r = await runScenario(world.db, world.aws, {
+      substitutions: { WaitChunkSeconds: '1', WaitChunkCount: '1', StopConfirmAttempts: '3' },
+      // The first look works (the task is still stopping); the next is refused.
+      inject: (call) =>
+        call.state === 'ConfirmTaskStopped' && ++looks === 2
+          ? new ServiceError('Ecs.AccessDeniedException', 'not authorized to perform: ecs:DescribeTasks')
+          : undefined,
+    });
+
+    expect(r.error).toBe('BatchRunner.TimedOut');
+    expect(callsTo(r, 'ConfirmTaskStopped')).toHaveLength(2);
+    expect(r.lockItem?.owner.S).toBe(r.executionArn);
+    expect(r.lockItem?.pendingStopTaskArns.SS).toEqual([world.aws.startedTasks[0]]);
+    expect(alerts()).toHaveLength(1);
+    expect(alerts()[0].Message).toContain('Task may still run: true');
+  });
+
   test('STOPPED never confirmed: bounded checks, the lock stays held naming the task, the alert says the task may still run', async () => {
     world.aws.watch = 'hang';
     world.aws.describeCallsUntilStopped = Number.POSITIVE_INFINITY;
@@ -541,6 +562,9 @@ describe('failures and the hard timeout', () => {
 
     expect(r.error).toBe('BatchRunner.TimedOut');
     expect(callsTo(r, 'ConfirmTaskStopped')).toHaveLength(4);
+    // Each look comes one StopConfirmIntervalSeconds after the stop request or the previous look: the task
+    // gets the whole window (4 intervals) to stop before the runner gives up on it.
+    expect(r.statesEntered.filter((s) => s === 'WaitForStopToTakeEffect')).toHaveLength(4);
     expect(r.statesEntered).toContain('NoteTaskMayStillRun');
     // Never released beside a task that may still run: the next start, the cleanup or the reconciler
     // releases it once ECS reports the task STOPPED.
@@ -1384,6 +1408,28 @@ describe('the deadline and a watcher outage', () => {
     expect(alerts()[0].Subject).toBe('[batch-runner] missing-images timed_out');
   });
 
+  test('the watcher cannot be invoked at all (its function is gone): the runner stops its task itself, saying why, and alerts', async () => {
+    world.aws.watch = 'hang';
+    const r = await runScenario(world.db, world.aws, {
+      inject: (call) =>
+        call.state === 'WaitForTaskToStop'
+          ? new ServiceError('Lambda.ResourceNotFoundException', `Function not found: ${WATCHER_ARN}`)
+          : undefined,
+    });
+
+    expect([r.status, r.error]).toEqual(['FAILED', 'BatchRunner.InternalError']);
+    // The stop reason ECS shows on the task says it was the runner, and why.
+    expect(world.aws.stopRequests).toEqual([
+      {
+        task: world.aws.startedTasks[0],
+        reason: expect.stringMatching(/^batch-runner: internal error while watching the task \(execution /),
+      },
+    ]);
+    expect(r.lockItem).toBeUndefined();
+    expect(alerts()).toHaveLength(1);
+    expect(alerts()[0].Message).toContain('Lambda.ResourceNotFoundException');
+  });
+
   test('the watcher is down throughout: the task is stopped once the hard timeout`s chunks have passed, not a chunk later', async () => {
     world.aws.watch = 'hang';
     const r = await runScenario(world.db, world.aws, {
@@ -1426,6 +1472,8 @@ describe('the deadline and a watcher outage', () => {
     const r = await runScenario(world.db, world.aws, { substitutions: { WaitChunkSeconds: '1', WaitChunkCount: '1' } });
 
     expect(r.error).toBe('BatchRunner.TimedOut');
+    // One look is enough: the run does not wait out the stop window for a task ECS no longer knows.
+    expect(callsTo(r, 'ConfirmTaskStopped')).toHaveLength(1);
     expect(world.aws.stopRequests.map((s) => s.task)).toEqual([world.aws.startedTasks[0]]);
     expect(r.lockItem).toBeUndefined();
     expect(alerts()).toHaveLength(1);
