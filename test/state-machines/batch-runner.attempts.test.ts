@@ -189,6 +189,8 @@ describe('retries by failure reason', () => {
     expect(world.aws.startedTasks).toHaveLength(4);
     expect(r.statesEntered.filter((s) => s === 'CountInfrastructureRetry')).toHaveLength(2);
     expect(r.statesEntered.filter((s) => s === 'CountBatchRetry')).toHaveLength(1);
+    // Every retry, an infrastructure one too, waits retry.backoffSeconds before its task is started.
+    expect(r.statesEntered.filter((s) => s === 'BackOffBeforeRetryingTask')).toHaveLength(3);
     expect(new Set(runTasks(r).map((c) => c.params.ClientToken)).size).toBe(4);
     expect(environmentOf(r, 3).BATCH_RUNNER_ATTEMPT).toBe('4');
     const infra = 'stop code SpotInterruption is in retry.on.stopCodes, not counted in retry.attempts';

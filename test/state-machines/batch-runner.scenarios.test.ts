@@ -531,6 +531,27 @@ describe('failures and the hard timeout', () => {
     expect(alerts()[0].Message).toContain('"ExitCode":143');
   });
 
+  test('StopTask refused at the deadline: the alert says at once that the task may still run, and the lock stays held naming it', async () => {
+    world.aws.watch = 'hang';
+    // The task runs on: nothing stopped it.
+    world.aws.describeCallsUntilStopped = Number.POSITIVE_INFINITY;
+    const r = await runScenario(world.db, world.aws, {
+      substitutions: { WaitChunkSeconds: '1', WaitChunkCount: '1', StopConfirmAttempts: '3' },
+      inject: (call) =>
+        call.state === 'StopBatchTask'
+          ? new ServiceError('Ecs.AccessDeniedException', 'not authorized to perform: ecs:StopTask')
+          : undefined,
+    });
+
+    expect(r.error).toBe('BatchRunner.TimedOut');
+    // Nothing was asked to stop, so there is no stop window to wait out before saying so.
+    expect(callsTo(r, 'ConfirmTaskStopped')).toEqual([]);
+    expect(r.lockItem?.owner.S).toBe(r.executionArn);
+    expect(r.lockItem?.pendingStopTaskArns.SS).toEqual([world.aws.startedTasks[0]]);
+    expect(alerts()).toHaveLength(1);
+    expect(alerts()[0].Message).toContain('Task may still run: true');
+  });
+
   test('the stopped task cannot be described (DescribeTasks refused): the lock stays held naming the task, the alert says it may still run', async () => {
     world.aws.watch = 'hang';
     world.aws.describeCallsUntilStopped = Number.POSITIVE_INFINITY;
@@ -590,6 +611,47 @@ describe('a wait that times out without a started task', () => {
     expect(world.aws.stopRequests).toEqual([]);
     expect(r.lockItem).toBeUndefined();
     expect(alerts()).toHaveLength(1);
+  });
+});
+
+describe('acquiring the lock', () => {
+  /** The lock's conditional put takes effect, and then no answer ever comes back, on any attempt. */
+  class PutTakesEffectAnswerLost extends ScriptedAws {
+    services(dynamodb: EmbeddedDynamoDb) {
+      const s = super.services(dynamodb);
+      const send = s.dynamodb.send.bind(s.dynamodb) as (command: unknown) => Promise<unknown>;
+      let puts = 0;
+      const isLockPut = (command: unknown) =>
+        command instanceof PutItemCommand && command.input.Item?.batch?.S === FAMILY;
+      return {
+        ...s,
+        dynamodb: Object.assign(Object.create(s.dynamodb), {
+          send: async (command: unknown) => {
+            if (!isLockPut(command)) return send(command);
+            if ((puts += 1) === 1) await send(command);
+            return new Promise(() => undefined);
+          },
+        }),
+      };
+    }
+  }
+
+  test('the put took effect but its answers are lost: the run ends failed and releases the lock it may hold', async () => {
+    const restore = dilateTimers(1000);
+    try {
+      world.aws = new PutTakesEffectAnswerLost();
+      const r = await runScenario(world.db, world.aws);
+
+      // The first attempt and its 5 retries of States.Timeout, each abandoned at the state's TimeoutSeconds.
+      expect(callsTo(r, 'AcquireLock')).toHaveLength(6);
+      expect([r.status, r.error]).toEqual(['FAILED', 'BatchRunner.InternalError']);
+      expect(world.aws.startedTasks).toEqual([]);
+      // Not left to a failed execution until the next start reclaims it.
+      expect(r.lockItem).toBeUndefined();
+      expect(alerts()).toHaveLength(1);
+    } finally {
+      restore();
+    }
   });
 });
 
