@@ -531,10 +531,9 @@ describe('failures and the hard timeout', () => {
     expect(alerts()[0].Message).toContain('"ExitCode":143');
   });
 
-  test('StopTask refused at the deadline: the alert says at once that the task may still run, and the lock stays held naming it', async () => {
+  test('StopTask refused to the runner at the deadline: no stop window waited out; the release step`s reconciler stops the task, the lock goes once it is STOPPED', async () => {
+    // The task hangs, and until someone asks ECS to stop it, ECS describes it RUNNING.
     world.aws.watch = 'hang';
-    // The task runs on: nothing stopped it.
-    world.aws.describeCallsUntilStopped = Number.POSITIVE_INFINITY;
     const r = await runScenario(world.db, world.aws, {
       substitutions: { WaitChunkSeconds: '1', WaitChunkCount: '1', StopConfirmAttempts: '3' },
       inject: (call) =>
@@ -544,12 +543,14 @@ describe('failures and the hard timeout', () => {
     });
 
     expect(r.error).toBe('BatchRunner.TimedOut');
-    // Nothing was asked to stop, so there is no stop window to wait out before saying so.
+    // Nothing was asked to stop, so the runner does not look for a stop that cannot come.
     expect(callsTo(r, 'ConfirmTaskStopped')).toEqual([]);
-    expect(r.lockItem?.owner.S).toBe(r.executionArn);
-    expect(r.lockItem?.pendingStopTaskArns.SS).toEqual([world.aws.startedTasks[0]]);
+    // The reconciler's own StopTask (its role, not the state machine's) stops it, and it checks STOPPED.
+    expect(world.aws.stopRequests.map((s) => s.task)).toEqual([world.aws.startedTasks[0]]);
+    expect(world.aws.reconcilerAnswers.at(-1)).toMatchObject({ status: 'released', taskMayStillRun: false });
+    expect(r.lockItem).toBeUndefined();
     expect(alerts()).toHaveLength(1);
-    expect(alerts()[0].Message).toContain('Task may still run: true');
+    expect(alerts()[0].Message).toContain('Task may still run: false');
   });
 
   test('the stopped task cannot be described (DescribeTasks refused): the lock stays held naming the task, the alert says it may still run', async () => {

@@ -186,14 +186,20 @@ export class ScriptedAws {
           if (this.forgetsStoppedTasks && this.stopRequests.length > 0)
             return { Tasks: [], Failures: (p.Tasks as string[]).map((arn) => ({ Arn: arn, Reason: 'MISSING' })) };
           this.describeCallsAfterStop += 1;
-          const stopped = this.describeCallsAfterStop >= this.describeCallsUntilStopped;
+          // STOPPED once asked to stop (after describeCallsUntilStopped looks); a task this run started and
+          // nobody asked to stop, only when its script ends it (a hanging one runs on).
+          const askedToStop = this.describeCallsAfterStop >= this.describeCallsUntilStopped;
+          const stoppedBy = (taskArn: string) =>
+            !this.startedTasks.includes(taskArn) || this.stopRequests.some((s) => s.task === taskArn)
+              ? askedToStop
+              : this.endsByItself(taskArn);
           const known = (p.Tasks as string[]).filter((arn) => !this.unknownToEcs.has(arn));
           return {
             Failures: (p.Tasks as string[])
               .filter((arn) => this.unknownToEcs.has(arn))
               .map((arn) => ({ Arn: arn, Reason: 'MISSING' })),
             Tasks: known.map((taskArn) => ({
-              ...(stopped && !this.stillRunning.has(taskArn)
+              ...(stoppedBy(taskArn) && !this.stillRunning.has(taskArn)
                 ? describedTask({
                     taskArn,
                     lastStatus: 'STOPPED',
@@ -293,6 +299,12 @@ export class ScriptedAws {
       },
     };
     return services;
+  }
+
+  /** A task whose script ends it (an exit code) stops by itself; one that hangs or is stuck runs on. */
+  private endsByItself(taskArn: string): boolean {
+    const watch = this.watchOfTask.get(taskArn) ?? this.watch;
+    return typeof watch === 'object';
   }
 
   /** What the task-watcher Lambda and the ECS STOPPED event would answer on the token. */
