@@ -849,3 +849,113 @@ describe('the reconciler as the state machine calls it', () => {
     expect(published()).toHaveLength(1);
   });
 });
+
+describe('the rule`s boundaries, each as a pass decides it', () => {
+  /** A live owner whose watched task is registered on the lock with its current chunk's token. */
+  async function liveOwnerWatching(name: string, extra: Record<string, { S: string } | { N: string }> = {}) {
+    const owner = executionArn(name);
+    executions.set(owner, 'RUNNING');
+    await holdLock(owner, {
+      taskArn: { S: taskArn('watched') },
+      taskToken: { S: `token-of-${name}` },
+      containerName: { S: 'app' },
+      ...extra,
+    });
+    return owner;
+  }
+  const registeredMinutesAgo = (minutes: number) => ({ registeredAt: { N: String(NOW / 1000 - minutes * 60) } });
+
+  test('a watched task ECS no longer knows, registered over 10 minutes ago: its token is answered as stopped (MISSING)', async () => {
+    await liveOwnerWatching('lost-task', registeredMinutesAgo(11));
+
+    const { reports } = await pass();
+
+    expect(reports[0].tokenAnswered).toBe(`answered: task ${taskArn('watched')} stopped`);
+    const answered = [
+      ...sfnMock.commandCalls(SendTaskFailureCommand),
+      ...sfnMock.commandCalls(SendTaskSuccessCommand),
+    ].map((c) => c.args[0].input);
+    expect(answered).toEqual([expect.objectContaining({ taskToken: 'token-of-lost-task' })]);
+    expect(JSON.stringify(answered[0])).toContain('ECS no longer knows the task');
+  });
+
+  test.each([
+    ['registered 9 minutes ago (a new task may not be listed yet)', registeredMinutesAgo(9)],
+    ['with no registration time on the lock', {}],
+  ])('a watched task ECS does not list, %s: its token is left alone', async (_label, registered) => {
+    await liveOwnerWatching('new-task', registered);
+
+    const { reports } = await pass();
+
+    expect(reports[0].tokenAnswered).toBeNull();
+    expect(sfnMock).not.toHaveReceivedCommand(SendTaskFailureCommand);
+    expect(sfnMock).not.toHaveReceivedCommand(SendTaskSuccessCommand);
+  });
+
+  test('a watched task that still runs: its token is left alone, the task supervised', async () => {
+    await liveOwnerWatching('running', registeredMinutesAgo(30));
+    addTask({ id: 'watched', execution: 'running' });
+
+    const { reports } = await pass();
+
+    expect(reports[0]).toMatchObject({
+      tokenAnswered: null,
+      lock: 'held by a live owner',
+      mayStillRun: [taskArn('watched')],
+      tasks: [{ taskArn: taskArn('watched'), action: 'supervised' }],
+    });
+    expect(ecsMock).not.toHaveReceivedCommand(StopTaskCommand);
+  });
+
+  test('the deadline itself is not past: a task at exactly its deadline is supervised; a second later it is stopped', async () => {
+    await liveOwnerWatching('on-the-dot', { deadlineAt: { N: String(NOW / 1000) } });
+    addTask({ id: 'watched', execution: 'on-the-dot' });
+
+    expect((await pass()).reports[0].tasks).toEqual([expect.objectContaining({ action: 'supervised' })]);
+    expect(ecsMock).not.toHaveReceivedCommand(StopTaskCommand);
+
+    clock += 1000;
+    const { reports } = await pass();
+    expect(reports[0].tokenAnswered).toBe('answered: deadline reached');
+    expect(ecsMock).toHaveReceivedCommandWith(StopTaskCommand, { task: taskArn('watched') });
+  });
+
+  test('the earlier deadline wins: the one from the task`s tags when the stored one is later', async () => {
+    // Created 3601 s ago with a 3600 s hard timeout (its tag); the lock says another hour.
+    await liveOwnerWatching('late-registration', { deadlineAt: { N: String(NOW / 1000 + 3600) } });
+    addTask({ id: 'watched', execution: 'late-registration', createdAt: new Date(NOW - 3_601_000) });
+
+    const { reports } = await pass();
+
+    expect(reports[0].tokenAnswered).toBe('answered: deadline reached');
+    expect(tasks[0].desiredStatus).toBe('STOPPED');
+  });
+
+  test('a free lock with a copy that does not stop within the bound: "free, but a task may still run", naming it', async () => {
+    addTask({ id: 'orphan', execution: 'long-gone', stopsAfterDescribes: Number.POSITIVE_INFINITY });
+
+    const answer = (await handleReconcilerEvent(
+      { action: 'settle', executionArn: executionArn('caller'), batch: { name: BATCH, clusterArn: CLUSTER_ARN } },
+      deps(10),
+    )) as SettleAnswer;
+
+    expect(answer).toMatchObject({
+      lock: 'free, but a task may still run',
+      taskMayStillRun: true,
+      mayStillRun: [taskArn('orphan')],
+      tasks: [expect.objectContaining({ taskArn: taskArn('orphan'), action: 'stop requested, not yet STOPPED' })],
+    });
+    expect(tasks[0].desiredStatus).toBe('STOPPED');
+  });
+
+  test('a pass over a free lock reports no owner, and a live owner owes no alert', async () => {
+    const free = (await pass()).reports;
+    expect(free).toEqual([]);
+
+    await liveOwnerWatching('alive', registeredMinutesAgo(1));
+    addTask({ id: 'watched', execution: 'alive' });
+    const { reports } = await pass();
+    expect(reports[0]).toMatchObject({ lockOwner: executionArn('alive'), ownerStatus: 'RUNNING', alert: 'none owed' });
+    expect(published()).toEqual([]);
+  });
+});
