@@ -20,7 +20,12 @@ import {
 } from '../../handlers/cleanup';
 import { awsWorld } from '../../handlers/lib/aws-world';
 import { readLock } from '../../handlers/lib/lock-item';
-import { alertKey, RECORDER_GRACE_SECONDS } from '../../handlers/lib/owed-alerts';
+import {
+  ALERT_RECORD_TTL_SECONDS,
+  alertKey,
+  nextAttemptDelaySeconds,
+  RECORDER_GRACE_SECONDS,
+} from '../../handlers/lib/owed-alerts';
 import type { BatchReconcileReport } from '../../handlers/lib/reconcile';
 import { type EmbeddedDynamoDb, ensureLockTable, startEmbeddedDynamoDb } from '../../local/lock-store';
 import { recordingClientFor, SdkCallRecorder } from '../support/sdk-calls';
@@ -710,6 +715,93 @@ describe('alerts are owed, not fired', () => {
     await pass();
     expect(published()).toHaveLength(1);
     expect(published()[0]).toMatchObject({ Subject: `[batch-runner] ${BATCH} failed`, TopicArn: TOPIC_ARN });
+  });
+
+  const alertRecord = async (execution: string) =>
+    (
+      await db.client.send(
+        new GetItemCommand({ TableName: table, Key: { batch: { S: alertKey(execution) } }, ConsistentRead: true }),
+      )
+    ).Item;
+
+  test('an alert the reconciler delivers carries the attributes subscription filters match; a field the record lacks is "-" (SNS refuses an empty value)', async () => {
+    const full = executionArn('full-record');
+    await putOwedAlert(full);
+    const bare = executionArn('bare-record');
+    await db.client.send(
+      new PutItemCommand({
+        TableName: table,
+        Item: {
+          batch: { S: alertKey(bare) },
+          state: { S: 'owed' },
+          source: { S: 'state-machine' },
+          subject: { S: '[batch-runner] ? failed' },
+          message: { S: 'Batch ?: failed' },
+        },
+      }),
+    );
+    await pass(); // stamped
+    clock += RECORDER_GRACE_SECONDS * 1000;
+    await pass();
+
+    const attributesOf = (subject: string) => published().find((p) => p.Subject === subject)?.MessageAttributes;
+    const attribute = (value: string) => ({ DataType: 'String', StringValue: value });
+    expect(attributesOf(`[batch-runner] ${BATCH} failed`)).toEqual({
+      batch: attribute(BATCH),
+      outcome: attribute('failed'),
+      severity: attribute('alert'),
+      trigger: attribute('schedule'),
+      source: attribute('reconciler'),
+    });
+    expect(attributesOf('[batch-runner] ? failed')).toEqual({
+      batch: attribute('-'),
+      outcome: attribute('-'),
+      severity: attribute('alert'),
+      trigger: attribute('-'),
+      source: attribute('reconciler'),
+    });
+  });
+
+  test('the recorder`s grace ends to the second: due exactly RECORDER_GRACE_SECONDS after the reconciler first saw it', async () => {
+    const execution = executionArn('grace-boundary');
+    await putOwedAlert(execution);
+    await pass();
+    expect(Number((await alertRecord(execution))?.owedAt?.N)).toBe(NOW / 1000);
+    expect(Number((await alertRecord(execution))?.expiresAt?.N)).toBe(NOW / 1000 + ALERT_RECORD_TTL_SECONDS);
+
+    clock += (RECORDER_GRACE_SECONDS - 1) * 1000;
+    await pass();
+    expect(published()).toEqual([]);
+    clock += 1000;
+    await pass();
+    expect(published()).toHaveLength(1);
+    expect((await alertRecord(execution))?.state?.S).toBe('delivered');
+  });
+
+  test('a failed delivery is tried again after a backoff that doubles from a minute, up to 30 minutes', async () => {
+    expect([1, 2, 3, 4, 5, 6, 7, 20].map(nextAttemptDelaySeconds)).toEqual([60, 120, 240, 480, 960, 1800, 1800, 1800]);
+
+    const execution = executionArn('sns-refuses');
+    await putOwedAlert(execution);
+    snsMock
+      .on(PublishCommand)
+      .rejects(Object.assign(new Error('Service Unavailable'), { name: 'InternalErrorException' }));
+    await pass();
+    clock += RECORDER_GRACE_SECONDS * 1000;
+    await pass();
+
+    const record = await alertRecord(execution);
+    expect(record?.state?.S).toBe('owed');
+    expect(Number(record?.attempts?.N)).toBe(1);
+    expect(Number(record?.nextAttemptAt?.N)).toBe(clock / 1000 + 60);
+    expect(record?.lastError?.S).toBe('InternalErrorException: Service Unavailable');
+    // Not before the backoff has passed.
+    clock += 59_000;
+    await pass();
+    expect(snsMock).toHaveReceivedCommandTimes(PublishCommand, 1);
+    clock += 1000;
+    await pass();
+    expect(snsMock).toHaveReceivedCommandTimes(PublishCommand, 2);
   });
 
   test('the scheduled pass reports the age of the oldest undelivered alert as an embedded metric', async () => {
