@@ -637,6 +637,54 @@ describe('the state machine`s calls (settle, finish): the answer it reads is alw
     expect(published()).toEqual([]); // the execution sends its own alert
   });
 
+  test('finish: its own started task, not yet in ECS`s list (the list lags RunTask), is found from the start answer, stopped and confirmed first', async () => {
+    const caller = executionArn('just-started');
+    executions.set(caller, 'RUNNING');
+    await holdLock(caller);
+    addTask({ id: 'not-listed-yet', execution: 'just-started', stopsAfterDescribes: 2 });
+    ecsMock.on(ListTasksCommand).resolves({ taskArns: [] });
+
+    const answer = (await handleReconcilerEvent(
+      {
+        action: 'finish',
+        executionArn: caller,
+        batch: { name: BATCH, clusterArn: CLUSTER_ARN },
+        start: { Tasks: [{ TaskArn: taskArn('not-listed-yet') }], Failures: [] },
+      },
+      deps(),
+    )) as SettleAnswer;
+
+    expect(ecsMock).toHaveReceivedCommandWith(StopTaskCommand, {
+      task: taskArn('not-listed-yet'),
+      reason: 'batch-runner reconciler: its execution just-started is ending its run',
+    });
+    expect(answer).toMatchObject({
+      lock: 'released',
+      taskMayStillRun: false,
+      tasks: [expect.objectContaining({ taskArn: taskArn('not-listed-yet'), action: 'stopped' })],
+    });
+    expect(await readLock(db.client, table, BATCH)).toBeUndefined();
+  });
+
+  test('settle against a live holder: nothing is stopped, the lock stays the holder`s, and the answer says so', async () => {
+    const owner = executionArn('holder');
+    executions.set(owner, 'RUNNING');
+    await holdLock(owner);
+
+    const answer = (await handleReconcilerEvent(
+      {
+        action: 'settle',
+        executionArn: executionArn('caller'),
+        batch: { name: BATCH, clusterArn: CLUSTER_ARN },
+      },
+      deps(),
+    )) as SettleAnswer;
+
+    expect(answer).toMatchObject({ lock: 'held by a live owner', taskMayStillRun: false, tasks: [] });
+    expect(ecsMock).not.toHaveReceivedCommand(StopTaskCommand);
+    expect((await readLock(db.client, table, BATCH))?.owner).toBe(owner);
+  });
+
   test('finish: a task that does not reach STOPPED within the bound keeps the lock held', async () => {
     const caller = executionArn('stubborn');
     executions.set(caller, 'RUNNING');
