@@ -19,7 +19,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { handleReconcilerEvent, mayCompleteStreak, type ReconcilerDeps } from '../../handlers/cleanup';
 import { awsWorld } from '../../handlers/lib/aws-world';
 import { listOwedAlerts } from '../../handlers/lib/owed-alerts';
-import { weighRun } from '../../handlers/lib/pause-on-failure';
+import { PAUSE_INPUT_KEY, thresholdOf, weighRun } from '../../handlers/lib/pause-on-failure';
 import { readPauseRecord, recordResume } from '../../handlers/lib/pause-record';
 import { type EmbeddedDynamoDb, ensureLockTable, startEmbeddedDynamoDb } from '../../local/lock-store';
 import { recordingClientFor, SdkCallRecorder } from '../support/sdk-calls';
@@ -350,6 +350,42 @@ describe('pauseAfterConsecutiveFailures: the schedule is disabled after N failed
     );
     expect(weighRun({ status: 'FAILED', input: '{"trigger":"console"}' })).toBe('neutral');
     expect(weighRun({ status: 'SUCCEEDED', input: 'not json', output: '{"outcome":"succeeded"}' })).toBe('neutral');
+  });
+
+  test.each([
+    ['FAILED', undefined, undefined, 'failure'],
+    ['TIMED_OUT', undefined, undefined, 'failure'],
+    ['PENDING_REDRIVE', 'BatchRunner.TaskFailed', undefined, 'failure'],
+    ['FAILED', 'BatchRunner.InvalidInput', undefined, 'neutral'],
+    ['TIMED_OUT', 'BatchRunner.InvalidInput', undefined, 'neutral'],
+    ['SUCCEEDED', undefined, '{"outcome":"succeeded"}', 'success'],
+    ['SUCCEEDED', undefined, '{"outcome":"skipped"}', 'neutral'],
+    ['SUCCEEDED', undefined, null, 'neutral'],
+    ['SUCCEEDED', undefined, 'not json', 'neutral'],
+    ['ABORTED', undefined, undefined, 'neutral'],
+    ['RUNNING', undefined, undefined, 'neutral'],
+    ['MISSING', undefined, undefined, 'neutral'],
+  ] as const)('a scheduled run %s (error %s, output %s) weighs %s', (status, error, output, weight) => {
+    expect(weighRun({ status, input: '{"trigger":"schedule"}', error, output })).toBe(weight);
+  });
+
+  test.each([
+    [{ [PAUSE_INPUT_KEY]: 3 }, 3],
+    [{ [PAUSE_INPUT_KEY]: 1 }, 1],
+    [{ [PAUSE_INPUT_KEY]: 0 }, undefined],
+    [{ [PAUSE_INPUT_KEY]: -2 }, undefined],
+    [{ [PAUSE_INPUT_KEY]: 2.5 }, undefined],
+    [{ [PAUSE_INPUT_KEY]: '3' }, undefined],
+    [{}, undefined],
+    [null, undefined],
+  ])('the threshold a run`s input %j carries: %s', (input, threshold) => {
+    expect(thresholdOf(JSON.stringify(input))).toBe(threshold);
+  });
+
+  test('an input that is not JSON, or none, carries no threshold', () => {
+    expect(thresholdOf('{"trigger":')).toBeUndefined();
+    expect(thresholdOf(undefined)).toBeUndefined();
+    expect(thresholdOf(null)).toBeUndefined();
   });
 
   test('a schedule already DISABLED (paused by an operator) is left alone, and nothing is sent', async () => {
