@@ -142,3 +142,135 @@ describe('validate-manual-input handler', () => {
     expect(r.validation.problems).toHaveLength(3);
   });
 });
+
+/**
+ * Bad input, field by field: each is refused (nothing starts), and the one problem names the field, the
+ * value where it is short enough to show, and the fix. Lengths at their limit are accepted.
+ */
+describe('bad manual input: each refused with its own problem, each limit inclusive', () => {
+  const allowCommand = { allowCommandOverride: 'true' };
+  const commandProblem =
+    'overrides.command must be a list of 1-64 strings (exec form, no shell), each at most 1024 characters without control characters.';
+
+  test.each([
+    ['a command that is one string (shell form)', { command: 'rake xml:articles' }],
+    ['an empty command', { command: [] }],
+    ['65 arguments', { command: Array.from({ length: 65 }, (_, i) => `a${i}`) }],
+    ['an argument that is not a string', { command: ['rake', 500] }],
+    ['an argument of 1025 characters', { command: ['echo', 'x'.repeat(1025)] }],
+    ['an argument with a control character', { command: ['echo', 'a\u0007b'] }],
+  ])('overrides.command: %s', async (_label, overrides) => {
+    const r = await validate({ overrides }, allowCommand);
+    expect(r.validation).toMatchObject({ valid: false, problems: [commandProblem] });
+    expect(r.validation.message).toBe(
+      `Invalid input for batch xml-articles: ${commandProblem} Nothing was started and the lock was not touched.`,
+    );
+  });
+
+  test('overrides.command at its limits (64 arguments, 1024 characters each) is accepted', async () => {
+    // (Short arguments: 64 long ones would pass ECS's 8 KiB override limit, refused on its own.)
+    const command = Array.from({ length: 64 }, () => 'y');
+    command[0] = 'x'.repeat(1024);
+    const r = await validate({ overrides: { command } }, allowCommand);
+    expect(r.validation.valid).toBe(true);
+    expect(r.run.overrides).toEqual({ ContainerOverrides: [{ Name: 'app', Command: command }] });
+  });
+
+  test.each([
+    ['of 4097 characters', 'x'.repeat(4097)],
+    ['of two lines', 'a\nb'],
+    ['with a control character', 'a\u0000b'],
+  ])('an environment value %s', async (_label, value) => {
+    const r = await validate({ overrides: { environment: { DRY_RUN: value } } });
+    expect(r.validation.problems).toEqual([
+      'overrides.environment.DRY_RUN must be a single line of at most 4096 characters without control characters.',
+    ]);
+  });
+
+  test('an environment value of exactly 4096 characters is accepted', async () => {
+    const r = await validate({ overrides: { environment: { DRY_RUN: 'x'.repeat(4096) } } });
+    expect(r.validation.problems).toEqual([]);
+  });
+
+  test('a batch that allows no variable says "none" as what is allowed', async () => {
+    const r = await validate({ overrides: { environment: { DRY_RUN: 'true' } } }, { allowedEnvironmentOverrides: '' });
+    expect(r.validation.problems).toEqual([
+      'overrides.environment.DRY_RUN is not allowed for batch xml-articles (allowed: none); add it to overrides.environment in the batch config to allow it.',
+    ]);
+  });
+
+  test.each([
+    ['reason of 501 characters', { reason: 'r'.repeat(501) }, 'reason is 501 characters long: keep it under 500.'],
+    ['blank reason', { reason: '   ' }, 'reason = "   " must be a non-empty string.'],
+    [
+      'requestedBy of 129 characters',
+      { requestedBy: 'a'.repeat(129) },
+      `requestedBy = "${'a'.repeat(76)}... must be a name or e-mail of at most 128 letters, digits, spaces and @._+:/()-.`,
+    ],
+    [
+      'requestedBy that is not a string',
+      { requestedBy: 42 },
+      'requestedBy = 42 must be a name or e-mail of at most 128 letters, digits, spaces and @._+:/()-.',
+    ],
+    [
+      'the Scheduler`s scheduledTime key',
+      { scheduledTime: '2026-11-30T21:00:00Z' },
+      'unknown key "scheduledTime" (scheduledTime is only for EventBridge Scheduler inputs; to name the slot a manual run stands for, use "slot"): allowed keys are trigger, reason, requestedBy, overrides, slot.',
+    ],
+    [
+      'another unknown key',
+      { dryRun: true },
+      'unknown key "dryRun": allowed keys are trigger, reason, requestedBy, overrides, slot.',
+    ],
+    [
+      'the trigger of a scheduled run',
+      { trigger: 'schedule' },
+      'trigger = "schedule" is not allowed for a manual start: use one of console, cli, manual (or leave it out).',
+    ],
+  ])('%s', async (_label, input, problem) => {
+    const r = await validate(input);
+    expect(r.validation.problems).toEqual([problem]);
+  });
+
+  test('a reason of exactly 500 characters and a requestedBy of exactly 128 are kept', async () => {
+    const r = await validate({ trigger: 'cli', reason: 'r'.repeat(500), requestedBy: 'a'.repeat(128) });
+    expect(r.validation.valid).toBe(true);
+    expect(r.run).toMatchObject({ reason: 'r'.repeat(500), requestedBy: 'a'.repeat(128) });
+  });
+
+  test('who started a run: the console user for a console start, "unknown" for a CLI start that does not say', async () => {
+    expect((await validate({ trigger: 'console' })).run.requestedBy).toBe(
+      'console user (see CloudTrail StartExecution)',
+    );
+    expect((await validate({ trigger: 'cli' })).run.requestedBy).toBe('unknown');
+    expect((await validate({ trigger: 'manual' })).run).toMatchObject({
+      trigger: 'manual',
+      reason: 'manual start (manual)',
+    });
+  });
+
+  test.each([
+    ['2026-02-30T06:00Z', 'is not a valid date and time'],
+    ['2026-13-01T06:00Z', 'is not a valid date and time'],
+    ['2026-12-01T24:00Z', 'is not a valid date and time'],
+    ['2026-12-01T06:60Z', 'is not a valid date and time'],
+    ['2026-12-01T06:00+14:01', 'has an offset beyond ±14:00'],
+    ['1999-12-31T23:59Z', 'is outside the years 2000-2199'],
+    ['2200-01-01T00:00Z', 'is outside the years 2000-2199'],
+  ])('slot %s %s', async (slot, problem) => {
+    const r = await validate({ slot });
+    expect(r.validation.problems).toEqual([expect.stringContaining(`slot = "${slot}" ${problem}`)]);
+  });
+
+  test.each([
+    ['2026-12-01T06:00+14:00', '2026-11-30T16:00:00Z'],
+    ['2026-12-01T06:00-14:00', '2026-12-01T20:00:00Z'],
+    ['2026-12-01T06:00+05:30', '2026-12-01T00:30:00Z'],
+    ['2000-01-01T00:00Z', '2000-01-01T00:00:00Z'],
+    ['2199-12-31T23:59Z', '2199-12-31T23:59:00Z'],
+  ])('slot %s at the edge of what is accepted is %s', async (slot, utc) => {
+    const r = await validate({ slot });
+    expect(r.validation.problems).toEqual([]);
+    expect(r.run.scheduledTime).toBe(utc);
+  });
+});
