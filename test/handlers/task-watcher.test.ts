@@ -7,6 +7,8 @@ import { readLock } from '../../handlers/lib/lock-item';
 import { summaryCause, type TaskSummary } from '../../handlers/lib/task-outcome';
 import { MAX_CAUSE_LENGTH } from '../../handlers/lib/task-token';
 import {
+  DEADLINE_TOLERANCE_SECONDS,
+  deadlineToleranceSeconds,
   handleTaskWatcherEvent,
   LOCK_TTL_MARGIN_SECONDS,
   startedAtSeconds,
@@ -234,6 +236,104 @@ describe('task watcher, called by WaitForTaskToStop', () => {
       lastStatus: 'MISSING',
       exitCode: null,
       stoppedReason: expect.stringMatching(/MISSING/),
+    });
+  });
+});
+
+describe('task watcher: the run`s deadline (RunTask`s CreatedAt + hardTimeoutSeconds)', () => {
+  const nowSeconds = NOW / 1000;
+  /** A wait chunk that registers when the deadline is `inSeconds` away (the batch's hard timeout is 7200 s). */
+  const chunkBefore = (inSeconds: number, waitChunkSeconds?: number): WatchRequest => {
+    const req = watchRequest({ exec: executionArn('e1'), task: taskArn('t1') });
+    return {
+      ...req,
+      batch: { ...req.batch, ...(waitChunkSeconds === undefined ? {} : { waitChunkSeconds }) },
+      // RunTask's answer carries CreatedAt (the StartResult type names only what the code reads by name).
+      start: {
+        Tasks: [{ TaskArn: taskArn('t1'), CreatedAt: nowSeconds - 7200 + inSeconds } as { TaskArn: string }],
+        Failures: [],
+      },
+    };
+  };
+  const running = () =>
+    ecsMock
+      .on(DescribeTasksCommand)
+      .resolves({ tasks: [sdkTask({ taskArn: taskArn('t1'), lastStatus: 'RUNNING' })], failures: [] });
+
+  test('the tolerance is 30 s, or half a wait chunk when that is less', () => {
+    expect(DEADLINE_TOLERANCE_SECONDS).toBe(30);
+    expect([undefined, 120, 60, 20, 1].map(deadlineToleranceSeconds)).toEqual([30, 30, 30, 10, 0.5]);
+  });
+
+  test('a chunk registering within the tolerance of the deadline answers DeadlineReached naming the task and the deadline', async () => {
+    await acquire(executionArn('e1'));
+    running();
+
+    const out = await handleTaskWatcherEvent(chunkBefore(30), deps());
+
+    expect(out).toMatchObject({ action: 'answered', error: 'BatchRunner.DeadlineReached' });
+    expect(sfnMock).toHaveReceivedCommandWith(SendTaskFailureCommand, { error: 'BatchRunner.DeadlineReached' });
+    const deadline = new Date((nowSeconds + 30) * 1000).toISOString();
+    expect(failureCause()).toEqual({
+      message: `The run's deadline ${deadline} has come and task ${taskArn('t1')} still runs.`,
+      taskArn: taskArn('t1'),
+      deadlineAt: nowSeconds + 30,
+    });
+    expect((await readLock(db.client, table, BATCH))?.deadlineAt).toBe(nowSeconds + 30);
+  });
+
+  test('a chunk registering a second before the tolerance begins waits', async () => {
+    await acquire(executionArn('e1'));
+    running();
+    expect(await handleTaskWatcherEvent(chunkBefore(31), deps())).toEqual({
+      action: 'waiting',
+      taskArn: taskArn('t1'),
+      lastStatus: 'RUNNING',
+    });
+    expect(sfnMock).not.toHaveReceivedAnyCommand();
+  });
+
+  test('with 20 s chunks the tolerance is 10 s: 11 s before the deadline waits, 10 s before answers', async () => {
+    await acquire(executionArn('e1'));
+    running();
+    expect((await handleTaskWatcherEvent(chunkBefore(11, 20), deps())).action).toBe('waiting');
+    await acquire(executionArn('e1')); // a new run: the deadline is stored once, at the first registration
+    expect((await handleTaskWatcherEvent(chunkBefore(10, 20), deps())).action).toBe('answered');
+    expect(sfnMock).toHaveReceivedCommandWith(SendTaskFailureCommand, { error: 'BatchRunner.DeadlineReached' });
+  });
+
+  test('the deadline is stored once, at the first registration: a later chunk cannot move it', async () => {
+    await acquire(executionArn('e1'));
+    running();
+    await handleTaskWatcherEvent(chunkBefore(100), deps());
+    // A later chunk whose start answer claims a later creation (a redrive with other input) changes nothing.
+    await handleTaskWatcherEvent({ ...chunkBefore(5000), taskToken: 'AQCEAAAAKgAAAAMAAAAAAAAAAR1chunk2' }, deps());
+
+    expect((await readLock(db.client, table, BATCH))?.deadlineAt).toBe(nowSeconds + 100);
+  });
+
+  test('a task that stopped by itself in the last chunk gets its own outcome at the deadline, not timed_out', async () => {
+    await acquire(executionArn('e1'));
+    ecsMock.on(DescribeTasksCommand).resolves({
+      tasks: [sdkTask({ taskArn: taskArn('t1'), lastStatus: 'STOPPED', exitCode: 0 })],
+      failures: [],
+    });
+
+    await handleTaskWatcherEvent(chunkBefore(0), deps());
+
+    expect(sfnMock).toHaveReceivedCommand(SendTaskSuccessCommand);
+    expect(sfnMock).not.toHaveReceivedCommand(SendTaskFailureCommand);
+  });
+
+  test('at the deadline, a DescribeTasks that fails does not hide it: DeadlineReached', async () => {
+    await acquire(executionArn('e1'));
+    ecsMock
+      .on(DescribeTasksCommand)
+      .rejects(Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' }));
+
+    expect(await handleTaskWatcherEvent(chunkBefore(-5), deps())).toMatchObject({
+      action: 'answered',
+      error: 'BatchRunner.DeadlineReached',
     });
   });
 });
