@@ -866,8 +866,23 @@ describe('alerts are owed, not fired', () => {
       .filter((line) => line.includes('OldestUndeliveredAlertSeconds'))
       .map((line) => JSON.parse(line))
       .at(-1);
-    expect(metric._aws.CloudWatchMetrics[0].Namespace).toBe('BatchRunner');
+    // The EMF directive: namespace and metric as the undelivered-alerts alarm (infra/batch-runner.ts)
+    // watches them, with no dimensions (the alarm's metric has none), at the pass's time.
+    expect(metric._aws).toEqual({
+      Timestamp: clock,
+      CloudWatchMetrics: [
+        {
+          Namespace: 'BatchRunner',
+          Dimensions: [[]],
+          Metrics: [
+            { Name: 'OldestUndeliveredAlertSeconds', Unit: 'Seconds' },
+            { Name: 'ReconcileErrors', Unit: 'Count' },
+          ],
+        },
+      ],
+    });
     expect(metric.OldestUndeliveredAlertSeconds).toBe(400);
+    expect(metric.ReconcileErrors).toBe(0);
   });
 });
 
