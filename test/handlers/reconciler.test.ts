@@ -26,7 +26,7 @@ import {
   nextAttemptDelaySeconds,
   RECORDER_GRACE_SECONDS,
 } from '../../handlers/lib/owed-alerts';
-import type { BatchReconcileReport } from '../../handlers/lib/reconcile';
+import { type BatchReconcileReport, IN_FLIGHT_GRACE_MS } from '../../handlers/lib/reconcile';
 import { type EmbeddedDynamoDb, ensureLockTable, startEmbeddedDynamoDb } from '../../local/lock-store';
 import { recordingClientFor, SdkCallRecorder } from '../support/sdk-calls';
 import {
@@ -465,6 +465,49 @@ describe('a RunTask in flight when its execution was stopped', () => {
     clock += 60_000;
     const later = await pass();
     expect(later.reports[0].lock).toBe('released');
+  });
+
+  test('the grace is a minute to the millisecond: an owner ended 59.999 s before the listing keeps its lock, one ended 60 s before does not', async () => {
+    const owner = executionArn('edge');
+    executions.set(owner, 'FAILED');
+    await holdLock(owner);
+
+    stoppedAt.set(owner, NOW - IN_FLIGHT_GRACE_MS + 1);
+    expect((await pass()).reports[0].lock).toBe('held: its owner ended moments ago');
+
+    stoppedAt.set(owner, NOW - IN_FLIGHT_GRACE_MS);
+    expect((await pass()).reports[0].lock).toBe('released');
+  });
+
+  test('a settle whose budget covers exactly the rest of the grace waits it out and then hands the lock on', async () => {
+    const owner = executionArn('ended-30s-ago');
+    executions.set(owner, 'ABORTED');
+    stoppedAt.set(owner, NOW - 30_000);
+    await holdLock(owner);
+
+    const answer = (await handleReconcilerEvent(
+      { action: 'settle', executionArn: executionArn('next-run'), batch: { name: BATCH, clusterArn: CLUSTER_ARN } },
+      deps(30),
+    )) as SettleAnswer;
+
+    expect(clock - NOW).toBe(30_000);
+    expect(answer).toMatchObject({ lock: 'released', taskMayStillRun: false });
+  });
+
+  test('a settle whose budget is a second short of the grace does not wait: the lock stays with the just-ended owner', async () => {
+    const owner = executionArn('ended-30s-ago');
+    executions.set(owner, 'ABORTED');
+    stoppedAt.set(owner, NOW - 30_000);
+    await holdLock(owner);
+
+    const answer = (await handleReconcilerEvent(
+      { action: 'settle', executionArn: executionArn('next-run'), batch: { name: BATCH, clusterArn: CLUSTER_ARN } },
+      deps(29),
+    )) as SettleAnswer;
+
+    expect(clock).toBe(NOW);
+    expect(answer.lock).toBe('held: its owner ended moments ago');
+    expect((await readLock(db.client, table, BATCH))?.owner).toBe(owner);
   });
 
   test('the grace counts to when the task listing began, not to the decision: slow calls after the listing do not shorten it', async () => {
