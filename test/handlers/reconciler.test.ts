@@ -1157,3 +1157,34 @@ describe('the rule`s boundaries, each as a pass decides it', () => {
     expect(published()).toEqual([]);
   });
 });
+
+describe('which events the reconciler acts on', () => {
+  test.each(['SUCCEEDED', 'RUNNING'] as const)(
+    'an execution that is %s needs no cleanup: ignored, nothing called',
+    async (status) => {
+      const result = await handleReconcilerEvent(executionStatusChange({ status, name: 'fine' }), deps());
+      expect(result).toEqual({ ignored: `status ${status} needs no cleanup` });
+      expect(ecsMock).not.toHaveReceivedAnyCommand();
+      expect(sfnMock).not.toHaveReceivedAnyCommand();
+    },
+  );
+
+  test('an ended execution of another application`s state machine is not ours: ignored, nothing called', async () => {
+    const event = executionStatusChange({ status: 'FAILED', name: 'theirs' });
+    const foreign = {
+      ...event,
+      detail: { ...event.detail, stateMachineArn: `arn:aws:states:${REGION}:123456789012:stateMachine:billing-export` },
+    };
+
+    expect(await handleReconcilerEvent(foreign, deps())).toEqual({
+      ignored: `state machine arn:aws:states:${REGION}:123456789012:stateMachine:billing-export is not a batch-runner state machine`,
+    });
+    expect(ecsMock).not.toHaveReceivedAnyCommand();
+  });
+
+  test('an event of an unknown kind is refused, quoting it and saying what is expected', async () => {
+    await expect(handleReconcilerEvent({ source: 'aws.s3' } as never, deps())).rejects.toThrow(
+      'reconciler: unexpected event {"source":"aws.s3"}: expected an Execution Status Change event, a scheduled event, or a settle/finish request.',
+    );
+  });
+});
