@@ -1,4 +1,4 @@
-import { type BatchConfig, validateBatchConfigs } from '../../config/batch-config';
+import { type BatchConfig, cronProblem, validateBatchConfigs } from '../../config/batch-config';
 import { BATCHES } from '../../config/batches';
 
 /**
@@ -111,4 +111,36 @@ test.each(cases)('%s: %j is accepted, %j is refused', (_label, accepted, refused
   expect(() => validateBatchConfigs([withChange(refused)])).toThrow(
     new RegExp(`^batch "sitemap-refresh": ${field.replace(/\./g, '\\.')} = .* is invalid: `),
   );
+});
+
+describe('each field of a Scheduler cron at its range`s edges', () => {
+  test.each([
+    ['0 0 1 1 ? 1970', undefined],
+    ['59 23 31 12 ? 2199', undefined],
+    ['0 6 ? JAN-DEC SUN-SAT *', undefined],
+    ['0 6 ? * 1-7 *', undefined],
+    ['0 6 LW * ? *', undefined],
+    ['0 6 15W * ? *', undefined],
+    ['0 6 ? * 6L *', undefined],
+    ['0 6 ? * FRI#5 *', undefined],
+    ['*/15 * * * ? *', undefined],
+    ['  0 6 * * ? *  ', undefined],
+    ['60 6 * * ? *', 'minutes field "60": 60 is outside 0-59'],
+    ['0 24 * * ? *', 'hours field "24": 24 is outside 0-23'],
+    ['0 6 0 * ? *', 'day-of-month field "0": 0 is outside 1-31'],
+    ['0 6 32 * ? *', 'day-of-month field "32": 32 is outside 1-31'],
+    ['0 6 ? 13 * *', 'month field "13": 13 is outside 1-12'],
+    ['0 6 ? 0 * *', 'month field "0": 0 is outside 1-12'],
+    ['0 6 ? * 8 *', 'day-of-week field "8": 8 is outside 1-7'],
+    ['0 6 ? * 0 *', 'day-of-week field "0": 0 is outside 1-7'],
+    ['0 6 * * ? 1969', 'year field "1969": 1969 is outside 1970-2199'],
+    ['0 6 * * ? 2200', 'year field "2200": 2200 is outside 1970-2199'],
+    ['0 6 ? * MON-FUN *', 'day-of-week field "MON-FUN": FUN is outside 1-7'],
+    ['0 6 * * * *', 'one of day-of-month and day-of-week must be "?" (Scheduler cron rule)'],
+    ['? 6 * * ? *', 'minutes field "?" is not a number, range, list or step'],
+    ['0 6 ? * L *', 'day-of-week field "L": L is outside 1-7'],
+    ['0 6 ? * MON#6 *', 'day-of-week field "MON#6" is not a number, range, list or step'],
+  ])('%j: %s', (cron, problem) => {
+    expect(cronProblem(cron)).toBe(problem);
+  });
 });
