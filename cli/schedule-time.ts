@@ -9,7 +9,10 @@ const DAY_NAMES = ['SUN', 'MON', 'TUE', 'WED', 'THU', 'FRI', 'SAT'];
 export function toCronParser(cron: string): { expression: string; year: string } {
   const [min, hour, dom, month, dow, year = '*'] = cron.trim().split(/\s+/);
   const shiftDay = (token: string) => (/^[1-7]$/.test(token) ? DAY_NAMES[Number(token) - 1] : token);
-  const days = dow.replace(/(?<![#0-9])[1-7](?![0-9])/g, (d) => shiftDay(d)).replace(/\?/g, '*');
+  // L alone is the last day of the week (Saturday); cron-parser knows L only after a day (6L).
+  const days = (dow === 'L' ? 'SAT' : dow)
+    .replace(/(?<![#0-9])[1-7](?![0-9])/g, (d) => shiftDay(d))
+    .replace(/\?/g, '*');
   return { expression: [min, hour, dom.replace(/\?/g, '*'), month, days].join(' '), year };
 }
 

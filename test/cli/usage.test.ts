@@ -62,6 +62,9 @@ describe('schedule times (list)', () => {
   test('Scheduler cron day-of-week numbers (1 = SUN) are translated, not taken literally', () => {
     expect(toCronParser('0 8 ? * 2-6 *').expression).toBe('0 8 * * MON-FRI');
     expect(toCronParser('0 8 ? * 6#3 *').expression).toBe('0 8 * * FRI#3');
+    // "L" alone in day-of-week: the last day of the week (EventBridge cron expressions reference).
+    expect(toCronParser('0 8 ? * L *').expression).toBe('0 8 * * SAT');
+    expect(toCronParser('0 8 ? * 6L *').expression).toBe('0 8 * * FRIL');
   });
 
   test('next run is computed in the batch time zone, across the date line', () => {

@@ -138,7 +138,11 @@ describe('each field of a Scheduler cron at its range`s edges', () => {
     ['0 6 ? * MON-FUN *', 'day-of-week field "MON-FUN": FUN is outside 1-7'],
     ['0 6 * * * *', 'one of day-of-month and day-of-week must be "?" (Scheduler cron rule)'],
     ['? 6 * * ? *', 'minutes field "?" is not a number, range, list or step'],
-    ['0 6 ? * L *', 'day-of-week field "L": L is outside 1-7'],
+    // "The L wildcard in the Day-of-month or Day-of-week fields specifies the last day of the month or
+    // week" (EventBridge cron expressions reference).
+    ['0 6 ? * L *', undefined],
+    ['0 6 L * ? *', undefined],
+    ['0 6 ? * LW *', 'day-of-week field "LW": LW is outside 1-7'],
     ['0 6 ? * MON#6 *', 'day-of-week field "MON#6" is not a number, range, list or step'],
   ])('%j: %s', (cron, problem) => {
     expect(cronProblem(cron)).toBe(problem);
