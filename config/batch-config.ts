@@ -406,8 +406,8 @@ export function cronProblem(cron: string): string | undefined {
     for (const part of fields[i].split(',')) {
       if (part === '*' || (part === '?' && (i === 2 || i === 4))) continue;
       if (i === 2 && /^(L|LW|\d{1,2}W)$/.test(part)) continue;
-      // L alone is the last day of the week; 6L the last Friday of the month; 6#3 the third Friday.
-      if (i === 4 && /^(L|([1-7]|[A-Z]{3})(L|#[1-5]))$/.test(part)) continue;
+      // L as the whole field is the last day of the week; 6L the last Friday of the month; 6#3 the third Friday.
+      if (i === 4 && (fields[i] === 'L' || /^([1-7]|[A-Z]{3})(L|#[1-5])$/.test(part))) continue;
       const m = /^(\*|[0-9A-Z]+)(?:-([0-9A-Z]+))?(?:\/(\d+))?$/.exec(part.toUpperCase());
       const toNumber = (token: string): number =>
         names.includes(token)

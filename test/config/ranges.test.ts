@@ -143,6 +143,7 @@ describe('each field of a Scheduler cron at its range`s edges', () => {
     ['0 6 ? * L *', undefined],
     ['0 6 L * ? *', undefined],
     ['0 6 ? * LW *', 'day-of-week field "LW": LW is outside 1-7'],
+    ['0 6 ? * MON,L *', 'day-of-week field "L": L is outside 1-7'],
     ['0 6 ? * MON#6 *', 'day-of-week field "MON#6" is not a number, range, list or step'],
   ])('%j: %s', (cron, problem) => {
     expect(cronProblem(cron)).toBe(problem);

@@ -186,8 +186,9 @@ export class ScriptedAws {
           if (this.forgetsStoppedTasks && this.stopRequests.length > 0)
             return { Tasks: [], Failures: (p.Tasks as string[]).map((arn) => ({ Arn: arn, Reason: 'MISSING' })) };
           this.describeCallsAfterStop += 1;
-          // STOPPED once asked to stop (after describeCallsUntilStopped looks); a task this run started and
-          // nobody asked to stop, only when its script ends it (a hanging one runs on).
+          // STOPPED once asked to stop (after describeCallsUntilStopped looks). A task this run started and
+          // nobody asked to stop is STOPPED if its script ends it with an exit code (described as below,
+          // not with the script's own codes), and RUNNING if its script hangs or is stuck.
           const askedToStop = this.describeCallsAfterStop >= this.describeCallsUntilStopped;
           const stoppedBy = (taskArn: string) =>
             !this.startedTasks.includes(taskArn) || this.stopRequests.some((s) => s.task === taskArn)
@@ -301,7 +302,10 @@ export class ScriptedAws {
     return services;
   }
 
-  /** A task whose script ends it (an exit code) stops by itself; one that hangs or is stuck runs on. */
+  /**
+   * A task whose script ends it (an exit code) stops by itself; one that hangs or is stuck runs on.
+   * The script is the one the watcher registered for the task, else `watch` (not `watchPerTask`).
+   */
   private endsByItself(taskArn: string): boolean {
     const watch = this.watchOfTask.get(taskArn) ?? this.watch;
     return typeof watch === 'object';
