@@ -479,7 +479,15 @@ describe('a RunTask in flight when its execution was stopped', () => {
     expect((await pass()).reports[0].lock).toBe('released');
   });
 
-  test('a settle whose budget covers exactly the rest of the grace waits it out and then hands the lock on', async () => {
+  test.each([
+    ['covers exactly the rest of the grace: it waits it out, then hands the lock on', 30, 30_000, 'released'],
+    [
+      'is a second short of the rest of the grace: it does not wait, the lock stays',
+      29,
+      0,
+      'held: its owner ended moments ago',
+    ],
+  ])('a settle whose budget %s', async (_label, budgetSeconds, waitedMs, lock) => {
     const owner = executionArn('ended-30s-ago');
     executions.set(owner, 'ABORTED');
     stoppedAt.set(owner, NOW - 30_000);
@@ -487,27 +495,12 @@ describe('a RunTask in flight when its execution was stopped', () => {
 
     const answer = (await handleReconcilerEvent(
       { action: 'settle', executionArn: executionArn('next-run'), batch: { name: BATCH, clusterArn: CLUSTER_ARN } },
-      deps(30),
+      deps(budgetSeconds),
     )) as SettleAnswer;
 
-    expect(clock - NOW).toBe(30_000);
-    expect(answer).toMatchObject({ lock: 'released', taskMayStillRun: false });
-  });
-
-  test('a settle whose budget is a second short of the grace does not wait: the lock stays with the just-ended owner', async () => {
-    const owner = executionArn('ended-30s-ago');
-    executions.set(owner, 'ABORTED');
-    stoppedAt.set(owner, NOW - 30_000);
-    await holdLock(owner);
-
-    const answer = (await handleReconcilerEvent(
-      { action: 'settle', executionArn: executionArn('next-run'), batch: { name: BATCH, clusterArn: CLUSTER_ARN } },
-      deps(29),
-    )) as SettleAnswer;
-
-    expect(clock).toBe(NOW);
-    expect(answer.lock).toBe('held: its owner ended moments ago');
-    expect((await readLock(db.client, table, BATCH))?.owner).toBe(owner);
+    expect(clock - NOW).toBe(waitedMs);
+    expect(answer.lock).toBe(lock);
+    expect((await readLock(db.client, table, BATCH))?.owner).toBe(lock === 'released' ? undefined : owner);
   });
 
   test('the grace counts to when the task listing began, not to the decision: slow calls after the listing do not shorten it', async () => {
