@@ -174,6 +174,14 @@ async function putOwedAlert(execution: string, stamped: Record<string, { N: stri
   );
 }
 
+/** The owed-alert record of an execution as the table holds it now (undefined when none). */
+const alertRecord = async (execution: string) =>
+  (
+    await db.client.send(
+      new GetItemCommand({ TableName: table, Key: { batch: { S: alertKey(execution) } }, ConsistentRead: true }),
+    )
+  ).Item;
+
 const settle = (caller: string) =>
   handleReconcilerEvent(
     { action: 'settle', executionArn: caller, batch: { name: BATCH, clusterArn: CLUSTER_ARN } },
@@ -764,11 +772,9 @@ describe('alerts are owed, not fired', () => {
     // Still down once the recorder's grace has passed: backoff, no loss.
     clock += (RECORDER_GRACE_SECONDS + 1) * 1000;
     await pass();
-    const record = await db.client.send(
-      new GetItemCommand({ TableName: table, Key: { batch: { S: alertKey(aborted) } }, ConsistentRead: true }),
-    );
-    expect(record.Item?.state?.S).toBe('owed');
-    expect(Number(record.Item?.attempts?.N)).toBe(2);
+    const record = await alertRecord(aborted);
+    expect(record?.state?.S).toBe('owed');
+    expect(Number(record?.attempts?.N)).toBe(2);
 
     snsMock.on(PublishCommand).resolves({ MessageId: 'm-1' });
     clock += 5 * 60_000;
@@ -781,10 +787,7 @@ describe('alerts are owed, not fired', () => {
     const delivered = snsMock.commandCalls(PublishCommand).filter((c) => c.returnValue !== undefined);
     expect(snsMock).toHaveReceivedCommandTimes(PublishCommand, 3); // two failed attempts, one success
     expect(delivered.length).toBeGreaterThan(0);
-    const after = await db.client.send(
-      new GetItemCommand({ TableName: table, Key: { batch: { S: alertKey(aborted) } }, ConsistentRead: true }),
-    );
-    expect(after.Item?.state?.S).toBe('delivered');
+    expect((await alertRecord(aborted))?.state?.S).toBe('delivered');
   });
 
   test('an alert the state machine recorded is left to it for the grace, then delivered once if it never marked it', async () => {
@@ -800,13 +803,6 @@ describe('alerts are owed, not fired', () => {
     expect(published()).toHaveLength(1);
     expect(published()[0]).toMatchObject({ Subject: `[batch-runner] ${BATCH} failed`, TopicArn: TOPIC_ARN });
   });
-
-  const alertRecord = async (execution: string) =>
-    (
-      await db.client.send(
-        new GetItemCommand({ TableName: table, Key: { batch: { S: alertKey(execution) } }, ConsistentRead: true }),
-      )
-    ).Item;
 
   test('an alert the reconciler delivers carries the attributes subscription filters match; a field the record lacks is "-" (SNS refuses an empty value)', async () => {
     const full = executionArn('full-record');
