@@ -367,8 +367,6 @@ const ROLE_ARN = /^arn:aws[a-z-]{0,17}:iam::\d{12}:role(\/[\w+=,.@/-]*)?\/([\w+=
 const LOG_GROUP_NAME = /^[.\-_/#A-Za-z0-9]+$/;
 /** Printable ASCII without `:` or `*` (CloudWatch Logs stream names), quotes or backslashes. */
 const LOG_STREAM_PREFIX = /^[ !#-)+-9;-[\]-~]+$/;
-/** Characters of an ECS task ID, the last part of every awslogs stream name. */
-const TASK_ID_LENGTH = 32;
 
 /** Problems of an IAM role ARN (undefined when it is one). */
 function roleArnProblem(arn: unknown): string | undefined {
@@ -642,11 +640,9 @@ export function validateBatchConfig(batch: BatchConfig): void {
         `give the container's CloudWatch Logs log group: 1-${CONFIG_LIMITS.logGroupNameLength} characters of a-z, A-Z, 0-9, ".", "-", "_", "/", "#".`,
       );
     }
-    // Stream names are "<prefix>/<container>/<task ID>", at most 512 characters.
-    const streamPrefixRoom = Math.min(
-      CONFIG_LIMITS.logStreamPrefixLength,
-      512 - `/${batch.containerName}/`.length - TASK_ID_LENGTH,
-    );
+    // Stream names are "<prefix>/<container>/<task ID>", at most 512 characters: 64 + 1 + 255 (the
+    // longest container name) + 1 + 32 stays under it, so the template budget is the only bound.
+    const streamPrefixRoom = CONFIG_LIMITS.logStreamPrefixLength;
     if (
       typeof t.logStreamPrefix !== 'string' ||
       t.logStreamPrefix.length > streamPrefixRoom ||

@@ -528,7 +528,10 @@ export function endedRunAlert(
   lockVerdict: LockVerdict,
 ): RunAlert {
   const kind = OUTCOMES[ended.status] ?? { outcome: 'failed', explain: `The execution ended ${ended.status}.` };
-  const errorText = ended.error ? ` Error: ${ended.error}${ended.cause ? `: ${ended.cause}` : ''}.` : '';
+  // One full stop after the error text, also when the cause ends with its own (AWS's usually do).
+  const errorText = ended.error
+    ? ` Error: ${ended.error}${ended.cause ? `: ${ended.cause.replace(/\.$/, '')}` : ''}.`
+    : '';
   const task = tasks[0];
   const taskMayStillRun = tasks.some((t) => t.action !== 'stopped');
   const taskText = task
