@@ -127,6 +127,8 @@ export type ReconcilerResult =
       readonly reports: BatchReconcileReport[];
       readonly errors: { batch: string; error: string }[];
       readonly alerts: DeliveryReport;
+      /** The sweep of ended executions: the state machines it read, the executions it owed an alert. */
+      readonly sweep: { readonly swept: string[]; readonly owed: string[]; readonly failedBatches: string[] };
       /** `pauseAfterConsecutiveFailures` checks of the swept batches with a failed run, by batch. */
       readonly pauses?: Readonly<Record<string, unknown>>;
     };

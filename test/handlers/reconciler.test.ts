@@ -26,7 +26,7 @@ import {
   nextAttemptDelaySeconds,
   RECORDER_GRACE_SECONDS,
 } from '../../handlers/lib/owed-alerts';
-import { type BatchReconcileReport, IN_FLIGHT_GRACE_MS } from '../../handlers/lib/reconcile';
+import { type BatchReconcileReport, IN_FLIGHT_GRACE_MS, sweepEndedExecutions } from '../../handlers/lib/reconcile';
 import { type EmbeddedDynamoDb, ensureLockTable, startEmbeddedDynamoDb } from '../../local/lock-store';
 import { recordingClientFor, SdkCallRecorder } from '../support/sdk-calls';
 import {
@@ -975,6 +975,72 @@ describe('the sweep: executions that ended without a trace in the lock table', (
     // Every later pass finds the record: never a second alert.
     await pass();
     expect(published()).toHaveLength(1);
+  });
+});
+
+describe('the sweep`s turns over many state machines', () => {
+  const names = Array.from({ length: 25 }, (_, i) => `batch-runner-b${String(i).padStart(2, '0')}`);
+  const arnOf = (name: string) => `arn:aws:states:${REGION}:123456789012:stateMachine:${name}`;
+  const ended = (name: string, status: string) => ({
+    executionArn: `arn:aws:states:${REGION}:123456789012:execution:${name}:run-1`,
+    stateMachineArn: arnOf(name),
+    name: 'run-1',
+    status,
+    startDate: new Date(NOW - 600_000),
+    stopDate: new Date(NOW - 300_000),
+  });
+  const sweep = (passIndex: number) =>
+    sweepEndedExecutions(
+      { world: awsWorld({ ecs, sfn, sns }, TOPIC_ARN), dynamodb: handlerDb, lockTableName: table, now: () => clock },
+      'batch-runner',
+      passIndex,
+    );
+  const machines = (list: readonly string[]) =>
+    sfnMock.on(ListStateMachinesCommand).resolves({
+      stateMachines: list.map((name) => ({
+        name,
+        stateMachineArn: arnOf(name),
+        type: 'STANDARD' as const,
+        creationDate: new Date(0),
+      })),
+    });
+
+  test('25 state machines, 20 a pass, in name order whatever order Step Functions lists them in: every one within two passes', async () => {
+    machines([...names].reverse());
+    sfnMock.on(ListExecutionsCommand).resolves({ executions: [] });
+    expect((await sweep(0)).swept).toEqual(names.slice(0, 20));
+    expect((await sweep(1)).swept).toEqual([...names.slice(20), ...names.slice(0, 15)]);
+    expect((await sweep(2)).swept).toEqual([...names.slice(15), ...names.slice(0, 10)]);
+  });
+
+  test('fewer than 20: each once a pass; none: nothing swept', async () => {
+    machines(['batch-runner-b', 'batch-runner-a']);
+    sfnMock.on(ListExecutionsCommand).resolves({ executions: [] });
+    expect((await sweep(7)).swept).toEqual(['batch-runner-a', 'batch-runner-b']);
+    machines([]);
+    expect(await sweep(7)).toEqual({ swept: [], owed: [], failedBatches: [] });
+  });
+
+  test('FAILED and TIMED_OUT runs name their batch for the pause check, an ABORTED one does not; each is owed one alert, once', async () => {
+    machines(['batch-runner-aborts', 'batch-runner-fails', 'batch-runner-times-out']);
+    sfnMock.on(ListExecutionsCommand).callsFake((input) => {
+      const name = input.stateMachineArn.split(':').pop();
+      const status =
+        { 'batch-runner-aborts': 'ABORTED', 'batch-runner-fails': 'FAILED' }[name as string] ?? 'TIMED_OUT';
+      return { executions: input.statusFilter === status ? [ended(name, status)] : [] };
+    });
+    const first = await sweep(0);
+    expect(first.failedBatches.sort()).toEqual(['fails', 'times-out']);
+    expect(first.owed).toHaveLength(3);
+    expect(
+      published()
+        .map((p) => p.Subject)
+        .sort(),
+    ).toEqual(['[batch-runner] aborts aborted', '[batch-runner] fails failed', '[batch-runner] times-out timed_out']);
+    // A later pass over the same executions finds their records: nothing owed again, nothing sent.
+    const second = await sweep(0);
+    expect(second.owed).toEqual([]);
+    expect(published()).toHaveLength(3);
   });
 });
 
