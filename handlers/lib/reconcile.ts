@@ -409,15 +409,12 @@ export async function reconcileBatch(
 
   // Wait (bounded) for what this pass stopped.
   let stillRunning = new Set(mayRun.filter((t) => !isSupervised(actions, t.taskArn)).map((t) => t.taskArn));
-  const confirmWithinMs = request.confirmWithinMs ?? 0;
-  if (stillRunning.size > 0 && confirmWithinMs > 0) {
-    const until = now() + confirmWithinMs;
-    const sleep = ctx.sleep ?? defaultSleep;
-    while (stillRunning.size > 0 && now() < until) {
-      await sleep(ctx.pollIntervalMs ?? 5000);
-      const current = await describeOnTheirClusters(world, [...stillRunning], target.clusterArn);
-      stillRunning = new Set(current.filter((t) => t.lastStatus !== 'STOPPED').map((t) => t.taskArn));
-    }
+  // Without a budget (the scheduled pass) nothing is waited for: the next pass looks again.
+  const until = now() + (request.confirmWithinMs ?? 0);
+  while (stillRunning.size > 0 && now() < until) {
+    await (ctx.sleep ?? defaultSleep)(ctx.pollIntervalMs ?? 5000);
+    const current = await describeOnTheirClusters(world, [...stillRunning], target.clusterArn);
+    stillRunning = new Set(current.filter((t) => t.lastStatus !== 'STOPPED').map((t) => t.taskArn));
   }
   const finalActions = actions.map((a) =>
     a.action === 'stop requested, not yet STOPPED' && !stillRunning.has(a.taskArn)

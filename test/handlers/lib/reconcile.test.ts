@@ -1,8 +1,17 @@
 import type { LockItem } from '../../../handlers/lib/lock-item';
-import { type EndedExecution, endedRunAlert, type TaskAction } from '../../../handlers/lib/reconcile';
+import {
+  deadlineOf,
+  type EndedExecution,
+  endedRunAlert,
+  type ObservedTask,
+  type TaskAction,
+} from '../../../handlers/lib/reconcile';
 import { BATCH, executionArn, taskArn } from '../fixtures/events';
 
 /**
+ * The pure parts of the reconciler's rule (handlers/lib/reconcile.ts); the rule against ECS, Step
+ * Functions and the lock table is test/handlers/reconciler.test.ts.
+ *
  * The alert the reconciler sends for a run that ended outside its own failure path (stopped by hand,
  * timed out, failed at run time): what the on-call reads. Each part is worked out from the ended
  * execution (as DescribeExecution / the Execution Status Change event give it), the lock it held and
@@ -195,5 +204,36 @@ describe('who started the run', () => {
     ['no input', null, 'unknown', 'unknown'],
   ])('without a lock, from the execution input: %s', (_what, input, trigger, requestedBy) => {
     expect(endedRunAlert(BATCH, ended({ input }), undefined, [], 'free')).toMatchObject({ trigger, requestedBy });
+  });
+});
+
+describe('the run`s deadline the reconciler holds a task to (deadlineOf)', () => {
+  const CREATED = Date.parse('2026-12-01T21:00:05.000Z');
+  const task = (change: Partial<ObservedTask> = {}): ObservedTask => ({
+    taskArn: TASK,
+    clusterArn: 'arn:aws:ecs:ap-northeast-1:123456789012:cluster/batch-runner',
+    lastStatus: 'RUNNING',
+    desiredStatus: 'RUNNING',
+    createdAt: CREATED,
+    hardTimeoutSeconds: 3600,
+    described: { TaskArn: TASK, LastStatus: 'RUNNING' },
+    ...change,
+  });
+  const stored = lockOf({ taskArn: TASK, deadlineAt: CREATED / 1000 + 1800 });
+
+  test('the earlier of the stored deadline and creation time + the hard-timeout tag', () => {
+    expect(deadlineOf(task(), stored, true)).toBe(CREATED + 1800 * 1000);
+    expect(deadlineOf(task({ hardTimeoutSeconds: 600 }), stored, true)).toBe(CREATED + 600 * 1000);
+  });
+
+  test('the stored deadline counts only for the lock owner`s own task', () => {
+    expect(deadlineOf(task(), stored, false)).toBe(CREATED + 3600 * 1000);
+  });
+
+  test('a task without its creation time or its hard-timeout tag has only the stored deadline, or none', () => {
+    expect(deadlineOf(task({ createdAt: undefined }), stored, true)).toBe(CREATED + 1800 * 1000);
+    expect(deadlineOf(task({ hardTimeoutSeconds: undefined }), stored, true)).toBe(CREATED + 1800 * 1000);
+    expect(deadlineOf(task({ hardTimeoutSeconds: undefined }), lockOf(), true)).toBeUndefined();
+    expect(deadlineOf(task({ createdAt: undefined }), undefined, false)).toBeUndefined();
   });
 });
