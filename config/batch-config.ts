@@ -391,6 +391,8 @@ const CRON_FIELD_RANGES: ReadonlyArray<[string, number, number]> = [
 ];
 const MONTHS = ['JAN', 'FEB', 'MAR', 'APR', 'MAY', 'JUN', 'JUL', 'AUG', 'SEP', 'OCT', 'NOV', 'DEC'];
 const DAYS = ['SUN', 'MON', 'TUE', 'WED', 'THU', 'FRI', 'SAT'];
+/** `6L` (the last Friday of the month) and `6#3` (the third Friday), by number or by name. */
+const DAY_OF_WEEK_SPECIAL = new RegExp(`^([1-7]|${DAYS.join('|')})(L|#[1-5])$`);
 
 /** Checks a six-field Scheduler cron expression; returns a problem description or undefined. */
 export function cronProblem(cron: string): string | undefined {
@@ -405,7 +407,7 @@ export function cronProblem(cron: string): string | undefined {
       if (part === '*' || (part === '?' && (i === 2 || i === 4))) continue;
       if (i === 2 && /^(L|LW|\d{1,2}W)$/.test(part)) continue;
       // L as the whole field is the last day of the week; 6L the last Friday of the month; 6#3 the third Friday.
-      if (i === 4 && (fields[i] === 'L' || /^([1-7]|[A-Z]{3})(L|#[1-5])$/.test(part))) continue;
+      if (i === 4 && (fields[i] === 'L' || DAY_OF_WEEK_SPECIAL.test(part))) continue;
       const m = /^(\*|[0-9A-Z]+)(?:-([0-9A-Z]+))?(?:\/(\d+))?$/.exec(part.toUpperCase());
       const toNumber = (token: string): number =>
         names.includes(token)
@@ -437,7 +439,7 @@ export function isKnownTimeZone(timeZone: string): boolean {
 
 /** Validates one batch; throws {@link BatchConfigError} on the first problem. */
 export function validateBatchConfig(batch: BatchConfig): void {
-  const name = typeof batch.name === 'string' ? batch.name : String(batch.name);
+  const name = String(batch.name);
   if (!BATCH_NAME_PATTERN.test(name)) {
     fail(
       name,
@@ -593,7 +595,8 @@ export function validateBatchConfig(batch: BatchConfig): void {
       `use a whole number of failed runs from 1 to ${MAX_PAUSE_AFTER_CONSECUTIVE_FAILURES} (the reconciler reads at most ${MAX_PAUSE_AFTER_CONSECUTIVE_FAILURES} executions back), or leave it out to never pause the schedule.`,
     );
   }
-  if (pauseAfter !== undefined && Array.isArray(batch.after) && batch.after.length > 0) {
+  // validateAfter has made sure a given `after` names one batch.
+  if (pauseAfter !== undefined && batch.after !== undefined) {
     fail(
       name,
       'pauseAfterConsecutiveFailures',
@@ -1061,7 +1064,7 @@ export function partitionBatchConfigs(batches: readonly BatchConfig[]): {
   const valid: BatchConfig[] = [];
   const invalid: Array<{ name: string; error: BatchConfigError }> = [];
   for (const batch of batches) {
-    const name = String(batch?.name);
+    const name = String(batch.name);
     try {
       validateBatchConfig(batch);
       if (valid.some((b) => b.name === batch.name))

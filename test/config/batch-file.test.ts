@@ -167,4 +167,43 @@ describe('batch files (JSON and YAML)', () => {
       'after = "invoice-run" is invalid',
     );
   });
+  test('more shapes a file can get wrong, each named: a null entry, a name that is not text, a null or mixed list, an empty or scalar file, a key given twice', () => {
+    const problem = (name: string, text: string) => problemOf(write(name, text)).replace(`${join(dir, name)}: `, '');
+    expect(problem('null-entry.yaml', 'batches:\n  - null\n')).toBe(
+      'error: batch #1 = null is invalid\nfix: each entry of "batches" is a mapping of fields (name, schedule, hardTimeoutSeconds, containerName, task, ...).',
+    );
+    // An entry is named by its position until it has a name that is text.
+    expect(problem('numbered.yml', 'batches:\n  - name: 5\n')).toBe(
+      'error: batch #1: schedule is invalid\nfix: it is missing; add "schedule" (a mapping of fields); every batch has name, schedule, hardTimeoutSeconds, containerName, task.',
+    );
+    expect(problem('null-after.yaml', one('    hardTimeoutSeconds: 60\n    after: null\n'))).toBe(
+      'error: batch "nightly-export": after = null is invalid\nfix: give a list of strings, e.g. ["node", "job.js"] (found null).',
+    );
+    expect(problem('mixed.yaml', one('    hardTimeoutSeconds: 60\n    local: { command: [node, 5] }\n'))).toBe(
+      'error: batch "nightly-export": local.command = ["node",5] is invalid\nfix: give a list of strings, e.g. ["node", "job.js"] (found array).',
+    );
+    // A field the file reader does not know is left to the validation, which names it.
+    expect(problem('unknown.yaml', one('    hardTimeoutSeconds: 60\n    retries: 3\n'))).toMatch(
+      /^error: batch "nightly-export": retries = 3 is invalid\nfix: there is no such field; remove it\./,
+    );
+    expect(problem('empty-file.yaml', '')).toBe(
+      'error: "batches" = null is invalid\nfix: give a non-empty list of batches, as a top-level "batches:" list (or the file itself a list).',
+    );
+    expect(problem('scalar-file.yaml', 'hello\n')).toMatch(/^error: "batches" = "hello" is invalid\n/);
+    expect(problem('twice.yaml', one('    hardTimeoutSeconds: 60\n    hardTimeoutSeconds: 90\n'))).toBe(
+      'error: the YAML at line 7, column 5 is invalid\nfix: Map keys must be unique; fix the syntax there.',
+    );
+    expect(problem('indent.yaml', 'batches:\n  - name: x\n   schedule: [\n')).toBe(
+      'error: the YAML at line 3, column 1 is invalid\nfix: Sequence item without - indicator; fix the syntax there.',
+    );
+  });
+
+  test('a .yml file is read like a .yaml one; the error is a BatchFileError', () => {
+    expect(loadBatchFile(write('short.yml', one('    hardTimeoutSeconds: 60\n'))).map((b) => b.name)).toEqual([
+      'nightly-export',
+    ]);
+    expect(() => loadBatchFile(write('short-bad.yml', one('')))).toThrow(
+      expect.objectContaining({ name: 'BatchFileError', file: join(dir, 'short-bad.yml') }),
+    );
+  });
 });

@@ -145,6 +145,16 @@ describe('each field of a Scheduler cron at its range`s edges', () => {
     ['0 6 ? * LW *', 'day-of-week field "LW": LW is outside 1-7'],
     ['0 6 ? * MON,L *', 'day-of-week field "L": L is outside 1-7'],
     ['0 6 ? * MON#6 *', 'day-of-week field "MON#6" is not a number, range, list or step'],
+    // Names belong to the month and day-of-week fields only; L, W and # only where the reference allows them.
+    ['0 MON * * ? *', 'hours field "MON": MON is outside 0-23'],
+    ['0 6 5LW * ? *', 'day-of-month field "5LW": 5LW is outside 1-31'],
+    ['0 6 L5 * ? *', 'day-of-month field "L5": L5 is outside 1-31'],
+    ['0 6L * * ? *', 'hours field "6L": 6L is outside 0-23'],
+    ['0 6 ? * MON6L *', 'day-of-week field "MON6L": MON6L is outside 1-7'],
+    ['0 6 ? * 6L5 *', 'day-of-week field "6L5": 6L5 is outside 1-7'],
+    ['0 6 ? * XYZL *', 'day-of-week field "XYZL": XYZL is outside 1-7'],
+    ['0 6 ? * FRIL *', undefined],
+    ['0 6 ? * FRI#3 *', undefined],
   ])('%j: %s', (cron, problem) => {
     expect(cronProblem(cron)).toBe(problem);
   });

@@ -1,6 +1,7 @@
 import {
   type BatchConfig,
   BatchConfigError,
+  dependentsOf,
   describeConfigError,
   findBatch,
   forLocalMode,
@@ -78,6 +79,27 @@ const refused: Array<[string, Record<string, unknown>, string, string, string]> 
     'schedule.timeZone',
     '9',
     'use an IANA time zone name such as "Asia/Tokyo" or "UTC".',
+  ],
+  [
+    'an expected interval of 0 h',
+    { schedule: { ...base.schedule, expectedIntervalHours: 0 } },
+    'schedule.expectedIntervalHours',
+    '0',
+    'use a whole number of hours between 1 and 168: the missed-run alarm is a CloudWatch alarm, which looks back at most 7 days.',
+  ],
+  [
+    'a hard timeout over 24 h inside a 48 h interval',
+    { hardTimeoutSeconds: 86_401, schedule: { ...base.schedule, expectedIntervalHours: 48 } },
+    'hardTimeoutSeconds',
+    '86401',
+    'use a whole number of seconds between 5 and 86400 (24 h).',
+  ],
+  [
+    'a time zone given as a list',
+    { schedule: { cron: '0 6 * * ? *', timeZone: ['UTC'] } },
+    'schedule.timeZone',
+    '["UTC"]',
+    'use an IANA time zone name',
   ],
   [
     'an unknown overlap policy',
@@ -514,6 +536,61 @@ const refused: Array<[string, Record<string, unknown>, string, string, string]> 
     'name the upstream batch in a list, e.g. after: ["xml-articles"]',
   ],
   ['an empty after', { after: [] }, 'after', '[]', 'name the upstream batch in a list'],
+  [
+    'an after naming a batch and a number',
+    { after: ['xml-articles', 7] },
+    'after',
+    '["xml-articles",7]',
+    'name the upstream batch in a list',
+  ],
+  [
+    'an execution role ARN given as a list',
+    imported({ executionRoleArn: [IMPORTED_TASK.executionRoleArn] }),
+    'task.executionRoleArn',
+    `["${IMPORTED_TASK.executionRoleArn}"]`,
+    'give the full IAM role ARN',
+  ],
+  [
+    'a created task on EC2',
+    { capacity: { launchType: 'EC2' } },
+    'capacity.launchType',
+    '"EC2"',
+    'the task definitions and the cluster the app creates are Fargate only',
+  ],
+  ['capacity: null', { capacity: null }, 'capacity', 'null', 'give an object such as { spot: { fallbackAfter: 1 } }'],
+  [
+    'spot, a strategy and a launch type at once',
+    {
+      ...imported({}),
+      capacity: { spot: {}, capacityProviderStrategy: [{ capacityProvider: 'FARGATE' }], launchType: 'EC2' },
+    },
+    'capacity',
+    '{"spot":{}',
+    'remove capacityProviderStrategy and launchType.',
+  ],
+  ...([null, ['FARGATE'], 'FARGATE'] as const).map(
+    (item): [string, Record<string, unknown>, string, string, string] => [
+      `a strategy item ${JSON.stringify(item)}`,
+      { ...imported({}), capacity: { capacityProviderStrategy: [item] } },
+      'capacity.capacityProviderStrategy[0]',
+      JSON.stringify(item),
+      'give { capacityProvider, weight?, base? }.',
+    ],
+  ),
+  [
+    'a capacity provider given as a list',
+    { ...imported({}), capacity: { capacityProviderStrategy: [{ capacityProvider: ['my-asg'] }] } },
+    'capacity.capacityProviderStrategy[0].capacityProvider',
+    '["my-asg"]',
+    'use the name of a capacity provider of the cluster',
+  ],
+  [
+    'a strategy base over 100000',
+    { ...imported({}), capacity: { capacityProviderStrategy: [{ capacityProvider: 'my-asg', base: 100_001 }] } },
+    'capacity.capacityProviderStrategy[0].base',
+    '100001',
+    'use a whole number from 0 to 100000.',
+  ],
   ['an after naming a number', { after: [7] }, 'after', '[7]', 'name the upstream batch in a list'],
   [
     'capacity.spot: null',
@@ -591,6 +668,22 @@ const accepted: Array<[string, Record<string, unknown>]> = [
     { overrides: { environment: [...envNames(7, 48), chars(41, 'B')] } },
   ],
   ['runContextEnvironment true', { runContextEnvironment: true }],
+  ['the replace overlap policy', { overlapPolicy: 'replace' }],
+  ['no skip notification', { skipNotification: 'none' }],
+  ['a Spot fallback after 5 setbacks', { capacity: { spot: { fallbackAfter: 5 } } }],
+  [
+    'a strategy of 3 providers at their largest weight and base, one of weight 0',
+    {
+      ...imported({}),
+      capacity: {
+        capacityProviderStrategy: [
+          { capacityProvider: 'asg-a', weight: 0 },
+          { capacityProvider: 'asg-b', weight: 1000, base: 100_000 },
+          { capacityProvider: 'asg-c' },
+        ],
+      },
+    },
+  ],
   ['runContextEnvironment false', { runContextEnvironment: false }],
   ['a command with a space in an argument', created({ command: ['echo', 'a b'] })],
   ['a command of 64 arguments', created({ command: Array(64).fill('x') })],
@@ -652,6 +745,21 @@ describe('dependencies between batches', () => {
     expect(() => validateBatchConfigs([a, b, c])).toThrow(
       'batch "a-batch": after = ["c-batch"] is invalid: the dependencies form a cycle, a-batch -> c-batch -> b-batch -> a-batch, so none of these batches would ever start',
     );
+  });
+
+  test('a batch that leads into a cycle is not part of it: the cycle is named from where it closes', () => {
+    const d = dependent('d-batch', ['a-batch']);
+    const a = dependent('a-batch', ['b-batch']);
+    const b = dependent('b-batch', ['a-batch']);
+    expect(() => validateBatchConfigs([d, a, b])).toThrow(
+      'batch "a-batch": after = ["b-batch"] is invalid: the dependencies form a cycle, a-batch -> b-batch -> a-batch,',
+    );
+  });
+
+  test('dependentsOf: the batches that name it in after', () => {
+    const list = [upstream, dependent('report', [upstream.name]), dependent('digest', [upstream.name]), base];
+    expect(dependentsOf(list, upstream.name).map((b) => b.name)).toEqual(['report', 'digest']);
+    expect(dependentsOf(list, 'report')).toEqual([]);
   });
 
   test('two entries with one name: the second is refused', () => {
