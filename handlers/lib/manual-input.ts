@@ -140,7 +140,7 @@ export function validateManualInput(input: unknown, policy: OverridePolicy): Val
   };
 }
 
-const SLOT = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/;
+const SLOT = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(\.\d{1,9})?)?(?:Z|([+-])(\d{2}):(\d{2}))$/;
 const SLOT_FIX =
   'write the slot as an ISO 8601 time with its offset, to the minute, e.g. 2026-12-01T06:00+09:00 or 2026-11-30T21:00:00Z.';
 
@@ -154,21 +154,15 @@ export function parseSlot(value: unknown): string | { problem: string } {
   if (typeof value !== 'string') return { problem: `must be a string: ${SLOT_FIX}` };
   const m = SLOT.exec(value);
   if (!m) return { problem: `is not an ISO 8601 time with an offset: ${SLOT_FIX}` };
-  const [, y, mo, d, h, mi, sec = '00', fraction = '', zone] = m;
-  if (Number(sec) !== 0 || /[1-9]/.test(fraction))
+  const [, y, mo, d, h, mi, sec, fraction, sign, offsetHours, offsetMins] = m;
+  if (/[1-9]/.test(`${sec ?? ''}${fraction ?? ''}`))
     return { problem: `is not a whole minute: schedules fire on whole minutes; ${SLOT_FIX}` };
   const local = Date.UTC(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi));
-  const check = new Date(local);
-  if (
-    check.getUTCFullYear() !== Number(y) ||
-    check.getUTCMonth() !== Number(mo) - 1 ||
-    check.getUTCDate() !== Number(d) ||
-    check.getUTCHours() !== Number(h) ||
-    check.getUTCMinutes() !== Number(mi)
-  )
+  // Date.UTC rolls an impossible date over (February 30 becomes March 2): the fields read back differ.
+  if (new Date(local).toISOString().slice(0, 16) !== `${y}-${mo}-${d}T${h}:${mi}`)
     return { problem: `is not a valid date and time: ${SLOT_FIX}` };
   const offsetMinutes =
-    zone === 'Z' ? 0 : (zone[0] === '-' ? -1 : 1) * (Number(zone.slice(1, 3)) * 60 + Number(zone.slice(4, 6)));
+    sign === undefined ? 0 : (sign === '-' ? -1 : 1) * (Number(offsetHours) * 60 + Number(offsetMins));
   if (Math.abs(offsetMinutes) > 14 * 60) return { problem: `has an offset beyond ±14:00: ${SLOT_FIX}` };
   const utc = new Date(local - offsetMinutes * 60_000);
   if (utc.getUTCFullYear() < 2000 || utc.getUTCFullYear() > 2199)
