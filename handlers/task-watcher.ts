@@ -183,7 +183,7 @@ async function registerWatch(req: WatchRequest, deps: TaskWatcherDeps): Promise<
       batch: batch.name,
       executionArn: req.executionArn,
       taskArn,
-      currentOwner: registration.currentOwner,
+      currentOwner: registration.currentOwner ?? null,
     });
     return answered(
       await answerTaskToken(deps.clients.sfn, req.taskToken, { kind: 'failure', error: 'BatchRunner.LockLost', cause }),

@@ -6,6 +6,7 @@ import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { mockClient } from 'aws-sdk-client-mock';
 import { handler as reconcilerHandler } from '../../handlers/cleanup';
 import { handler as watcherHandler } from '../../handlers/task-watcher';
+import { expectDocumentedLogLines } from '../support/documented-logs';
 import { ACCOUNT, REGION } from './fixtures/events';
 
 /**
@@ -51,6 +52,7 @@ beforeEach(() => {
   sns.on(PublishCommand).resolves({ MessageId: '6f1c2d3e-4b5a-5c6d-8e7f-901a2b3c4d5e' });
 });
 afterEach(() => {
+  expectDocumentedLogLines();
   process.env = { ...saved };
   jest.restoreAllMocks();
 });

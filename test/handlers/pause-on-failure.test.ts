@@ -22,6 +22,7 @@ import { listOwedAlerts } from '../../handlers/lib/owed-alerts';
 import { PAUSE_INPUT_KEY, thresholdOf, weighRun } from '../../handlers/lib/pause-on-failure';
 import { readPauseRecord, recordResume } from '../../handlers/lib/pause-record';
 import { type EmbeddedDynamoDb, ensureLockTable, startEmbeddedDynamoDb } from '../../local/lock-store';
+import { expectDocumentedLogLines } from '../support/documented-logs';
 import { recordingClientFor, SdkCallRecorder } from '../support/sdk-calls';
 import {
   ACCOUNT,
@@ -164,6 +165,8 @@ afterEach(() => {
   calls.takeMockCalls('sns', snsMock);
   calls.takeMockCalls('scheduler', schedulerMock);
 });
+// Every line the functions logged is one the README's "Log lines" table documents.
+afterEach(expectDocumentedLogLines);
 afterAll(async () => {
   handlerDb.destroy();
   await db.close();

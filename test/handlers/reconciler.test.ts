@@ -28,6 +28,7 @@ import {
 } from '../../handlers/lib/owed-alerts';
 import { type BatchReconcileReport, IN_FLIGHT_GRACE_MS, sweepEndedExecutions } from '../../handlers/lib/reconcile';
 import { type EmbeddedDynamoDb, ensureLockTable, startEmbeddedDynamoDb } from '../../local/lock-store';
+import { expectDocumentedLogLines } from '../support/documented-logs';
 import { recordingClientFor, SdkCallRecorder } from '../support/sdk-calls';
 import {
   BATCH,
@@ -204,6 +205,8 @@ afterEach(() => {
   calls.takeMockCalls('states', sfnMock);
   calls.takeMockCalls('sns', snsMock);
 });
+// Every line the functions logged is one the README's "Log lines" table documents.
+afterEach(expectDocumentedLogLines);
 afterAll(async () => {
   handlerDb.destroy();
   await db.close();

@@ -15,6 +15,7 @@ import {
   type WatchRequest,
 } from '../../handlers/task-watcher';
 import { type EmbeddedDynamoDb, ensureLockTable, startEmbeddedDynamoDb } from '../../local/lock-store';
+import { expectDocumentedLogLines } from '../support/documented-logs';
 import { recordingClientFor, SdkCallRecorder } from '../support/sdk-calls';
 import { BATCH, CLUSTER_ARN, ecsTaskStateChange, executionArn, REGION, sdkTask, taskArn } from './fixtures/events';
 
@@ -42,6 +43,8 @@ afterEach(() => {
   calls.takeMockCalls('ecs', ecsMock);
   calls.takeMockCalls('states', sfnMock);
 });
+// Every line the functions logged is one the README's "Log lines" table documents.
+afterEach(expectDocumentedLogLines);
 afterAll(async () => {
   handlerDb.destroy();
   await db.close();
