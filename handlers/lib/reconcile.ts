@@ -216,9 +216,6 @@ export const IN_FLIGHT_GRACE_MS = 60_000;
 /** How long after the lock was taken its task must be visible in ECS before "not found" means it is gone. */
 export const WATCHED_TASK_VISIBLE_AFTER_MS = 10 * 60 * 1000;
 
-/** How long past its deadline a supervised task may run before the reconciler acts (it answers the owner's token first). */
-export const DEADLINE_GRACE_SECONDS = 0;
-
 const ENDED_ALERT_STATUSES: readonly string[] = ['FAILED', 'TIMED_OUT', 'ABORTED', 'PENDING_REDRIVE'];
 
 const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -298,7 +295,8 @@ export async function reconcileBatch(
   // Measured to the listing: only a listing that began a whole grace after the owner ended shows
   // every task the owner's in-flight RunTask could have created.
   const endedMsAgo = ownerView?.stoppedAt === undefined ? Infinity : listing.listedAt - ownerView.stoppedAt;
-  const ownerJustEnded = !ownerLive && ownerStatus !== 'ENDING' && endedMsAgo < graceMs;
+  // (An owner that is ending its run itself was not described: its endedMsAgo is Infinity.)
+  const ownerJustEnded = !ownerLive && endedMsAgo < graceMs;
   const confirmBudgetMs = request.confirmWithinMs ?? 0;
   if (ownerJustEnded && confirmBudgetMs >= graceMs - endedMsAgo) {
     await (ctx.sleep ?? defaultSleep)(graceMs - endedMsAgo);
@@ -339,7 +337,8 @@ export async function reconcileBatch(
         : null;
     const ownersTask = execution !== null && execution === owner;
     const deadline = deadlineOf(task, lock, ownersTask);
-    const pastDeadline = deadline !== undefined && nowMs > deadline + DEADLINE_GRACE_SECONDS * 1000;
+    // Past the deadline, not at it: the reconciler answers the owner's token and stops the task at once.
+    const pastDeadline = deadline !== undefined && nowMs > deadline;
     if (ownersTask && ownerLive && !pastDeadline) {
       // The start timeout, as ground truth every scheduled pass (the watcher checks it only per chunk):
       // the state machine stops the task on this answer; a lost answer is repeated by the next pass.

@@ -1216,6 +1216,214 @@ describe('the rule`s boundaries, each as a pass decides it', () => {
   });
 });
 
+describe('the rule, case by case', () => {
+  const finish = (caller: string, started = taskArn('t1'), stopConfirmSeconds = 30) =>
+    handleReconcilerEvent(
+      {
+        action: 'finish',
+        executionArn: caller,
+        batch: { name: BATCH, clusterArn: CLUSTER_ARN },
+        start: { Tasks: [{ TaskArn: started }] },
+      },
+      deps(stopConfirmSeconds),
+    ) as Promise<SettleAnswer>;
+
+  test('the token answered at the deadline says why, naming the deadline and the task', async () => {
+    const owner = executionArn('overran');
+    executions.set(owner, 'RUNNING');
+    await holdLock(owner, {
+      taskArn: { S: taskArn('t1') },
+      taskToken: { S: 'token' },
+      deadlineAt: { N: String(NOW / 1000 - 30) },
+    });
+    addTask({ id: 't1', execution: 'overran' });
+
+    const { reports } = await pass();
+
+    const [failure] = sfnMock.commandCalls(SendTaskFailureCommand).map((c) => c.args[0].input);
+    expect(JSON.parse(failure.cause ?? '')).toEqual({
+      message: `hard timeout: the run's deadline ${new Date(NOW - 30_000).toISOString()} has passed; the reconciler stops the task.`,
+      taskArn: taskArn('t1'),
+    });
+    expect(reports[0].tokenAnswered).toMatch(/: deadline reached$/);
+  });
+
+  test('the start timeout`s answer in full: how long the task stayed PENDING, since when, and the limit', async () => {
+    const owner = executionArn('stuck');
+    executions.set(owner, 'RUNNING');
+    await holdLock(owner, {
+      taskArn: { S: taskArn('t1') },
+      taskToken: { S: 'token' },
+      deadlineAt: { N: String(NOW / 1000 + 3000) },
+      startTimeoutSeconds: { N: '300' },
+    });
+    addTask({ id: 't1', execution: 'stuck', lastStatus: 'PENDING', createdAt: new Date(NOW - 400_000) });
+
+    const { reports } = await pass();
+
+    expect(sfnMock).toHaveReceivedCommandWith(SendTaskFailureCommand, {
+      taskToken: 'token',
+      error: 'BatchRunner.StartTimedOut',
+      cause: `Task ${taskArn('t1')} stayed PENDING for 400 s since it was created at ${new Date(NOW - 400_000).toISOString()}, longer than the start timeout of 300 s (seen by the reconciler).`,
+    });
+    expect(reports[0].tokenAnswered).toMatch(/: start timed out \(PENDING\)$/);
+  });
+
+  test('an ended owner`s stopped task: its token is not answered (the execution is gone); the lock is released', async () => {
+    const owner = executionArn('aborted');
+    executions.set(owner, 'ABORTED');
+    await holdLock(owner, { taskArn: { S: taskArn('t1') }, taskToken: { S: 'token' } });
+    addTask({ id: 't1', execution: 'aborted', lastStatus: 'STOPPED', desiredStatus: 'STOPPED' });
+
+    const { reports } = await pass();
+
+    expect(reports[0]).toMatchObject({ tokenAnswered: null, lock: 'released' });
+    expect(sfnMock).not.toHaveReceivedCommand(SendTaskFailureCommand);
+    expect(sfnMock).not.toHaveReceivedCommand(SendTaskSuccessCommand);
+  });
+
+  test('a task without the execution tag: the lock`s own task belongs to its live owner; any other is stopped, saying why', async () => {
+    const owner = executionArn('old-style');
+    executions.set(owner, 'RUNNING');
+    await holdLock(owner, { taskArn: { S: taskArn('t1') } });
+    addTask({ id: 't1' });
+    addTask({ id: 'stray' });
+
+    const { reports } = await pass();
+
+    expect(reports[0].tasks).toEqual([
+      { taskArn: taskArn('t1'), execution: owner, action: 'supervised', why: 'its execution holds the lock and runs' },
+      {
+        taskArn: taskArn('stray'),
+        execution: null,
+        action: 'stop requested, not yet STOPPED',
+        why: 'it carries no execution tag of the runner',
+      },
+    ]);
+    expect(tasks[1].stoppedReason).toBe('batch-runner reconciler: it carries no execution tag of the runner');
+    expect(tasks[0].desiredStatus).toBe('RUNNING');
+  });
+
+  test('a StopTask that is refused: reported with its error, and the task counts as still running', async () => {
+    addTask({ id: 'orphan', execution: 'gone' });
+    ecsMock
+      .on(StopTaskCommand)
+      .rejects(Object.assign(new Error('not authorized to perform ecs:StopTask'), { name: 'AccessDeniedException' }));
+
+    const answer = await settle(executionArn('caller'));
+
+    expect(answer).toMatchObject({
+      lock: 'free, but a task may still run',
+      taskMayStillRun: true,
+      tasks: [
+        {
+          taskArn: taskArn('orphan'),
+          action: 'stop failed',
+          error: 'AccessDeniedException: not authorized to perform ecs:StopTask',
+        },
+      ],
+    });
+  });
+
+  test('settle against a live holder whose task runs: it answers at once, without waiting on the holder`s task', async () => {
+    const owner = executionArn('holder');
+    executions.set(owner, 'RUNNING');
+    await holdLock(owner, { taskArn: { S: taskArn('t1') } });
+    addTask({ id: 't1', execution: 'holder' });
+
+    const answer = await settle(executionArn('caller'));
+
+    expect(answer).toMatchObject({ lock: 'held by a live owner', mayStillRun: [taskArn('t1')] });
+    expect(clock).toBe(NOW);
+    expect(tasks[0].desiredStatus).toBe('RUNNING');
+  });
+
+  test('settle on a free lock: "free", nothing written', async () => {
+    expect(await settle(executionArn('caller'))).toMatchObject({ lock: 'free', tasks: [] });
+    expect(await readLock(db.client, table, BATCH)).toBeUndefined();
+  });
+
+  test('finish does not ask Step Functions about the finishing execution: it knows it is ending', async () => {
+    const caller = executionArn('finishing');
+    executions.set(caller, 'RUNNING');
+    await holdLock(caller, { taskArn: { S: taskArn('t1') } });
+    addTask({ id: 't1', execution: 'finishing', lastStatus: 'STOPPED', desiredStatus: 'STOPPED' });
+
+    expect(await finish(caller)).toMatchObject({ lock: 'released' });
+    expect(sfnMock).not.toHaveReceivedCommandWith(DescribeExecutionCommand, { executionArn: caller });
+  });
+
+  test('the status event of an ended run also delivers the batch`s other due alerts; the state machine`s settle leaves them to the pass', async () => {
+    const older = executionArn('failed-earlier');
+    await putOwedAlert(older, {
+      owedAt: { N: String(NOW / 1000 - 3600) },
+      attempts: { N: '0' },
+      nextAttemptAt: { N: String(NOW / 1000 - 3600) },
+      expiresAt: { N: String(NOW / 1000 + 86_400) },
+    });
+
+    await settle(executionArn('caller'));
+    expect(published()).toEqual([]);
+
+    const stopped = executionArn('stopped-by-hand');
+    executions.set(stopped, 'ABORTED');
+    await handleReconcilerEvent(
+      executionStatusChange({ name: 'stopped-by-hand', status: 'ABORTED', input: { trigger: 'manual' } }),
+      deps(),
+    );
+    expect(published().map((p) => p.Message?.split('\n')[0])).toEqual([
+      `Batch ${BATCH}: aborted`,
+      'Batch missing-images: failed',
+    ]);
+    expect((await alertRecord(older))?.state).toEqual({ S: 'delivered' });
+  });
+
+  test('an ended execution that did not hold the lock: its alert tells its own run, not the lock holder`s', async () => {
+    const holder = executionArn('holder');
+    executions.set(holder, 'RUNNING');
+    await holdLock(holder, { taskArn: { S: taskArn('t1') } });
+    addTask({ id: 't1', execution: 'holder' });
+    const waiting = executionArn('waited');
+    executions.set(waiting, 'ABORTED');
+
+    await handleReconcilerEvent(
+      executionStatusChange({
+        name: 'waited',
+        status: 'ABORTED',
+        input: { trigger: 'manual', requestedBy: 'alice@example.com' },
+      }),
+      deps(),
+    );
+
+    const [alert] = published();
+    expect(alert.MessageAttributes?.trigger?.StringValue).toBe('manual');
+    expect(alert.Message).toContain('Trigger: manual (requested by alice@example.com)');
+    expect(alert.Message).toContain('No task of this execution was running.');
+    expect(alert.Message).toContain('Task: none started');
+    expect(alert.Message).toContain('Lock: not held by this execution');
+    expect(tasks[0].desiredStatus).toBe('RUNNING');
+  });
+
+  test('one batch that cannot be reconciled (its owner cannot be read) is reported; the others are reconciled', async () => {
+    await db.client.send(
+      new PutItemCommand({
+        TableName: table,
+        Item: { batch: { S: 'xml-articles' }, owner: { S: executionArn('busy', 'xml-articles') } },
+      }),
+    );
+    sfnMock
+      .on(DescribeExecutionCommand, { executionArn: executionArn('busy', 'xml-articles') })
+      .rejects(Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' }));
+    executions.set(executionArn('dead'), 'FAILED');
+    await holdLock(executionArn('dead'));
+
+    const result = (await pass()) as { reports: BatchReconcileReport[]; errors: unknown[] };
+
+    expect(result.errors).toEqual([{ batch: 'xml-articles', error: 'ThrottlingException: Rate exceeded' }]);
+    expect(result.reports.map((r) => [r.batch, r.lock])).toEqual([[BATCH, 'released']]);
+  });
+});
+
 describe('which events the reconciler acts on', () => {
   test.each(['SUCCEEDED', 'RUNNING'] as const)(
     'an execution that is %s needs no cleanup: ignored, nothing called',
