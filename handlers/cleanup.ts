@@ -204,9 +204,10 @@ async function checkPause(
   }
 }
 
-function positiveNumber(text: string | undefined, fallback: number): number {
-  const n = Number(text);
-  return text !== undefined && Number.isFinite(n) && n > 0 ? n : fallback;
+/** A positive number from an environment variable's text; the fallback when it is unset or not one. */
+export function positiveNumber(text: string | undefined, fallback: number): number {
+  const n = Number(text); // NaN for undefined
+  return Number.isFinite(n) && n > 0 ? n : fallback;
 }
 
 /** `arn:...:stateMachine:<prefix>-<batch>` -> `<batch>`, or undefined for someone else's state machine. */

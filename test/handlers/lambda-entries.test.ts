@@ -4,7 +4,7 @@ import { ECSClient, ListTasksCommand } from '@aws-sdk/client-ecs';
 import { ListExecutionsCommand, ListStateMachinesCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { mockClient } from 'aws-sdk-client-mock';
-import { handler as reconcilerHandler } from '../../handlers/cleanup';
+import { positiveNumber, handler as reconcilerHandler } from '../../handlers/cleanup';
 import { handler as watcherHandler } from '../../handlers/task-watcher';
 import { expectDocumentedLogLines } from '../support/documented-logs';
 import { ACCOUNT, REGION } from './fixtures/events';
@@ -153,4 +153,26 @@ describe('the task watcher`s entry (handlers/task-watcher.ts handler)', () => {
     });
     expect(sfn.calls()).toHaveLength(0);
   });
+});
+
+test.each([
+  ['120', 120],
+  ['2.5', 2.5],
+  [undefined, 180],
+  ['', 180],
+  ['0', 180],
+  ['-30', 180],
+  ['three minutes', 180],
+  ['Infinity', 180],
+])('STOP_CONFIRM_SECONDS=%j: the reconciler waits up to %s s for STOPPED', (text, seconds) => {
+  expect(positiveNumber(text, 180)).toBe(seconds);
+});
+
+test('a scheduled pass writes its embedded metric line to stdout (the undelivered-alerts alarm reads it)', async () => {
+  await reconcilerHandler(scheduledEvent);
+  const metric = jest
+    .mocked(console.log)
+    .mock.calls.map((args) => JSON.parse(String(args[0])))
+    .find((line) => '_aws' in line);
+  expect(metric).toMatchObject({ OldestUndeliveredAlertSeconds: 0, ReconcileErrors: 0 });
 });

@@ -459,7 +459,10 @@ describe('pauseAfterConsecutiveFailures: the schedule is disabled after N failed
       .rejectsOnce(
         Object.assign(new Error('not authorized to perform iam:PassRole'), { name: 'AccessDeniedException' }),
       );
-    expect((await onFailure()).pause).toMatchObject({ result: 'error' });
+    expect((await onFailure()).pause).toEqual({
+      result: 'error',
+      error: 'AccessDeniedException: not authorized to perform iam:PassRole',
+    });
     expect(scheduleState).toBe('ENABLED');
     expect(await listOwedAlerts(db.client, table)).toEqual([]);
     expect(pauseAlerts()).toHaveLength(0);
@@ -517,6 +520,9 @@ describe('pauseAfterConsecutiveFailures: the schedule is disabled after N failed
     expect(mayCompleteStreak('{"trigger":"cli","pauseAfter":3}')).toBe(false);
     expect(mayCompleteStreak('{}')).toBe(false);
     expect(mayCompleteStreak('not json')).toBe(false);
+    expect(mayCompleteStreak('null')).toBe(false);
+    expect(mayCompleteStreak(null)).toBe(false);
+    expect(mayCompleteStreak(undefined)).toBe(false);
   });
 
   test('an aborted run (stopped by hand) triggers no check', async () => {

@@ -12,6 +12,7 @@ import {
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { mockClient } from 'aws-sdk-client-mock';
 import { BATCH_TAG_KEY, EXECUTION_TAG_KEY, HARD_TIMEOUT_TAG_KEY } from '../../config/naming';
+import { RECONCILER_INTERVAL_SECONDS } from '../../config/timings';
 import {
   handleReconcilerEvent,
   type ReconcilerDeps,
@@ -1070,7 +1071,10 @@ describe('the reconciler as the state machine calls it', () => {
     await holdLock(executionArn('dead'));
     ecsMock.on(ListTasksCommand).rejects(Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' }));
 
-    await expect(settle(executionArn('caller'))).rejects.toMatchObject({ name: 'BatchRunner.ReconcilerUnavailable' });
+    await expect(settle(executionArn('caller'))).rejects.toMatchObject({
+      name: 'BatchRunner.ReconcilerUnavailable',
+      message: 'the reconciler could not finish (ThrottlingException: Rate exceeded); the state machine retries.',
+    });
     expect((await readLock(db.client, table, BATCH))?.owner).toBe(executionArn('dead'));
   });
 
@@ -1424,6 +1428,65 @@ describe('the rule, case by case', () => {
   });
 });
 
+describe('the scheduled pass, part by part', () => {
+  const machines = (count: number) =>
+    sfnMock.on(ListStateMachinesCommand).resolves({
+      stateMachines: Array.from({ length: count }, (_, i) => ({
+        name: `batch-runner-b${String(i).padStart(2, '0')}`,
+        stateMachineArn: `arn:aws:states:${REGION}:123456789012:stateMachine:batch-runner-b${String(i).padStart(2, '0')}`,
+        type: 'STANDARD' as const,
+        creationDate: new Date(0),
+      })),
+    });
+
+  test('consecutive passes sweep the state machines in turn: the next pass starts where the last one stopped', async () => {
+    machines(25);
+    sfnMock.on(ListExecutionsCommand).resolves({ executions: [] });
+    clock = Math.floor(NOW / 60_000) * 60_000;
+    const first = ((await pass()) as any).sweep.swept as string[];
+    clock += RECONCILER_INTERVAL_SECONDS * 1000;
+    const second = ((await pass()) as any).sweep.swept as string[];
+    expect(first).toHaveLength(20);
+    expect(second).toHaveLength(20);
+    const names = Array.from({ length: 25 }, (_, i) => `batch-runner-b${String(i).padStart(2, '0')}`);
+    expect(names.indexOf(second[0])).toBe((names.indexOf(first[19]) + 1) % 25);
+    expect(new Set([...first, ...second]).size).toBe(25);
+  });
+
+  test('a sweep that fails is reported as an error of the pass; owed alerts are still delivered', async () => {
+    sfnMock
+      .on(ListStateMachinesCommand)
+      .rejects(
+        Object.assign(new Error('not authorized to perform states:ListStateMachines'), {
+          name: 'AccessDeniedException',
+        }),
+      );
+    await putOwedAlert(executionArn('owed'), {
+      owedAt: { N: String(NOW / 1000 - 3600) },
+      attempts: { N: '0' },
+      nextAttemptAt: { N: String(NOW / 1000 - 3600) },
+      expiresAt: { N: String(NOW / 1000 + 86_400) },
+    });
+
+    const result = (await pass()) as any;
+
+    expect(result.errors).toEqual([
+      { batch: '(sweep)', error: 'AccessDeniedException: not authorized to perform states:ListStateMachines' },
+    ]);
+    expect(result.sweep).toEqual({ swept: [], owed: [], failedBatches: [] });
+    expect(result.alerts.delivered).toEqual([executionArn('owed')]);
+  });
+
+  test('a batch with a task but no lock is reconciled too: its copy without a live owner is stopped', async () => {
+    addTask({ id: 'orphan', execution: 'long-gone' });
+
+    const { reports } = await pass();
+
+    expect(reports.map((r) => [r.batch, r.lock])).toEqual([[BATCH, 'free, but a task may still run']]);
+    expect(tasks[0].desiredStatus).toBe('STOPPED');
+  });
+});
+
 describe('which events the reconciler acts on', () => {
   test.each(['SUCCEEDED', 'RUNNING'] as const)(
     'an execution that is %s needs no cleanup: ignored, nothing called',
@@ -1451,6 +1514,14 @@ describe('which events the reconciler acts on', () => {
   test('an event of an unknown kind is refused, quoting it and saying what is expected', async () => {
     await expect(handleReconcilerEvent({ source: 'aws.s3' } as never, deps())).rejects.toThrow(
       'reconciler: unexpected event {"source":"aws.s3"}: expected an Execution Status Change event, a scheduled event, or a settle/finish request.',
+    );
+  });
+
+  test('a large unknown event is quoted to its first 200 characters', async () => {
+    const event = { source: 'aws.s3', detail: { key: 'k'.repeat(1000) } };
+    const quoted = JSON.stringify(event).slice(0, 200);
+    await expect(handleReconcilerEvent(event as never, deps())).rejects.toThrow(
+      `reconciler: unexpected event ${quoted}: expected an Execution Status Change event`,
     );
   });
 });
