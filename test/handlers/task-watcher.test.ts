@@ -148,14 +148,21 @@ describe('task watcher, called by WaitForTaskToStop', () => {
     await acquire(executionArn('replacer'));
     const out = await handleTaskWatcherEvent(watchRequest({ exec: executionArn('e1'), task: taskArn('t1') }), deps());
     expect(out).toMatchObject({ action: 'answered', answer: 'failure', error: 'BatchRunner.LockLost' });
-    expect(failureCause()).toMatchObject({ taskArn: taskArn('t1'), currentOwner: executionArn('replacer') });
+    expect(failureCause()).toEqual({
+      message: `The lock of batch ${BATCH} is no longer held by this execution (current owner: ${executionArn('replacer')}); the runner stops its task rather than let two copies run.`,
+      taskArn: taskArn('t1'),
+      currentOwner: executionArn('replacer'),
+    });
     expect((await readLock(db.client, table, BATCH))?.taskArn).toBeUndefined();
     expect(ecsMock).not.toHaveReceivedAnyCommand();
   });
 
   test('no lock at all (released or broken): BatchRunner.LockLost with no current owner', async () => {
     await handleTaskWatcherEvent(watchRequest({ exec: executionArn('e1'), task: taskArn('t1') }), deps());
-    expect(failureCause()).toMatchObject({ currentOwner: null });
+    expect(failureCause()).toMatchObject({
+      message: expect.stringContaining('is no longer held by this execution (current owner: nobody);'),
+      currentOwner: null,
+    });
     expect(await readLock(db.client, table, BATCH)).toBeUndefined();
   });
 
@@ -238,7 +245,7 @@ describe('task watcher, called by WaitForTaskToStop', () => {
     expect(failureCause()).toMatchObject({
       lastStatus: 'MISSING',
       exitCode: null,
-      stoppedReason: expect.stringMatching(/MISSING/),
+      stoppedReason: 'ECS no longer knows the task (MISSING); its STOPPED event was not received.',
     });
   });
 });
@@ -358,10 +365,23 @@ describe('task watcher: start timeout (startTimeoutSeconds in the attempt policy
     const out = await handleTaskWatcherEvent(withStartTimeout(300), deps());
     expect(out).toMatchObject({ action: 'answered', answer: 'failure', error: 'BatchRunner.StartTimedOut' });
     const cause = sfnMock.commandCalls(SendTaskFailureCommand)[0].args[0].input.cause ?? '';
-    expect(cause).toContain(`Task ${taskArn('t1')} stayed PENDING for 301 s`);
-    expect(cause).toContain('start timeout of 300 s');
+    expect(cause).toBe(
+      `Task ${taskArn('t1')} stayed PENDING for 301 s since it was created at ${new Date(NOW - 301_000).toISOString()}, longer than the start timeout of 300 s (last status PENDING).`,
+    );
     // The token is stored first, so a lost answer is repeated by the next chunk or the reconciler.
     expect(await readLock(db.client, table, BATCH)).toMatchObject({ taskArn: taskArn('t1'), startTimeoutSeconds: 300 });
+  });
+
+  test('a task whose image pull has begun says so in the cause', async () => {
+    await acquire(executionArn('e1'));
+    ecsMock.on(DescribeTasksCommand).resolves({
+      tasks: [{ ...notStartedTask('PENDING', 301), pullStartedAt: new Date(NOW - 200_000) }],
+      failures: [],
+    });
+    await handleTaskWatcherEvent(withStartTimeout(300), deps());
+    expect(sfnMock.commandCalls(SendTaskFailureCommand)[0].args[0].input.cause).toMatch(
+      /\(last status PENDING, image pull started\)\.$/,
+    );
   });
 
   test('PROVISIONING past the start timeout is named too', async () => {
@@ -457,6 +477,22 @@ describe('task watcher, called by the ECS "Task State Change" rule', () => {
       ecsTaskStateChange({ taskArn: taskArn('someone-elses'), exitCode: 0 }),
       deps(),
     );
+    expect(out).toEqual({
+      action: 'ignored',
+      why: `task ${taskArn('someone-elses')} is not the watched task of batch ${BATCH}`,
+    });
+    expect(sfnMock).not.toHaveReceivedAnyCommand();
+  });
+
+  test('a lock that names the task but holds no token (no chunk registered it): ignored, nothing answered', async () => {
+    await acquire(executionArn('e1'));
+    await db.client.send(
+      new PutItemCommand({
+        TableName: table,
+        Item: { batch: { S: BATCH }, owner: { S: executionArn('e1') }, taskArn: { S: taskArn('t1') } },
+      }),
+    );
+    const out = await handleTaskWatcherEvent(ecsTaskStateChange({ taskArn: taskArn('t1'), exitCode: 0 }), deps());
     expect(out).toMatchObject({ action: 'ignored' });
     expect(sfnMock).not.toHaveReceivedAnyCommand();
   });
@@ -471,7 +507,7 @@ describe('task watcher, called by the ECS "Task State Change" rule', () => {
     await watching(taskArn('t1'));
     expect(
       await handleTaskWatcherEvent(ecsTaskStateChange({ taskArn: taskArn('t1'), lastStatus: 'RUNNING' }), deps()),
-    ).toMatchObject({ action: 'ignored' });
+    ).toEqual({ action: 'ignored', why: 'lastStatus is RUNNING, not STOPPED' });
     expect(
       await handleTaskWatcherEvent(
         ecsTaskStateChange({ taskArn: taskArn('t1'), exitCode: 0, group: 'service:web' }),
@@ -498,10 +534,19 @@ describe('task watcher, called by the ECS "Task State Change" rule', () => {
     ).rejects.toThrow(/Rate exceeded/);
   });
 
-  test('an event of an unknown kind is refused with a message', async () => {
+  test('an event of an unknown kind is refused with a message quoting its first 200 characters', async () => {
     await expect(handleTaskWatcherEvent({ source: 'aws.s3' } as never, deps())).rejects.toThrow(
-      /expected a WaitForTaskToStop payload/,
+      'task-watcher: unexpected event {"source":"aws.s3"}: expected a WaitForTaskToStop payload or an ECS Task State Change event.',
     );
+    const stopped = ecsTaskStateChange({ taskArn: taskArn('t1'), exitCode: 0 });
+    for (const event of [
+      { ...stopped, 'detail-type': 'ECS Container Instance State Change' },
+      { ...stopped, source: 'aws.batch' },
+    ])
+      await expect(handleTaskWatcherEvent(event as never, deps())).rejects.toThrow(
+        `task-watcher: unexpected event ${JSON.stringify(event).slice(0, 200)}: expected`,
+      );
+    expect(sfnMock).not.toHaveReceivedAnyCommand();
   });
 });
 
