@@ -581,6 +581,29 @@ describe('summaryCause', () => {
       expect(JSON.parse(cause)).toMatchObject({ taskArn: taskArn('t1'), exitCode: 1 });
     }
   });
+
+  test('a summary of exactly the limit is kept whole', () => {
+    const base = summary(0, 0);
+    const exact = { ...base, stoppedReason: 'x'.repeat(MAX_CAUSE_LENGTH - JSON.stringify(base).length) };
+    expect(summaryCause(exact)).toBe(JSON.stringify(exact));
+  });
+
+  test('first each container`s reason is cut to 200 characters (a container without one keeps null); the rest stays', () => {
+    const s = summary(100, 10);
+    const withoutReason = { ...s, containers: [...s.containers, { name: 'sidecar', exitCode: 0, reason: null }] };
+    const parsed = JSON.parse(summaryCause(withoutReason));
+    expect(parsed.containers).toHaveLength(11);
+    expect(parsed.containers[0]).toEqual({ name: 'c0', exitCode: 1, reason: 'r'.repeat(200) });
+    expect(parsed.containers[10]).toEqual({ name: 'sidecar', exitCode: 0, reason: null });
+    expect(parsed.stoppedReason).toBe('x'.repeat(100));
+  });
+
+  test('if that is not enough, the containers go and the stop reason is cut to 1000 characters', () => {
+    const parsed = JSON.parse(summaryCause(summary(40000, 10)));
+    expect(parsed.containers).toEqual([]);
+    expect(parsed.stoppedReason).toBe('x'.repeat(1000));
+    expect(parsed).toMatchObject({ stopCode: 'EssentialContainerExited', lastStatus: 'STOPPED' });
+  });
 });
 
 describe('startedAtSeconds: the deadline counts from RunTask`s CreatedAt', () => {
