@@ -48,6 +48,7 @@ function refusal(batch: BatchConfig): BatchConfigError {
     validateBatchConfigs([batch]);
   } catch (err) {
     expect(err).toBeInstanceOf(BatchConfigError);
+    expect((err as Error).name).toBe('BatchConfigError');
     return err as BatchConfigError;
   }
   throw new Error('the batch was accepted');
