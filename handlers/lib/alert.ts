@@ -1,4 +1,4 @@
-import { type MessageAttributeValue, PublishCommand, type SNSClient } from '@aws-sdk/client-sns';
+import type { MessageAttributeValue } from '@aws-sdk/client-sns';
 
 /**
  * An alert in the same form as the state machine's `PublishFailureAlert` state: subject
@@ -55,16 +55,4 @@ export function alertMessage(a: RunAlert): string {
 export function alertAttributes(a: RunAlert): Record<string, MessageAttributeValue> {
   const s = (value: string): MessageAttributeValue => ({ DataType: 'String', StringValue: value === '' ? '-' : value });
   return { batch: s(a.batch), outcome: s(a.outcome), severity: s('alert'), trigger: s(a.trigger), source: s(a.source) };
-}
-
-export async function publishAlert(sns: SNSClient, topicArn: string, alert: RunAlert): Promise<string | undefined> {
-  const res = await sns.send(
-    new PublishCommand({
-      TopicArn: topicArn,
-      Subject: alertSubject(alert),
-      Message: alertMessage(alert),
-      MessageAttributes: alertAttributes(alert),
-    }),
-  );
-  return res.MessageId;
 }

@@ -117,7 +117,6 @@ export function awsWorld(
       const running = await listArns(clients.ecs, { cluster: clusterArn, startedBy: RUNNER_STARTED_BY });
       const stopping = await listArns(clients.ecs, { cluster: clusterArn, desiredStatus: 'STOPPED' });
       const arns = [...new Set([...running, ...stopping])];
-      if (arns.length === 0) return [];
       return (await describe(clusterArn, arns)).filter(
         (t) => t.batch !== undefined && (t.desiredStatus !== 'STOPPED' || t.lastStatus !== 'STOPPED'),
       );

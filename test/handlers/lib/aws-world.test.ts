@@ -6,10 +6,11 @@ import {
   ListStateMachinesCommand,
   SFNClient,
 } from '@aws-sdk/client-sfn';
+import { GetScheduleCommand, SchedulerClient } from '@aws-sdk/client-scheduler';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { mockClient } from 'aws-sdk-client-mock';
 import { BATCH_TAG_KEY, EXECUTION_TAG_KEY, HARD_TIMEOUT_TAG_KEY } from '../../../config/naming';
-import { awsWorld, RUNNER_STARTED_BY } from '../../../handlers/lib/aws-world';
+import { awsSchedules, awsWorld, RUNNER_STARTED_BY } from '../../../handlers/lib/aws-world';
 import { BATCH, CLUSTER_ARN, REGION, sdkTask, STATE_MACHINE_ARN, taskArn } from '../fixtures/events';
 
 /**
@@ -107,6 +108,17 @@ describe('the tasks it observes', () => {
 
     expect(await world.describeTasks(CLUSTER_ARN, arns)).toHaveLength(201);
     expect(ecsMock.commandCalls(DescribeTasksCommand).map((c) => c.args[0].input.tasks?.length)).toEqual([100, 100, 1]);
+  });
+
+  test('exactly 200 tasks take two DescribeTasks calls, not a third empty one', async () => {
+    ecsMock
+      .on(DescribeTasksCommand)
+      .callsFake((input) => ({ tasks: input.tasks.map((a: string) => ({ ...tagged('x'), taskArn: a })) }));
+    await world.describeTasks(
+      CLUSTER_ARN,
+      Array.from({ length: 200 }, (_, i) => taskArn(`p${i}`)),
+    );
+    expect(ecsMock.commandCalls(DescribeTasksCommand).map((c) => c.args[0].input.tasks?.length)).toEqual([100, 100]);
   });
 });
 
@@ -217,6 +229,8 @@ describe('Step Functions', () => {
         stateMachines: [
           { name: 'batch-runner-weekly', stateMachineArn: 'arn:3', type: 'STANDARD', creationDate: new Date() },
           { name: 'batch-runner', stateMachineArn: 'arn:4', type: 'STANDARD', creationDate: new Date() },
+          // Not documented as possible, but the SDK types allow it: skipped, not a crash.
+          { stateMachineArn: 'arn:5', type: 'STANDARD', creationDate: new Date() } as never,
         ],
       });
     expect(await world.listStateMachines('batch-runner')).toEqual([
@@ -269,6 +283,32 @@ describe('Step Functions', () => {
     ]);
   });
 
+  test('an execution listed without its dates: no start date (ended) or 0 (recent); one without a stop date counts as ended long ago', async () => {
+    const bare = {
+      executionArn: `arn:aws:states:${REGION}:123456789012:execution:batch-runner-nightly:bare`,
+      stateMachineArn: STATE_MACHINE_ARN,
+      name: 'bare',
+      status: 'ABORTED' as const,
+    };
+    sfnMock.on(ListExecutionsCommand).resolves({ executions: [] });
+    sfnMock.on(ListExecutionsCommand, { statusFilter: 'ABORTED' }).resolves({
+      executions: [{ ...bare, stopDate: new Date('2026-11-12T23:00:00.000Z') } as never, bare as never],
+    });
+    expect(await world.listEndedExecutions(STATE_MACHINE_ARN, Date.parse('2026-11-12T00:00:00.000Z'))).toEqual([
+      {
+        executionArn: bare.executionArn,
+        status: 'ABORTED',
+        startDate: null,
+        stopDate: Date.parse('2026-11-12T23:00:00.000Z'),
+      },
+    ]);
+    sfnMock.reset();
+    sfnMock.on(ListExecutionsCommand).resolves({ executions: [bare as never] });
+    expect(await world.listRecentExecutions?.(STATE_MACHINE_ARN, 10)).toEqual([
+      { executionArn: bare.executionArn, status: 'ABORTED', startDate: 0 },
+    ]);
+  });
+
   test('recent executions: one page, newest first, at most 1000 asked for', async () => {
     sfnMock.on(ListExecutionsCommand).resolves({ executions: [] });
     const recent = world.listRecentExecutions;
@@ -276,5 +316,40 @@ describe('Step Functions', () => {
     await recent(STATE_MACHINE_ARN, 5000);
     await recent(STATE_MACHINE_ARN, 10);
     expect(sfnMock.commandCalls(ListExecutionsCommand).map((c) => c.args[0].input.maxResults)).toEqual([1000, 10]);
+  });
+});
+
+describe('the schedules (awsSchedules)', () => {
+  const scheduler = new SchedulerClient({ region: REGION, credentials });
+  const schedulerMock = mockClient(scheduler);
+  const schedules = awsSchedules(scheduler, 'batch-runner');
+  beforeEach(() => schedulerMock.reset());
+
+  test('a schedule`s state, read by its name and group; a schedule that does not exist is NOT_FOUND', async () => {
+    schedulerMock.on(GetScheduleCommand).resolves({ Name: 'batch-runner-nightly', State: 'DISABLED' });
+    expect(await schedules.state('nightly')).toBe('DISABLED');
+    expect(schedulerMock).toHaveReceivedCommandWith(GetScheduleCommand, {
+      Name: 'batch-runner-nightly',
+      GroupName: 'batch-runner',
+    });
+    schedulerMock
+      .on(GetScheduleCommand)
+      .rejects(
+        Object.assign(new Error('Schedule batch-runner-nightly does not exist.'), {
+          name: 'ResourceNotFoundException',
+        }),
+      );
+    expect(await schedules.state('nightly')).toBe('NOT_FOUND');
+  });
+
+  test('any other failure to read it is thrown', async () => {
+    schedulerMock
+      .on(GetScheduleCommand)
+      .rejects(
+        Object.assign(new Error('not authorized to perform scheduler:GetSchedule'), { name: 'AccessDeniedException' }),
+      );
+    await expect(schedules.state('nightly')).rejects.toThrow(
+      expect.objectContaining({ name: 'AccessDeniedException' }),
+    );
   });
 });

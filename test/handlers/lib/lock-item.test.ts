@@ -153,3 +153,25 @@ describe('lock item (dynalite)', () => {
     expect(await releaseLockIfOwner(db.client, table, BATCH, executionArn('owner'))).toBe('not held by this execution');
   });
 });
+
+describe('failures that are not "the condition did not hold" are thrown, not taken for an answer', () => {
+  const missing = 'no-such-table';
+  const notFound = expect.objectContaining({ name: 'ResourceNotFoundException' });
+
+  test('registering a watch, releasing, noting a pending stop on a table that does not exist', async () => {
+    await expect(
+      registerTaskWatch(db.client, missing, registration(executionArn('e1'), taskArn('t1'))),
+    ).rejects.toThrow(notFound);
+    await expect(releaseLockIfOwner(db.client, missing, BATCH, executionArn('e1'))).rejects.toThrow(notFound);
+    await expect(notePendingStop(db.client, missing, BATCH, executionArn('e1'), [taskArn('t1')])).rejects.toThrow(
+      notFound,
+    );
+  });
+
+  test('noting no tasks writes nothing (DynamoDB refuses an empty set)', async () => {
+    await acquire(executionArn('e1'));
+    await notePendingStop(db.client, table, BATCH, executionArn('e1'), []);
+    expect((await readLock(db.client, table, BATCH))?.pendingStopTaskArns).toBeUndefined();
+    await expect(notePendingStop(db.client, missing, BATCH, executionArn('e1'), [])).resolves.toBeUndefined();
+  });
+});
