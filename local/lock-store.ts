@@ -71,4 +71,13 @@ export async function ensureLockTable(client: DynamoDBClient, tableName: string)
       BillingMode: 'PAY_PER_REQUEST',
     }),
   );
+  // dynalite, like DynamoDB, creates the table CREATING and answers ResourceNotFoundException to
+  // item calls until it is ACTIVE (after a timer, even with createTableMs 0): on a busy machine the
+  // first write could come first. Wait for ACTIVE (milliseconds offline).
+  for (let i = 0; i < 500; i++) {
+    const { Table } = await client.send(new DescribeTableCommand({ TableName: tableName }));
+    if (Table?.TableStatus === 'ACTIVE') return;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  throw new Error(`the lock table ${tableName} did not become ACTIVE within 5 s`);
 }
