@@ -1141,6 +1141,7 @@ describe('the rule`s boundaries, each as a pass decides it', () => {
 
   test.each([
     ['registered 9 minutes ago (a new task may not be listed yet)', registeredMinutesAgo(9)],
+    ['registered exactly 10 minutes ago', registeredMinutesAgo(10)],
     ['with no registration time on the lock', {}],
   ])('a watched task ECS does not list, %s: its token is left alone', async (_label, registered) => {
     await liveOwnerWatching('new-task', registered);
@@ -1342,6 +1343,29 @@ describe('the rule, case by case', () => {
     expect(tasks[0].desiredStatus).toBe('RUNNING');
   });
 
+  test('finish looks at a stopping task every pollIntervalMs until its bound, then keeps the lock', async () => {
+    const caller = executionArn('slow-stop');
+    executions.set(caller, 'RUNNING');
+    await holdLock(caller, { taskArn: { S: taskArn('t1') } });
+    addTask({ id: 't1', execution: 'slow-stop', stopsAfterDescribes: Infinity });
+    const base = deps(30);
+
+    const answer = (await handleReconcilerEvent(
+      {
+        action: 'finish',
+        executionArn: caller,
+        batch: { name: BATCH, clusterArn: CLUSTER_ARN },
+        start: { Tasks: [{ TaskArn: taskArn('t1') }] },
+      },
+      { ...base, config: { ...base.config, pollIntervalMs: 10_000 } },
+    )) as SettleAnswer;
+
+    expect(answer).toMatchObject({ taskMayStillRun: true });
+    expect(clock - NOW).toBe(30_000);
+    // One look in the listing, then one after each of the three 10 s waits.
+    expect(ecsMock.commandCalls(DescribeTasksCommand)).toHaveLength(4);
+  });
+
   test('settle on a free lock: "free", nothing written', async () => {
     expect(await settle(executionArn('caller'))).toMatchObject({ lock: 'free', tasks: [] });
     expect(await readLock(db.client, table, BATCH)).toBeUndefined();
@@ -1454,13 +1478,11 @@ describe('the scheduled pass, part by part', () => {
   });
 
   test('a sweep that fails is reported as an error of the pass; owed alerts are still delivered', async () => {
-    sfnMock
-      .on(ListStateMachinesCommand)
-      .rejects(
-        Object.assign(new Error('not authorized to perform states:ListStateMachines'), {
-          name: 'AccessDeniedException',
-        }),
-      );
+    sfnMock.on(ListStateMachinesCommand).rejects(
+      Object.assign(new Error('not authorized to perform states:ListStateMachines'), {
+        name: 'AccessDeniedException',
+      }),
+    );
     await putOwedAlert(executionArn('owed'), {
       owedAt: { N: String(NOW / 1000 - 3600) },
       attempts: { N: '0' },
