@@ -97,6 +97,12 @@ const EXAMPLES: Readonly<Record<JsonType, string>> = {
   'string[]': 'a list of strings, e.g. ["node", "job.js"]',
 };
 
+/** Lists whose general example (a command) would mislead. */
+const FIELD_EXAMPLES: Readonly<Record<string, string>> = {
+  after: 'a list of one upstream batch name, e.g. ["xml-articles"]',
+  'overrides.environment': 'a list of environment names, e.g. ["DRY_RUN"]',
+};
+
 /** Checks the JSON types of one entry, so that the validation rules see the shapes they expect. */
 function checkTypes(file: string, entry: unknown, index: number): void {
   const label = (e: unknown) =>
@@ -126,7 +132,7 @@ function checkTypes(file: string, entry: unknown, index: number): void {
       if (typeOf(v) !== expected) {
         throw new BatchFileError(
           file,
-          `${label(batch)}: ${path} = ${JSON.stringify(v)} is invalid: give ${EXAMPLES[expected]} (found ${typeOf(v)}).`,
+          `${label(batch)}: ${path} = ${JSON.stringify(v)} is invalid: give ${FIELD_EXAMPLES[path] ?? EXAMPLES[expected]} (found ${typeOf(v)}).`,
         );
       }
       if (expected === 'object') walk(v as Record<string, unknown>, `${path}.`);

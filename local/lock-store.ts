@@ -55,29 +55,28 @@ export function dynamoDbClientFor(endpoint: string, options: { maxAttempts?: num
   });
 }
 
-/** Creates the lock table (partition key `batch`, on demand) if it does not exist yet. */
+/** Creates the lock table (partition key `batch`, on demand) if it does not exist yet, and waits until it is ACTIVE. */
 export async function ensureLockTable(client: DynamoDBClient, tableName: string): Promise<void> {
   try {
     await client.send(new DescribeTableCommand({ TableName: tableName }));
-    return;
   } catch (err) {
     if (!(err instanceof ResourceNotFoundException)) throw err;
+    await client.send(
+      new CreateTableCommand({
+        TableName: tableName,
+        AttributeDefinitions: [{ AttributeName: LOCK_KEY_ATTRIBUTE, AttributeType: 'S' }],
+        KeySchema: [{ AttributeName: LOCK_KEY_ATTRIBUTE, KeyType: 'HASH' }],
+        BillingMode: 'PAY_PER_REQUEST',
+      }),
+    );
   }
-  await client.send(
-    new CreateTableCommand({
-      TableName: tableName,
-      AttributeDefinitions: [{ AttributeName: LOCK_KEY_ATTRIBUTE, AttributeType: 'S' }],
-      KeySchema: [{ AttributeName: LOCK_KEY_ATTRIBUTE, KeyType: 'HASH' }],
-      BillingMode: 'PAY_PER_REQUEST',
-    }),
-  );
-  // dynalite, like DynamoDB, creates the table CREATING and answers ResourceNotFoundException to
-  // item calls until it is ACTIVE (after a timer, even with createTableMs 0): on a busy machine the
-  // first write could come first. Wait for ACTIVE (milliseconds offline).
+  // dynalite, like DynamoDB, creates a table CREATING and answers ResourceNotFoundException to item
+  // calls until it is ACTIVE (after a timer, even with createTableMs 0): on a busy machine the first
+  // write could come first. This process's table or another's: wait for ACTIVE (milliseconds offline).
   for (let i = 0; i < 500; i++) {
     const { Table } = await client.send(new DescribeTableCommand({ TableName: tableName }));
     if (Table?.TableStatus === 'ACTIVE') return;
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
-  throw new Error(`the lock table ${tableName} did not become ACTIVE within 5 s`);
+  throw new Error(`the lock table ${tableName} did not become ACTIVE after 500 looks (about 5 s)`);
 }

@@ -140,7 +140,7 @@ export function validateManualInput(input: unknown, policy: OverridePolicy): Val
   };
 }
 
-const SLOT = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(\.\d{1,9})?)?(?:Z|([+-])(\d{2}):(\d{2}))$/;
+const SLOT = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(\.\d{1,9})?)?(?:Z|([+-])(\d{2}):([0-5]\d))$/;
 const SLOT_FIX =
   'write the slot as an ISO 8601 time with its offset, to the minute, e.g. 2026-12-01T06:00+09:00 or 2026-11-30T21:00:00Z.';
 

@@ -177,7 +177,7 @@ describe('batch files (JSON and YAML)', () => {
       'error: batch #1: schedule is invalid\nfix: it is missing; add "schedule" (a mapping of fields); every batch has name, schedule, hardTimeoutSeconds, containerName, task.',
     );
     expect(problem('null-after.yaml', one('    hardTimeoutSeconds: 60\n    after: null\n'))).toBe(
-      'error: batch "nightly-export": after = null is invalid\nfix: give a list of strings, e.g. ["node", "job.js"] (found null).',
+      'error: batch "nightly-export": after = null is invalid\nfix: give a list of one upstream batch name, e.g. ["xml-articles"] (found null).',
     );
     expect(problem('mixed.yaml', one('    hardTimeoutSeconds: 60\n    local: { command: [node, 5] }\n'))).toBe(
       'error: batch "nightly-export": local.command = ["node",5] is invalid\nfix: give a list of strings, e.g. ["node", "job.js"] (found array).',

@@ -782,7 +782,13 @@ describe('the CLI`s view of a list with bad entries (partitionBatchConfigs)', ()
   });
 
   test('an error that is not a configuration error is not swallowed', () => {
-    expect(() => partitionBatchConfigs([null as unknown as BatchConfig])).toThrow(TypeError);
+    const broken = {
+      ...base,
+      get schedule(): never {
+        throw new RangeError('the entry cannot be read');
+      },
+    } as unknown as BatchConfig;
+    expect(() => partitionBatchConfigs([BATCHES[1], broken])).toThrow(RangeError);
   });
 });
 

@@ -1,11 +1,19 @@
 import 'aws-sdk-client-mock-jest';
-import { DynamoDBClient, GetItemCommand, PutItemCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
-import { ECSClient, ListTasksCommand } from '@aws-sdk/client-ecs';
+import {
+  DynamoDBClient,
+  GetItemCommand,
+  PutItemCommand,
+  ScanCommand,
+  UpdateItemCommand,
+} from '@aws-sdk/client-dynamodb';
+import { DescribeTasksCommand, ECSClient, ListTasksCommand, StopTaskCommand } from '@aws-sdk/client-ecs';
+import { SchedulerClient } from '@aws-sdk/client-scheduler';
 import { ListExecutionsCommand, ListStateMachinesCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { mockClient } from 'aws-sdk-client-mock';
 import { positiveNumber, handler as reconcilerHandler } from '../../handlers/cleanup';
 import { handler as watcherHandler } from '../../handlers/task-watcher';
+import { BATCH_TAG_KEY } from '../../config/naming';
 import { expectDocumentedLogLines } from '../support/documented-logs';
 import { ACCOUNT, REGION } from './fixtures/events';
 
@@ -20,6 +28,8 @@ const ddb = mockClient(DynamoDBClient);
 const ecs = mockClient(ECSClient);
 const sfn = mockClient(SFNClient);
 const sns = mockClient(SNSClient);
+// No test here reaches Scheduler; mocked so that none could reach AWS.
+const scheduler = mockClient(SchedulerClient);
 
 const CLUSTERS = [
   `arn:aws:ecs:${REGION}:${ACCOUNT}:cluster/batch-runner`,
@@ -41,7 +51,7 @@ const scheduledEvent = { source: 'aws.events', 'detail-type': 'Scheduled Event' 
 
 beforeEach(() => {
   Object.assign(process.env, ENV);
-  for (const m of [ddb, ecs, sfn, sns]) m.reset();
+  for (const m of [ddb, ecs, sfn, sns, scheduler]) m.reset();
   jest.spyOn(console, 'log').mockImplementation(() => undefined);
   ddb.on(ScanCommand).resolves({ Items: [] });
   ddb.on(GetItemCommand).resolves({});
@@ -155,6 +165,42 @@ describe('the task watcher`s entry (handlers/task-watcher.ts handler)', () => {
   });
 });
 
+test('STOP_CONFIRM_SECONDS bounds how long finish waits for its task to reach STOPPED (a look every 5 s)', async () => {
+  process.env.STOP_CONFIRM_SECONDS = '20';
+  const caller = `arn:aws:states:${REGION}:${ACCOUNT}:execution:acme-nightly:run-1`;
+  const task = `arn:aws:ecs:${REGION}:${ACCOUNT}:task/batch-runner/0f3d9c2a7b6e4f1a8c5d2e9b7a6f4c3d`;
+  ddb.on(GetItemCommand).resolves({ Item: { batch: { S: 'nightly' }, owner: { S: caller }, taskArn: { S: task } } });
+  ddb.on(UpdateItemCommand).resolves({});
+  ecs.on(StopTaskCommand).resolves({});
+  ecs.on(DescribeTasksCommand).resolves({
+    tasks: [
+      {
+        taskArn: task,
+        clusterArn: CLUSTERS[0],
+        lastStatus: 'RUNNING',
+        desiredStatus: 'STOPPED',
+        createdAt: new Date(),
+        tags: [{ key: BATCH_TAG_KEY, value: 'nightly' }],
+      },
+    ],
+  });
+  jest.useFakeTimers({ doNotFake: ['nextTick', 'setImmediate', 'queueMicrotask'] });
+  try {
+    const answer = reconcilerHandler({
+      action: 'finish',
+      executionArn: caller,
+      batch: { name: 'nightly', clusterArn: CLUSTERS[0] },
+      start: { Tasks: [{ TaskArn: task }] },
+    });
+    await jest.advanceTimersByTimeAsync(60_000);
+    expect(await answer).toMatchObject({ taskMayStillRun: true });
+    // The first look, then one after each 5 s wait within the 20 s.
+    expect(ecs.commandCalls(DescribeTasksCommand)).toHaveLength(1 + 4);
+  } finally {
+    jest.useRealTimers();
+  }
+});
+
 test.each([
   ['120', 120],
   ['2.5', 2.5],
@@ -164,7 +210,7 @@ test.each([
   ['-30', 180],
   ['three minutes', 180],
   ['Infinity', 180],
-])('STOP_CONFIRM_SECONDS=%j: the reconciler waits up to %s s for STOPPED', (text, seconds) => {
+])('STOP_CONFIRM_SECONDS=%j: is read as %s s', (text, seconds) => {
   expect(positiveNumber(text, 180)).toBe(seconds);
 });
 

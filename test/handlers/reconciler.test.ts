@@ -1233,7 +1233,7 @@ describe('the rule, case by case', () => {
       deps(stopConfirmSeconds),
     ) as Promise<SettleAnswer>;
 
-  test('the token answered at the deadline says why, naming the deadline and the task', async () => {
+  test('the token answered past the deadline says why, naming the deadline and the task', async () => {
     const owner = executionArn('overran');
     executions.set(owner, 'RUNNING');
     await holdLock(owner, {
@@ -1360,7 +1360,8 @@ describe('the rule, case by case', () => {
       { ...base, config: { ...base.config, pollIntervalMs: 10_000 } },
     )) as SettleAnswer;
 
-    expect(answer).toMatchObject({ taskMayStillRun: true });
+    expect(answer).toMatchObject({ taskMayStillRun: true, lock: 'held until its task is confirmed STOPPED' });
+    expect((await readLock(db.client, table, BATCH))?.owner).toBe(caller);
     expect(clock - NOW).toBe(30_000);
     // One look in the listing, then one after each of the three 10 s waits.
     expect(ecsMock.commandCalls(DescribeTasksCommand)).toHaveLength(4);

@@ -28,6 +28,7 @@ test.each([
   [20261201, `must be a string: ${FIX}`],
   ['2026-12-01 06:00+09:00', `is not an ISO 8601 time with an offset: ${FIX}`],
   ['2026-12-01T06:00', `is not an ISO 8601 time with an offset: ${FIX}`],
+  ['2026-12-01T06:00+09:75', `is not an ISO 8601 time with an offset: ${FIX}`],
   ['2026-12-01T06:00:30Z', `is not a whole minute: schedules fire on whole minutes; ${FIX}`],
   ['2026-12-01T06:00:00.5Z', `is not a whole minute: schedules fire on whole minutes; ${FIX}`],
   ['2026-02-29T06:00Z', `is not a valid date and time: ${FIX}`],
