@@ -332,13 +332,11 @@ describe('the schedules (awsSchedules)', () => {
       Name: 'batch-runner-nightly',
       GroupName: 'batch-runner',
     });
-    schedulerMock
-      .on(GetScheduleCommand)
-      .rejects(
-        Object.assign(new Error('Schedule batch-runner-nightly does not exist.'), {
-          name: 'ResourceNotFoundException',
-        }),
-      );
+    schedulerMock.on(GetScheduleCommand).rejects(
+      Object.assign(new Error('Schedule batch-runner-nightly does not exist.'), {
+        name: 'ResourceNotFoundException',
+      }),
+    );
     expect(await schedules.state('nightly')).toBe('NOT_FOUND');
   });
 

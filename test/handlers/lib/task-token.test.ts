@@ -1,11 +1,7 @@
 import 'aws-sdk-client-mock-jest';
 import { SendTaskFailureCommand, SendTaskSuccessCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { mockClient } from 'aws-sdk-client-mock';
-import {
-  answerTaskToken,
-  MAX_CAUSE_LENGTH,
-  MAX_ERROR_LENGTH,
-} from '../../../handlers/lib/task-token';
+import { answerTaskToken, MAX_CAUSE_LENGTH, MAX_ERROR_LENGTH } from '../../../handlers/lib/task-token';
 import { REGION } from '../fixtures/events';
 
 /**
@@ -40,10 +36,13 @@ test('a success is sent with its output as JSON', async () => {
 });
 
 // The Step Functions API reference's errors of SendTaskSuccess/SendTaskFailure for a token that is done.
-test.each(['TaskTimedOut', 'InvalidToken', 'TaskDoesNotExist'])('%s: the token can no longer be answered, which is not an error', async (name) => {
-  sfnMock.on(SendTaskSuccessCommand).rejects(Object.assign(new Error(name), { name }));
-  expect(await answerTaskToken(sfn, 'token', { kind: 'success', output: {} })).toBe('token no longer valid');
-});
+test.each(['TaskTimedOut', 'InvalidToken', 'TaskDoesNotExist'])(
+  '%s: the token can no longer be answered, which is not an error',
+  async (name) => {
+    sfnMock.on(SendTaskSuccessCommand).rejects(Object.assign(new Error(name), { name }));
+    expect(await answerTaskToken(sfn, 'token', { kind: 'success', output: {} })).toBe('token no longer valid');
+  },
+);
 
 test('any other error is thrown', async () => {
   sfnMock
