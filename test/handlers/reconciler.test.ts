@@ -558,12 +558,19 @@ describe('issue 9 scenarios: the absolute deadline and lost ECS events', () => {
     });
     addTask({ id: 't1', execution: 'overran' });
 
-    await pass();
+    const { reports } = await pass();
 
     expect(sfnMock).toHaveReceivedCommandWith(SendTaskFailureCommand, {
       taskToken: 'token-of-the-current-chunk',
       error: 'BatchRunner.DeadlineReached',
     });
+    // The cause says why, naming the deadline (the stored one, earlier than the tags') and the task.
+    const [failure] = sfnMock.commandCalls(SendTaskFailureCommand).map((c) => c.args[0].input);
+    expect(JSON.parse(failure.cause ?? '')).toEqual({
+      message: `hard timeout: the run's deadline ${new Date(NOW - 30_000).toISOString()} has passed; the reconciler stops the task.`,
+      taskArn: taskArn('t1'),
+    });
+    expect(reports[0].tokenAnswered).toMatch(/: deadline reached$/);
     expect(ecsMock).toHaveReceivedCommandWith(StopTaskCommand, { task: taskArn('t1') });
     expect(tasks[0].stoppedReason).toMatch(/^batch-runner reconciler: hard timeout: the run's deadline .* has passed$/);
     // The owner still runs: it records the timeout and releases its own lock.
@@ -581,13 +588,14 @@ describe('issue 9 scenarios: the absolute deadline and lost ECS events', () => {
     });
     addTask({ id: 't1', execution: 'stuck', lastStatus: 'PENDING', createdAt: new Date(NOW - 400_000) });
 
-    await pass();
+    const { reports } = await pass();
 
     expect(sfnMock).toHaveReceivedCommandWith(SendTaskFailureCommand, {
       taskToken: 'token-of-the-current-chunk',
       error: 'BatchRunner.StartTimedOut',
-      cause: expect.stringContaining(`Task ${taskArn('t1')} stayed PENDING for 400 s`),
+      cause: `Task ${taskArn('t1')} stayed PENDING for 400 s since it was created at ${new Date(NOW - 400_000).toISOString()}, longer than the start timeout of 300 s (seen by the reconciler).`,
     });
+    expect(reports[0].tokenAnswered).toMatch(/: start timed out \(PENDING\)$/);
     // The state machine stops it, confirms STOPPED and then releases its own lock.
     expect(ecsMock).not.toHaveReceivedCommand(StopTaskCommand);
     expect((await readLock(db.client, table, BATCH))?.owner).toBe(owner);
@@ -1232,47 +1240,6 @@ describe('the rule, case by case', () => {
       },
       deps(stopConfirmSeconds),
     ) as Promise<SettleAnswer>;
-
-  test('the token answered past the deadline says why, naming the deadline and the task', async () => {
-    const owner = executionArn('overran');
-    executions.set(owner, 'RUNNING');
-    await holdLock(owner, {
-      taskArn: { S: taskArn('t1') },
-      taskToken: { S: 'token' },
-      deadlineAt: { N: String(NOW / 1000 - 30) },
-    });
-    addTask({ id: 't1', execution: 'overran' });
-
-    const { reports } = await pass();
-
-    const [failure] = sfnMock.commandCalls(SendTaskFailureCommand).map((c) => c.args[0].input);
-    expect(JSON.parse(failure.cause ?? '')).toEqual({
-      message: `hard timeout: the run's deadline ${new Date(NOW - 30_000).toISOString()} has passed; the reconciler stops the task.`,
-      taskArn: taskArn('t1'),
-    });
-    expect(reports[0].tokenAnswered).toMatch(/: deadline reached$/);
-  });
-
-  test('the start timeout`s answer in full: how long the task stayed PENDING, since when, and the limit', async () => {
-    const owner = executionArn('stuck');
-    executions.set(owner, 'RUNNING');
-    await holdLock(owner, {
-      taskArn: { S: taskArn('t1') },
-      taskToken: { S: 'token' },
-      deadlineAt: { N: String(NOW / 1000 + 3000) },
-      startTimeoutSeconds: { N: '300' },
-    });
-    addTask({ id: 't1', execution: 'stuck', lastStatus: 'PENDING', createdAt: new Date(NOW - 400_000) });
-
-    const { reports } = await pass();
-
-    expect(sfnMock).toHaveReceivedCommandWith(SendTaskFailureCommand, {
-      taskToken: 'token',
-      error: 'BatchRunner.StartTimedOut',
-      cause: `Task ${taskArn('t1')} stayed PENDING for 400 s since it was created at ${new Date(NOW - 400_000).toISOString()}, longer than the start timeout of 300 s (seen by the reconciler).`,
-    });
-    expect(reports[0].tokenAnswered).toMatch(/: start timed out \(PENDING\)$/);
-  });
 
   test('an ended owner`s stopped task: its token is not answered (the execution is gone); the lock is released', async () => {
     const owner = executionArn('aborted');
