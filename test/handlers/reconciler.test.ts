@@ -176,6 +176,14 @@ async function putOwedAlert(execution: string, stamped: Record<string, { N: stri
   );
 }
 
+/** What the reconciler stamps on an owed alert it first saw `seconds` ago and has not tried yet: due now. */
+const dueSince = (seconds: number) => ({
+  owedAt: { N: String(NOW / 1000 - seconds) },
+  attempts: { N: '0' },
+  nextAttemptAt: { N: String(NOW / 1000 - seconds) },
+  expiresAt: { N: String(NOW / 1000 + 86_400) },
+});
+
 /** The owed-alert record of an execution as the table holds it now (undefined when none). */
 const alertRecord = async (execution: string) =>
   (
@@ -1107,12 +1115,7 @@ describe('the reconciler as the state machine calls it', () => {
 
   test('two deliverers at once (the status event and the pass) publish an owed alert once', async () => {
     const execution = executionArn('owed');
-    await putOwedAlert(execution, {
-      owedAt: { N: String(NOW / 1000 - 600) },
-      attempts: { N: '0' },
-      nextAttemptAt: { N: String(NOW / 1000 - 600) },
-      expiresAt: { N: String(NOW / 1000 + 86_400) },
-    });
+    await putOwedAlert(execution, dueSince(600));
     await Promise.all([pass(), pass(), pass()]);
     expect(published()).toHaveLength(1);
   });
@@ -1351,12 +1354,7 @@ describe('the rule, case by case', () => {
 
   test('the status event of an ended run also delivers the batch`s other due alerts; the state machine`s settle leaves them to the pass', async () => {
     const older = executionArn('failed-earlier');
-    await putOwedAlert(older, {
-      owedAt: { N: String(NOW / 1000 - 3600) },
-      attempts: { N: '0' },
-      nextAttemptAt: { N: String(NOW / 1000 - 3600) },
-      expiresAt: { N: String(NOW / 1000 + 86_400) },
-    });
+    await putOwedAlert(older, dueSince(3600));
 
     await settle(executionArn('caller'));
     expect(published()).toEqual([]);
@@ -1451,12 +1449,7 @@ describe('the scheduled pass, part by part', () => {
         name: 'AccessDeniedException',
       }),
     );
-    await putOwedAlert(executionArn('owed'), {
-      owedAt: { N: String(NOW / 1000 - 3600) },
-      attempts: { N: '0' },
-      nextAttemptAt: { N: String(NOW / 1000 - 3600) },
-      expiresAt: { N: String(NOW / 1000 + 86_400) },
-    });
+    await putOwedAlert(executionArn('owed'), dueSince(3600));
 
     const result = (await pass()) as any;
 
